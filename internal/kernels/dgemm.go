@@ -1,0 +1,366 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// microKernel computes one MR×NR tile of C:
+//
+//	C[i][j] = alpha * sum_p A[p*MR+i] * B[p*bstride+j] + beta*C[i*ldc+j]
+//
+// for i < MR, j < NR, p < kc, where A is a packed panel (MR values per
+// step of p) and B a panel with row stride bstride (NR when packed). When
+// beta == 0, C is not read (so NaN/Inf there do not propagate).
+// The sum over p is done in increasing p, with one fused multiply-add per
+// term, so that a tile's value depends only on the data.
+type microKernel struct {
+	name       string
+	mr, nr     int
+	mc, kc, nc int // cache blocking: mc rows of A (L2), kc depth, nc columns of B (L3)
+	fn         func(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)
+}
+
+// kernel is the micro-kernel Dgemm uses; chosen at init from the CPU.
+var kernel *microKernel
+
+// parallelMinFlops: below this many multiply-adds a product runs on the
+// calling goroutine only.
+const parallelMinFlops = 48 * 48 * 48
+
+// Dgemm computes C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is m×k,
+// op(B) is k×n, C is m×n. lda, ldb, ldc are row strides. transA/transB say
+// whether A/B are stored transposed (A stored k×m, B stored n×k).
+// When beta == 0, C is not read. The result does not depend on the number
+// of workers, bit for bit.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	gemm(&g, kernel, pool.size())
+}
+
+// DgemmBatched computes count independent products
+// C_i = alpha*op(A_i)*op(B_i) + beta*C_i where A_i = a[i*strideA:],
+// B_i = b[i*strideB:], C_i = c[i*strideC:]. A stride of 0 shares the
+// operand between all products (not allowed for C unless count <= 1).
+func DgemmBatched(transA, transB bool, m, n, k int, alpha float64, a []float64, lda, strideA int, b []float64, ldb, strideB int, beta float64, c []float64, ldc, strideC int, count int) {
+	if count < 0 || strideA < 0 || strideB < 0 || strideC < 0 {
+		panic("kernels: DgemmBatched: negative count or stride")
+	}
+	if count == 0 || m == 0 || n == 0 {
+		return
+	}
+	if count > 1 && strideC < (m-1)*ldc+n {
+		panic("kernels: DgemmBatched: C matrices overlap")
+	}
+	sub := func(s []float64, off, size int) []float64 {
+		if size == 0 {
+			return s[:0]
+		}
+		return s[off : off+size]
+	}
+	aSize, bSize, cSize := gemmSizes(transA, transB, m, n, k, lda, ldb, ldc)
+	if (count-1)*strideA+aSize > len(a) || (count-1)*strideB+bSize > len(b) || (count-1)*strideC+cSize > len(c) {
+		panic("kernels: DgemmBatched: slice too short")
+	}
+	one := func(i int, workers int) {
+		ai, bi, ci := sub(a, i*strideA, aSize), sub(b, i*strideB, bSize), sub(c, i*strideC, cSize)
+		checkGemm(transA, transB, m, n, k, ai, lda, bi, ldb, ci, ldc)
+		g := gemmArgs{transA, transB, m, n, k, alpha, ai, lda, bi, ldb, beta, ci, ldc}
+		gemm(&g, kernel, workers)
+	}
+	w := pool.size()
+	if w > 1 && count > 1 && m*n*k < 8*parallelMinFlops {
+		// Small products: one product per task.
+		pool.parallelFor(count, func(i int) { one(i, 1) })
+		return
+	}
+	for i := 0; i < count; i++ {
+		one(i, w)
+	}
+}
+
+func gemmSizes(transA, transB bool, m, n, k, lda, ldb, ldc int) (aSize, bSize, cSize int) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if ar > 0 && ac > 0 {
+		aSize = (ar-1)*lda + ac
+	}
+	if br > 0 && bc > 0 {
+		bSize = (br-1)*ldb + bc
+	}
+	if m > 0 && n > 0 {
+		cSize = (m-1)*ldc + n
+	}
+	return
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Dgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ac, bc := k, n
+	if transA {
+		ac = m
+	}
+	if transB {
+		bc = k
+	}
+	if lda < max(1, ac) || ldb < max(1, bc) || ldc < max(1, n) {
+		panic(fmt.Sprintf("kernels: Dgemm: bad leading dimension lda=%d ldb=%d ldc=%d", lda, ldb, ldc))
+	}
+	aSize, bSize, cSize := gemmSizes(transA, transB, m, n, k, lda, ldb, ldc)
+	if len(a) < aSize || len(b) < bSize || len(c) < cSize {
+		panic(fmt.Sprintf("kernels: Dgemm: slice too short: len(a)=%d need %d, len(b)=%d need %d, len(c)=%d need %d",
+			len(a), aSize, len(b), bSize, len(c), cSize))
+	}
+}
+
+type gemmArgs struct {
+	transA, transB bool
+	m, n, k        int
+	alpha          float64
+	a              []float64
+	lda            int
+	b              []float64
+	ldb            int
+	beta           float64
+	c              []float64
+	ldc            int
+}
+
+// scaleC sets C = beta*C (C = 0 when beta == 0).
+func scaleC(g *gemmArgs) {
+	for i := 0; i < g.m; i++ {
+		row := g.c[i*g.ldc : i*g.ldc+g.n]
+		if g.beta == 0 {
+			clear(row)
+		} else if g.beta != 1 {
+			for j := range row {
+				row[j] *= g.beta
+			}
+		}
+	}
+}
+
+type gemmScratch struct {
+	ap  []float64 // packed A block, mc×kc
+	tmp []float64 // one MR×NR edge tile
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
+var packBPool = sync.Pool{New: func() any { return new([]float64) }}
+
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n, n+n/8)
+	}
+	return s[:n]
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// gemm runs the blocked algorithm (Goto/BLIS loop order: jc, pc, ic, jr, ir)
+// with the given micro-kernel on up to workers workers. Work is split over
+// blocks of C only; every element of C gets its K sum in the same order
+// whatever the number of workers.
+func gemm(g *gemmArgs, kn *microKernel, workers int) {
+	m, n, k := g.m, g.n, g.k
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || g.alpha == 0 {
+		scaleC(g)
+		return
+	}
+	if m*n*k < parallelMinFlops {
+		workers = 1
+	}
+	mr, nr := kn.mr, kn.nr
+	kc, nc := kn.kc, kn.nc
+	// Split K evenly into blocks of at most kn.kc.
+	kc = ceilDiv(k, ceilDiv(k, kc))
+	nc = min(nc, ceilDiv(n, nr)*nr)
+	mc := kn.mc
+	if workers > 1 {
+		// Enough row blocks to keep every worker busy.
+		want := 3 * workers
+		if ceilDiv(m, mc) < want {
+			mc = max(mr, ceilDiv(ceilDiv(m, want), mr)*mr)
+		}
+	}
+	mc = min(mc, ceilDiv(m, mr)*mr)
+
+	bpp := packBPool.Get().(*[]float64)
+	defer packBPool.Put(bpp)
+	*bpp = grow(*bpp, kc*nc)
+	bp := *bpp
+
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		npan := ceilDiv(nb, nr)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			// Pack B[pc:pc+kb, jc:jc+nb] into panels of NR columns.
+			if workers > 1 && npan >= 2*workers && kb*nb >= 64*256 {
+				groups := 2 * workers
+				pool.parallelFor(groups, func(t int) {
+					lo, hi := t*npan/groups, (t+1)*npan/groups
+					packB(g, bp, pc, kb, jc, nb, nr, lo, hi)
+				})
+			} else {
+				packB(g, bp, pc, kb, jc, nb, nr, 0, npan)
+			}
+			mblocks := ceilDiv(m, mc)
+			ngroups := 1
+			if workers > 1 && mblocks < 2*workers {
+				ngroups = min(npan, ceilDiv(2*workers, mblocks))
+			}
+			task := func(t int) {
+				ib, jg := t/ngroups, t%ngroups
+				ic := ib * mc
+				mb := min(mc, m-ic)
+				s := scratchPool.Get().(*gemmScratch)
+				s.ap = grow(s.ap, ceilDiv(mb, mr)*mr*kb)
+				s.tmp = grow(s.tmp, mr*nr)
+				packA(g, s.ap, ic, mb, pc, kb, mr)
+				plo, phi := jg*npan/ngroups, (jg+1)*npan/ngroups
+				macroKernel(g, kn, s, bp, ic, mb, jc+plo*nr, jc+min(nb, phi*nr), kb, plo, beta)
+				scratchPool.Put(s)
+			}
+			if workers > 1 {
+				pool.parallelFor(mblocks*ngroups, task)
+			} else {
+				for t := 0; t < mblocks*ngroups; t++ {
+					task(t)
+				}
+			}
+		}
+	}
+}
+
+// macroKernel multiplies the packed A block (rows ic..ic+mb) by the packed
+// B panels covering columns j0..j1 (first panel index plo).
+func macroKernel(g *gemmArgs, kn *microKernel, s *gemmScratch, bp []float64, ic, mb, j0, j1, kb, plo int, beta float64) {
+	mr, nr := kn.mr, kn.nr
+	c, ldc, alpha := g.c, g.ldc, g.alpha
+	tmp := s.tmp
+	for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
+		bpan := &bp[p*nr*kb]
+		nw := min(nr, j1-j)
+		for i := 0; i < mb; i += mr {
+			apan := &s.ap[i*kb]
+			mh := min(mr, mb-i)
+			row := ic + i
+			if mh == mr && nw == nr {
+				kn.fn(kb, apan, bpan, nr, &c[row*ldc+j], ldc, alpha, beta)
+				continue
+			}
+			kn.fn(kb, apan, bpan, nr, &tmp[0], nr, 1, 0)
+			for ii := 0; ii < mh; ii++ {
+				crow := c[(row+ii)*ldc+j : (row+ii)*ldc+j+nw]
+				trow := tmp[ii*nr : ii*nr+nw]
+				if beta == 0 {
+					for jj := range crow {
+						crow[jj] = alpha * trow[jj]
+					}
+				} else {
+					for jj := range crow {
+						crow[jj] = alpha*trow[jj] + beta*crow[jj]
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA packs op(A)[ic:ic+mb, pc:pc+kb] into panels of mr rows: within a
+// panel, element (i, p) is at p*mr+i. Rows past mb are zero.
+func packA(g *gemmArgs, ap []float64, ic, mb, pc, kb, mr int) {
+	a, lda := g.a, g.lda
+	for i0 := 0; i0 < mb; i0 += mr {
+		dst := ap[i0*kb : i0*kb+mr*kb]
+		mh := min(mr, mb-i0)
+		if !g.transA {
+			if mh == 8 && mr == 8 {
+				packA8(dst, a, (ic+i0)*lda+pc, lda, kb)
+				continue
+			}
+			for i := 0; i < mh; i++ {
+				src := a[(ic+i0+i)*lda+pc : (ic+i0+i)*lda+pc+kb]
+				for p, v := range src {
+					dst[p*mr+i] = v
+				}
+			}
+		} else {
+			for p := 0; p < kb; p++ {
+				src := a[(pc+p)*lda+ic+i0 : (pc+p)*lda+ic+i0+mh]
+				copy(dst[p*mr:p*mr+mh], src)
+			}
+		}
+		if mh < mr {
+			for p := 0; p < kb; p++ {
+				clear(dst[p*mr+mh : p*mr+mr])
+			}
+		}
+	}
+}
+
+// packA8 packs 8 rows of a row-major A starting at off, kb columns.
+func packA8(dst, a []float64, off, lda, kb int) {
+	r0 := a[off : off+kb]
+	r1 := a[off+lda : off+lda+kb]
+	r2 := a[off+2*lda : off+2*lda+kb]
+	r3 := a[off+3*lda : off+3*lda+kb]
+	r4 := a[off+4*lda : off+4*lda+kb]
+	r5 := a[off+5*lda : off+5*lda+kb]
+	r6 := a[off+6*lda : off+6*lda+kb]
+	r7 := a[off+7*lda : off+7*lda+kb]
+	dst = dst[:8*kb]
+	for p := 0; p < kb; p++ {
+		d := dst[p*8 : p*8+8 : p*8+8]
+		d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
+	}
+}
+
+// packB packs panels lo..hi-1 of op(B)[pc:pc+kb, jc:jc+nb], NR columns
+// each: within a panel, element (p, j) is at p*nr+j. Columns past nb are
+// zero.
+func packB(g *gemmArgs, bp []float64, pc, kb, jc, nb, nr, lo, hi int) {
+	b, ldb := g.b, g.ldb
+	for pan := lo; pan < hi; pan++ {
+		j0 := pan * nr
+		dst := bp[pan*nr*kb : (pan+1)*nr*kb]
+		nw := min(nr, nb-j0)
+		if !g.transB {
+			for p := 0; p < kb; p++ {
+				off := (pc+p)*ldb + jc + j0
+				copy(dst[p*nr:p*nr+nw], b[off:off+nw])
+			}
+		} else {
+			for j := 0; j < nw; j++ {
+				off := (jc+j0+j)*ldb + pc
+				src := b[off : off+kb]
+				for p, v := range src {
+					dst[p*nr+j] = v
+				}
+			}
+		}
+		if nw < nr {
+			for p := 0; p < kb; p++ {
+				clear(dst[p*nr+nw : p*nr+nr])
+			}
+		}
+	}
+}

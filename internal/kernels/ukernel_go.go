@@ -1,0 +1,62 @@
+package kernels
+
+import "unsafe"
+
+// goKernel is the portable 4×4 micro-kernel, used where no assembly kernel
+// applies (other architectures, the purego build tag, CPUs without AVX2).
+var goKernel = &microKernel{
+	name: "go4x4",
+	mr:   4, nr: 4,
+	mc: 128, kc: 256, nc: 2048,
+	fn: kernGo4x4,
+}
+
+func kernGo4x4(kc int, ap, bp *float64, bstride int, cp *float64, ldc int, alpha, beta float64) {
+	a := unsafe.Slice(ap, 4*kc)
+	b := unsafe.Slice(bp, (kc-1)*bstride+4)
+	var c00, c01, c02, c03 float64
+	var c10, c11, c12, c13 float64
+	var c20, c21, c22, c23 float64
+	var c30, c31, c32, c33 float64
+	for p := 0; p < kc; p++ {
+		av := a[p*4 : p*4+4 : p*4+4]
+		bv := b[p*bstride : p*bstride+4 : p*bstride+4]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		a0 := av[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := av[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := av[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := av[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	c := unsafe.Slice(cp, 3*ldc+4)
+	store4(c[0:4:4], c00, c01, c02, c03, alpha, beta)
+	store4(c[ldc:ldc+4:ldc+4], c10, c11, c12, c13, alpha, beta)
+	store4(c[2*ldc:2*ldc+4:2*ldc+4], c20, c21, c22, c23, alpha, beta)
+	store4(c[3*ldc:3*ldc+4:3*ldc+4], c30, c31, c32, c33, alpha, beta)
+}
+
+func store4(c []float64, x0, x1, x2, x3, alpha, beta float64) {
+	if beta == 0 {
+		c[0], c[1], c[2], c[3] = alpha*x0, alpha*x1, alpha*x2, alpha*x3
+		return
+	}
+	c[0] = alpha*x0 + beta*c[0]
+	c[1] = alpha*x1 + beta*c[1]
+	c[2] = alpha*x2 + beta*c[2]
+	c[3] = alpha*x3 + beta*c[3]
+}
