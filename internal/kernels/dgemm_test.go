@@ -209,8 +209,12 @@ func TestDgemmBatched(t *testing.T) {
 
 func TestDgemmPanics(t *testing.T) {
 	for i, f := range []func(){
-		func() { Dgemm(false, false, 2, 2, 2, 1, make([]float64, 3), 2, make([]float64, 4), 2, 0, make([]float64, 4), 2) },
-		func() { Dgemm(false, false, 2, 2, 2, 1, make([]float64, 4), 1, make([]float64, 4), 2, 0, make([]float64, 4), 2) },
+		func() {
+			Dgemm(false, false, 2, 2, 2, 1, make([]float64, 3), 2, make([]float64, 4), 2, 0, make([]float64, 4), 2)
+		},
+		func() {
+			Dgemm(false, false, 2, 2, 2, 1, make([]float64, 4), 1, make([]float64, 4), 2, 0, make([]float64, 4), 2)
+		},
 		func() { Dgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) },
 	} {
 		func() {

@@ -37,8 +37,8 @@ func (k kern) acc(i, v int) string { return k.r(i*k.nv + v) }
 
 func (k kern) gen() {
 	nacc := k.mr * k.nv
-	breg := nacc         // nv registers for B
-	areg := nacc + k.nv  // 2 registers for broadcasts of A
+	breg := nacc        // nv registers for B
+	areg := nacc + k.nv // 2 registers for broadcasts of A
 	alphaReg, betaReg := areg, areg+1
 	vb := 8 * k.vl // bytes per vector
 	fmt.Fprintf(&w, "// func %s(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)\n", k.name)
