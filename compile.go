@@ -1,0 +1,379 @@
+package jacobi
+
+import (
+	"runtime/debug"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jacobi-ad/jacobi/exec"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+	"github.com/jacobi-ad/jacobi/transform"
+)
+
+// Func is a traced function of several inputs and outputs, for what is not
+// a per-sample map: a loss over a batch with network parameters as inputs.
+type Func func(in []*Node) []*Node
+
+// trace records f on inputs of the given shapes. Panics inside f (a bug in
+// the user's function or in jacobi) become errors.
+func trace(f Func, shapes [][]int) (prog *ir.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prog, err = nil, fmt.Errorf("jacobi: panic while tracing: %v\n%s", r, debug.Stack())
+		}
+	}()
+	b := ir.NewBuilder(nil)
+	in := make([]*Node, len(shapes))
+	for i, s := range shapes {
+		in[i] = &Node{b: b, v: b.Input(s)}
+	}
+	outs := f(in)
+	vars := make([]*ir.Var, len(outs))
+	for i, o := range outs {
+		if o == nil {
+			return nil, fmt.Errorf("jacobi: output %d is nil", i)
+		}
+		if err := o.Err(); err != nil {
+			return nil, err
+		}
+		if o.b == nil {
+			vars[i] = op.Const(b, o.c)
+			continue
+		}
+		if o.b != b {
+			return nil, fmt.Errorf("jacobi: output %d belongs to another trace", i)
+		}
+		vars[i] = o.v
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return b.Build(vars...)
+}
+
+// Traced is a function traced once into a program, run as many times as
+// wanted on inputs of the traced shapes.
+type Traced struct {
+	prog *ir.Program
+	plan *exec.Plan
+}
+
+// Trace records f on inputs of the given shapes, simplifies the program and
+// prepares it to run.
+func Trace(f Func, shapes ...[]int) (*Traced, error) {
+	p, err := trace(f, shapes)
+	if err != nil {
+		return nil, err
+	}
+	if p, err = transform.Simplify(p); err != nil {
+		return nil, err
+	}
+	plan, err := exec.Compile(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Traced{prog: p, plan: plan}, nil
+}
+
+// String prints the program.
+func (t *Traced) String() string { return t.prog.String() }
+
+// Cost returns the cost model's FLOPs and bytes for one run.
+func (t *Traced) Cost() transform.Cost { return transform.CostOf(t.prog) }
+
+// Run evaluates the program. It is safe for concurrent use.
+func (t *Traced) Run(in ...*tensor.Tensor) ([]*tensor.Tensor, error) {
+	for i, x := range in {
+		if x == nil {
+			return nil, fmt.Errorf("jacobi: input %d is nil", i)
+		}
+	}
+	return t.plan.Run(in)
+}
+
+// ValueAndGrad returns f's value and its gradient with respect to every
+// input (f must have a single-element output), e.g. a training loss and
+// the gradients of the parameters.
+func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tensor, []*tensor.Tensor, error) {
+	shapes := make([][]int, len(in))
+	for i, t := range in {
+		if t == nil {
+			return nil, nil, fmt.Errorf("jacobi: input %d is nil", i)
+		}
+		shapes[i] = t.Shape()
+	}
+	p, err := trace(func(x []*Node) []*Node { return []*Node{f(x)} }, shapes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n := p.Out[0].Size(); n != 1 {
+		return nil, nil, fmt.Errorf("jacobi: grad needs a single-element output, got shape %v", p.Out[0].Shape)
+	}
+	wrt := make([]bool, len(p.In))
+	for i := range wrt {
+		wrt[i] = true
+	}
+	vp, err := transform.VJP(p, wrt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if vp, err = transform.Simplify(vp); err != nil {
+		return nil, nil, err
+	}
+	args := append(append([]*tensor.Tensor{}, in...), tensor.Ones(p.Out[0].Shape...))
+	outs, err := exec.Run(vp, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return outs[0], outs[1:], nil
+}
+
+// Compiled is a per-sample function traced and transformed once. Run takes
+// any batch size and runs it in chunks of samples on several goroutines.
+type Compiled struct {
+	cfg      config
+	prog     *ir.Program // maps one sample to its outputs
+	inShape  []int       // shape of one sample
+	outShape []int       // shape of one sample's output
+
+	mu    sync.Mutex
+	plans map[int]*exec.Plan // by chunk size
+}
+
+// Compile traces f — a function of a batch that maps every sample on its own,
+// typically built from BatchJacobianOf and friends — for samples of the
+// given shape, proves that it maps samples independently, and prepares it to
+// run at any batch size.
+func Compile(f Fn, sampleShape []int, opts ...Option) (*Compiled, error) {
+	return compile(f, append([]int{2}, sampleShape...), newConfig(opts))
+}
+
+func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
+	p, err := trace(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{batchShape})
+	if err != nil {
+		return nil, err
+	}
+	ps, outAxes, err := transform.Unbatch(p, []int{0})
+	if err != nil {
+		return nil, fmt.Errorf("jacobi: %w", err)
+	}
+	if outAxes[0] != 0 {
+		return nil, fmt.Errorf("jacobi: the output of shape %v does not have the samples along axis 0", p.Out[0].Shape)
+	}
+	if ps, err = transform.Simplify(ps); err != nil {
+		return nil, err
+	}
+	return &Compiled{cfg: cfg, prog: ps, inShape: batchShape[1:], outShape: ps.Out[0].Shape, plans: map[int]*exec.Plan{}}, nil
+}
+
+// String prints the per-sample program.
+func (c *Compiled) String() string { return c.prog.String() }
+
+// OutShape returns the shape of one sample's output.
+func (c *Compiled) OutShape() []int { return c.outShape }
+
+// Cost returns the cost model's estimate for a batch of b samples.
+func (c *Compiled) Cost(b int) (transform.Cost, error) {
+	pl, err := c.plan(b)
+	if err != nil {
+		return transform.Cost{}, err
+	}
+	return transform.CostOf(pl.Program()), nil
+}
+
+func (c *Compiled) plan(n int) (*exec.Plan, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pl, ok := c.plans[n]; ok {
+		return pl, nil
+	}
+	v, err := transform.Vmap(c.prog, []bool{true}, n)
+	if err != nil {
+		return nil, err
+	}
+	if v, err = transform.Simplify(v); err != nil {
+		return nil, err
+	}
+	pl, err := exec.Compile(v)
+	if err != nil {
+		return nil, err
+	}
+	c.plans[n] = pl
+	return pl, nil
+}
+
+// Run evaluates the compiled function on a batch x of shape (b, sample...).
+// It is safe for concurrent use.
+func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x == nil {
+		return nil, fmt.Errorf("jacobi: input is nil")
+	}
+	s := x.Shape()
+	if len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
+		return nil, fmt.Errorf("jacobi: input has shape %v, want (b, %v)", s, c.inShape)
+	}
+	b := s[0]
+	inSize, outSize := tensor.Size(c.inShape), tensor.Size(c.outShape)
+	out := tensor.Zeros(append([]int{b}, c.outShape...)...)
+	if b == 0 {
+		return out, nil
+	}
+	chunk := min(c.cfg.chunk, b)
+	nchunks := (b + chunk - 1) / chunk
+	var next atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	for w := 0; w < min(c.cfg.workers, nchunks); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= nchunks {
+					return
+				}
+				lo, hi := i*chunk, min((i+1)*chunk, b)
+				if err := c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+func (c *Compiled) runChunk(in, out []float64, n int) error {
+	pl, err := c.plan(n)
+	if err != nil {
+		return err
+	}
+	xt, err := tensor.New(append([]int{n}, c.inShape...), in)
+	if err != nil {
+		return err
+	}
+	res, err := pl.Run([]*tensor.Tensor{xt})
+	if err != nil {
+		return err
+	}
+	copy(out, res[0].Data())
+	return nil
+}
+
+// ---- one-shot entry points ----
+
+func runPerSample(name string, f Fn, x *tensor.Tensor, opts []Option) (*tensor.Tensor, error) {
+	if f == nil {
+		return nil, fmt.Errorf("jacobi: %s: nil function", name)
+	}
+	if x == nil || x.Rank() < 1 {
+		return nil, fmt.Errorf("jacobi: %s: the input needs a batch axis", name)
+	}
+	c, err := compile(f, x.Shape(), newConfig(opts))
+	if err != nil {
+		return nil, err
+	}
+	return c.Run(x)
+}
+
+// BatchJacobian returns the per-sample Jacobians of f at the batch x: for x
+// of shape (b, in) and f(x) of shape (b, out), shape (b, out, in). It fails
+// (naming the operation) if f mixes samples.
+func BatchJacobian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	return runPerSample("batch jacobian", func(x *Node) *Node { return BatchJacobianOf(f, x, opts...) }, x, opts)
+}
+
+// BatchHessian returns the per-sample Hessians, shape (b, out, in, in).
+func BatchHessian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	return runPerSample("batch hessian", func(x *Node) *Node { return BatchHessianOf(f, x) }, x, opts)
+}
+
+// BatchHessianDiag returns the diagonals of the per-sample Hessians, shape
+// (b, out, in).
+func BatchHessianDiag(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	return runPerSample("batch hessian diagonal", func(x *Node) *Node { return BatchHessianDiagOf(f, x) }, x, opts)
+}
+
+// BatchLaplacian returns the per-sample Laplacians of every output, shape (b, out).
+func BatchLaplacian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	return runPerSample("batch laplacian", func(x *Node) *Node { return BatchLaplacianOf(f, x) }, x, opts)
+}
+
+// BatchGrad returns the per-sample gradients of a function with one output
+// per sample, shape (b, in).
+func BatchGrad(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	return runPerSample("batch grad", func(x *Node) *Node { return BatchGradOf(f, x) }, x, opts)
+}
+
+// evalOne traces g at x and runs it once.
+func evalOne(g Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x == nil {
+		return nil, fmt.Errorf("jacobi: input is nil")
+	}
+	t, err := Trace(func(in []*Node) []*Node { return []*Node{g(in[0])} }, x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	out, err := t.Run(x)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Eval traces f at x and evaluates it.
+func Eval(f Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return evalOne(f, x) }
+
+// Jacobian returns the full Jacobian of f at x, shaped f(x).shape ++
+// x.shape, as PyTorch's jacobian does: for a batch, mostly zero blocks
+// between different samples. Use BatchJacobian for per-sample Jacobians.
+func Jacobian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
+	return evalOne(func(x *Node) *Node { return JacobianOf(f, x, opts...) }, x)
+}
+
+// Hessian returns the full Hessian of a function with a single-element
+// output, shaped x.shape ++ x.shape.
+func Hessian(f Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
+	return evalOne(func(x *Node) *Node { return HessianOf(f, x) }, x)
+}
+
+// Grad returns the gradient of a function with a single-element output.
+func Grad(f Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
+	return evalOne(func(x *Node) *Node { return GradOf(f, x) }, x)
+}
+
+// JVP returns f(x) and the Jacobian-vector product J·v (v shaped like x).
+func JVP(f Fn, x, v *tensor.Tensor) (y, jv *tensor.Tensor, err error) {
+	return pair(f, x, v, JVPOf)
+}
+
+// VJP returns f(x) and the vector-Jacobian product uᵀ·J (u shaped like f(x)).
+func VJP(f Fn, x, u *tensor.Tensor) (y, vj *tensor.Tensor, err error) {
+	return pair(f, x, u, VJPOf)
+}
+
+func pair(f Fn, x, v *tensor.Tensor, of func(Fn, *Node, *Node) (*Node, *Node)) (*tensor.Tensor, *tensor.Tensor, error) {
+	if x == nil || v == nil {
+		return nil, nil, fmt.Errorf("jacobi: nil input")
+	}
+	t, err := Trace(func(in []*Node) []*Node {
+		y, d := of(f, in[0], in[1])
+		return []*Node{y, d}
+	}, x.Shape(), v.Shape())
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := t.Run(x, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out[0], out[1], nil
+}

@@ -1,0 +1,272 @@
+package jacobi
+
+import (
+	"fmt"
+
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+	"github.com/jacobi-ad/jacobi/transform"
+)
+
+// Programs here follow one convention: input 0 is the variable x being
+// differentiated, the other inputs are captured values (parameters) held
+// fixed, and a derivative program keeps exactly those inputs.
+
+func wrtFirst(p *ir.Program) []bool {
+	w := make([]bool, len(p.In))
+	w[0] = true
+	return w
+}
+
+func basis(n int, shape []int) *tensor.Tensor {
+	e := tensor.Eye(n)
+	t, _ := e.Reshape(append([]int{n}, shape...)...)
+	return t
+}
+
+// moveFirstToLast transposes axis 0 of v to the end.
+func moveFirstToLast(b *ir.Builder, v *ir.Var) *ir.Var {
+	r := v.Rank()
+	perm := make([]int, r)
+	for i := 0; i < r-1; i++ {
+		perm[i] = i + 1
+	}
+	perm[r-1] = 0
+	return b.Emit(op.Transpose{Perm: perm}, v)
+}
+
+// jacobianProgram returns the program of dy/dx, shaped y.shape ++ x.shape,
+// for a program of one output, by forward or reverse mode.
+func jacobianProgram(p *ir.Program, m Mode) (*ir.Program, error) {
+	if len(p.Out) != 1 {
+		return nil, fmt.Errorf("jacobian: program has %d outputs, want 1", len(p.Out))
+	}
+	x, y := p.In[0].Shape, p.Out[0].Shape
+	nx, ny := tensor.Size(x), tensor.Size(y)
+	b := ir.NewBuilder(nil)
+	args := make([]*ir.Var, len(p.In))
+	for i, v := range p.In {
+		args[i] = b.Input(v.Shape)
+	}
+	var jac *ir.Var
+	if m == Forward {
+		jp, err := transform.JVP(p, wrtFirst(p))
+		if err != nil {
+			return nil, err
+		}
+		flags := make([]bool, len(jp.In))
+		flags[len(flags)-1] = true
+		vm, err := transform.Vmap(jp, flags, nx)
+		if err != nil {
+			return nil, err
+		}
+		outs := b.Inline(vm, append(args, op.Const(b, basis(nx, x))))
+		// outs[1] is (nx, y...): column k of the Jacobian per row.
+		cols := op.ReshapeTo(b, outs[1], []int{nx, ny})
+		jac = b.Emit(op.Transpose{Perm: []int{1, 0}}, cols)
+	} else {
+		vp, err := transform.VJP(p, wrtFirst(p))
+		if err != nil {
+			return nil, err
+		}
+		flags := make([]bool, len(vp.In))
+		flags[len(flags)-1] = true
+		vm, err := transform.Vmap(vp, flags, ny)
+		if err != nil {
+			return nil, err
+		}
+		outs := b.Inline(vm, append(args, op.Const(b, basis(ny, y))))
+		jac = outs[1] // (ny, x...): row j of the Jacobian
+	}
+	jac = op.ReshapeTo(b, jac, append(append([]int{}, y...), x...))
+	q, err := b.Build(jac)
+	if err != nil {
+		return nil, err
+	}
+	return transform.Simplify(q)
+}
+
+// chooseMode resolves Auto by the cost model: both programs are built and
+// the one with fewer FLOPs wins.
+func jacobianAuto(p *ir.Program, m Mode) (*ir.Program, error) {
+	if m != Auto {
+		return jacobianProgram(p, m)
+	}
+	fwd, err := jacobianProgram(p, Forward)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := jacobianProgram(p, Reverse)
+	if err != nil {
+		return nil, err
+	}
+	if transform.CostOf(rev).FLOPs < transform.CostOf(fwd).FLOPs {
+		return rev, nil
+	}
+	return fwd, nil
+}
+
+// hessianProgram returns d²y/dx², shaped y.shape ++ x.shape ++ x.shape, by
+// forward-over-reverse.
+func hessianProgram(p *ir.Program) (*ir.Program, error) {
+	j, err := jacobianProgram(p, Reverse)
+	if err != nil {
+		return nil, err
+	}
+	return jacobianProgram(j, Forward)
+}
+
+// diagProgram reduces a Hessian program (y ++ x ++ x, x a vector) to its
+// diagonal (y ++ x) or, with trace, to the Laplacian (y).
+func diagProgram(p *ir.Program, trace bool) (*ir.Program, error) {
+	h, err := hessianProgram(p)
+	if err != nil {
+		return nil, err
+	}
+	x := p.In[0].Shape
+	if len(x) != 1 {
+		return nil, fmt.Errorf("hessian diagonal: the sample must be a vector, got shape %v", x)
+	}
+	n := x[0]
+	b := ir.NewBuilder(nil)
+	args := make([]*ir.Var, len(h.In))
+	for i, v := range h.In {
+		args[i] = b.Input(v.Shape)
+	}
+	hv := b.Inline(h, args)[0]
+	r := hv.Rank()
+	dims := []int{r - 2, r - 1}
+	mask := b.Emit(op.Broadcast{Shape: hv.Shape, Dims: dims}, op.Const(b, tensor.Eye(n)))
+	d := b.Emit(op.ReduceSum{Axes: []int{r - 1}}, b.Emit(op.Mul{}, hv, mask))
+	if trace {
+		d = b.Emit(op.ReduceSum{Axes: []int{r - 2}}, d)
+	}
+	q, err := b.Build(d)
+	if err != nil {
+		return nil, err
+	}
+	return transform.Simplify(q)
+}
+
+// ---- running transforms on nodes ----
+
+// subtrace traces fn on fresh inputs shaped like args, in a trace nested
+// inside the args' trace, and returns the program (inputs: args, then
+// captured values) and the outer variables to call it with.
+func subtrace(fn func(in []*Node) []*Node, args ...*Node) (*ir.Program, *ir.Builder, []*ir.Var, error) {
+	parent, vars, err := target(args...)
+	if err != nil {
+		return nil, parent, nil, err
+	}
+	if parent == nil {
+		return nil, nil, nil, fmt.Errorf("needs a traced value, not a constant")
+	}
+	if parent.Err() != nil {
+		return nil, parent, nil, parent.Err()
+	}
+	child := ir.NewBuilder(parent)
+	in := make([]*Node, len(args))
+	for i, v := range vars {
+		in[i] = &Node{b: child, v: child.Input(v.Shape)}
+	}
+	outs := fn(in)
+	ovars := make([]*ir.Var, len(outs))
+	for i, o := range outs {
+		if o == nil {
+			return nil, parent, nil, fmt.Errorf("the function returned a nil node")
+		}
+		if err := o.Err(); err != nil {
+			return nil, parent, nil, err
+		}
+		if o.b == nil {
+			ovars[i] = op.Const(child, o.c)
+			continue
+		}
+		v, err := child.Capture(o.v)
+		if err != nil {
+			return nil, parent, nil, err
+		}
+		ovars[i] = v
+	}
+	prog, err := child.Build(ovars...)
+	if err != nil {
+		return nil, parent, nil, err
+	}
+	return prog, parent, append(vars, child.CapturedOuter...), nil
+}
+
+// transformNode traces f at x, rewrites its program with build (which keeps
+// the inputs), and inlines the result into x's trace.
+func transformNode(what string, f Fn, x *Node, build func(*ir.Program) (*ir.Program, error)) *Node {
+	src := callerSrc()
+	fail := func(err error) *Node {
+		err = fmt.Errorf("jacobi: %s (at %s): %w", what, src, err)
+		if x != nil && x.b != nil {
+			x.b.Fail(err)
+			return &Node{b: x.b, v: &ir.Var{}}
+		}
+		return &Node{err: err}
+	}
+	if x == nil || f == nil {
+		return fail(fmt.Errorf("nil function or input"))
+	}
+	prog, parent, outer, err := subtrace(func(in []*Node) []*Node { return []*Node{f(in[0])} }, x)
+	if err != nil {
+		return fail(err)
+	}
+	q, err := build(prog)
+	if err != nil {
+		return fail(err)
+	}
+	parent.Src = src
+	out := parent.Inline(q, outer)
+	parent.Src = ""
+	if parent.Err() != nil {
+		return &Node{b: parent, v: &ir.Var{}}
+	}
+	return &Node{b: parent, v: out[0]}
+}
+
+// perSample wraps a per-sample derivative: it proves p independent across
+// the batch axis 0 of x, applies derive to the per-sample program, and maps
+// the result back over the batch.
+func perSample(derive func(*ir.Program) (*ir.Program, error)) func(*ir.Program) (*ir.Program, error) {
+	return func(p *ir.Program) (*ir.Program, error) {
+		if p.In[0].Rank() < 1 {
+			return nil, fmt.Errorf("the input must have a batch axis, got shape %v", p.In[0].Shape)
+		}
+		n := p.In[0].Shape[0]
+		axes := make([]int, len(p.In))
+		for i := range axes {
+			axes[i] = -1
+		}
+		axes[0] = 0
+		ps, outAxes, err := transform.Unbatch(p, axes)
+		if err != nil {
+			return nil, err
+		}
+		switch outAxes[0] {
+		case 0:
+		case -1:
+			return nil, fmt.Errorf("the output %v does not depend on the samples of the input", p.Out[0].Shape)
+		default:
+			return nil, fmt.Errorf("the output %v has its batch axis at %d; it must be axis 0", p.Out[0].Shape, outAxes[0])
+		}
+		ps, err = transform.Simplify(ps)
+		if err != nil {
+			return nil, err
+		}
+		d, err := derive(ps)
+		if err != nil {
+			return nil, err
+		}
+		flags := make([]bool, len(d.In))
+		flags[0] = true
+		v, err := transform.Vmap(d, flags, n)
+		if err != nil {
+			return nil, err
+		}
+		return transform.Simplify(v)
+	}
+}

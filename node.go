@@ -1,0 +1,502 @@
+package jacobi
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// Node is a value inside a traced function: a variable of the program being
+// recorded, or a constant. Operations on nodes record primitives; they never
+// compute numbers (except on constants alone, which fold at once).
+//
+// Operations do not return errors: the first error (a shape mismatch, say)
+// is recorded on the trace and returned by the entry point that traced the
+// function, naming the operation and the line of user code.
+type Node struct {
+	b   *ir.Builder    // the trace the node belongs to; nil for constants
+	v   *ir.Var        // the variable, when b != nil
+	c   *tensor.Tensor // the value, for constants
+	err error          // an error found while folding constants
+}
+
+// Fn is a function of a batch: it maps x of shape (b, in...) to an output
+// of shape (b, out...). The Batch* derivatives require (and check) that row i
+// of the output depends on row i of x only.
+type Fn func(x *Node) *Node
+
+// Const returns a constant node holding t.
+func Const(t *tensor.Tensor) *Node { return &Node{c: t} }
+
+// Scalar returns a constant node holding the scalar c. Scalars broadcast
+// against any shape.
+func Scalar(c float64) *Node { return &Node{c: tensor.Scalar(c)} }
+
+// Shape returns the node's shape.
+func (x *Node) Shape() []int {
+	if x.b == nil {
+		if x.c == nil {
+			return nil
+		}
+		return x.c.Shape()
+	}
+	return x.v.Shape
+}
+
+// Rank returns the number of dimensions.
+func (x *Node) Rank() int { return len(x.Shape()) }
+
+// Err returns the first error recorded on the node's trace.
+func (x *Node) Err() error {
+	if x.err != nil {
+		return x.err
+	}
+	if x.b != nil {
+		return x.b.Err()
+	}
+	return nil
+}
+
+// moduleDir is the directory of this package; frames inside it (other than
+// tests and examples) are jacobi's own and skipped when naming the user's line.
+var moduleDir = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}()
+
+// callerSrc returns "file.go:line" of the innermost frame in user code.
+func callerSrc() string {
+	var pcs [24]uintptr
+	n := runtime.Callers(3, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		own := strings.HasPrefix(f.File, moduleDir+"/") &&
+			!strings.HasSuffix(f.File, "_test.go") &&
+			!strings.Contains(f.File, "/examples/") &&
+			!strings.Contains(f.File, "/cmd/")
+		if !own && f.File != "" && !strings.HasPrefix(f.Function, "runtime.") {
+			return filepath.Base(filepath.Dir(f.File)) + "/" + filepath.Base(f.File) + fmt.Sprintf(":%d", f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+// target finds the innermost trace among the nodes' traces and returns
+// their variables in it (capturing outer values, placing constants).
+func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
+	var b *ir.Builder
+	for _, n := range nodes {
+		if n == nil {
+			return nil, nil, fmt.Errorf("nil node")
+		}
+		if n.err != nil {
+			return nil, nil, n.err
+		}
+		if n.b == nil {
+			continue
+		}
+		switch {
+		case b == nil || b.IsAncestorOf(n.b):
+			b = n.b
+		case n.b.IsAncestorOf(b):
+		default:
+			return nil, nil, fmt.Errorf("values from two unrelated traces are combined (a node kept from another function?)")
+		}
+	}
+	if b == nil {
+		return nil, nil, nil
+	}
+	vars := make([]*ir.Var, len(nodes))
+	for i, n := range nodes {
+		if n.b == nil {
+			vars[i] = op.Const(b, n.c)
+			continue
+		}
+		v, err := b.Capture(n.v)
+		if err != nil {
+			return nil, nil, err
+		}
+		vars[i] = v
+	}
+	return b, vars, nil
+}
+
+// apply records primitive p on the nodes, or folds it when all are constants.
+func apply(p ir.Primitive, nodes ...*Node) *Node {
+	b, vars, err := target(nodes...)
+	if err != nil {
+		if b != nil {
+			b.Fail(err)
+			return &Node{b: b, v: &ir.Var{}}
+		}
+		return &Node{err: err}
+	}
+	if b == nil {
+		return fold(p, nodes)
+	}
+	if b.Err() != nil {
+		return &Node{b: b, v: b.Emit(p, vars...)}
+	}
+	b.Src = callerSrc()
+	v := b.Emit(p, vars...)
+	b.Src = ""
+	return &Node{b: b, v: v}
+}
+
+func fold(p ir.Primitive, nodes []*Node) *Node {
+	args := make([]*tensor.Tensor, len(nodes))
+	shapes := make([][]int, len(nodes))
+	for i, n := range nodes {
+		args[i], shapes[i] = n.c, n.c.Shape()
+	}
+	if _, err := p.OutShape(shapes); err != nil {
+		return &Node{err: fmt.Errorf("%s (at %s): %w", p.Name(), callerSrc(), err)}
+	}
+	t, err := p.(op.Evaluator).Eval(args)
+	if err != nil {
+		return &Node{err: fmt.Errorf("%s: %w", p.Name(), err)}
+	}
+	return &Node{c: t}
+}
+
+// fail returns a node carrying err in x's trace.
+func (x *Node) fail(err error) *Node {
+	err = fmt.Errorf("%w (at %s)", err, callerSrc())
+	if x.b != nil {
+		x.b.Fail(err)
+		return &Node{b: x.b, v: &ir.Var{}}
+	}
+	return &Node{err: err}
+}
+
+// ---- broadcasting ----
+
+// broadcastShapes returns numpy's broadcast of two shapes.
+func broadcastShapes(a, b []int) ([]int, error) {
+	n := max(len(a), len(b))
+	out := make([]int, n)
+	for i := 0; i < n; i++ {
+		da, db := 1, 1
+		if j := len(a) - n + i; j >= 0 {
+			da = a[j]
+		}
+		if j := len(b) - n + i; j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db || db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// BroadcastTo expands x to shape by numpy's rules (trailing axes aligned,
+// size-1 axes repeated).
+func (x *Node) BroadcastTo(shape ...int) *Node {
+	s := x.Shape()
+	if tensor.SameShape(s, shape) {
+		return x
+	}
+	if len(s) > len(shape) {
+		return x.fail(fmt.Errorf("broadcast: cannot broadcast %v to %v", s, shape))
+	}
+	off := len(shape) - len(s)
+	dims := make([]int, len(s))
+	for i := range s {
+		dims[i] = off + i
+	}
+	return apply(op.Broadcast{Shape: append([]int{}, shape...), Dims: dims}, x)
+}
+
+func binary(p ir.Primitive, x, y *Node) *Node {
+	if x == nil || y == nil {
+		return &Node{err: fmt.Errorf("%s: nil operand (at %s)", p.Name(), callerSrc())}
+	}
+	s, err := broadcastShapes(x.Shape(), y.Shape())
+	if err != nil {
+		return x.fail(fmt.Errorf("%s: %w", p.Name(), err))
+	}
+	return apply(p, x.BroadcastTo(s...), y.BroadcastTo(s...))
+}
+
+// ---- arithmetic ----
+
+// Add returns x + y, broadcasting.
+func (x *Node) Add(y *Node) *Node { return binary(op.Add{}, x, y) }
+
+// Sub returns x - y, broadcasting.
+func (x *Node) Sub(y *Node) *Node { return binary(op.Sub{}, x, y) }
+
+// Mul returns x * y elementwise, broadcasting.
+func (x *Node) Mul(y *Node) *Node { return binary(op.Mul{}, x, y) }
+
+// Div returns x / y elementwise, broadcasting.
+func (x *Node) Div(y *Node) *Node { return binary(op.Div{}, x, y) }
+
+// Neg returns -x.
+func (x *Node) Neg() *Node { return apply(op.Neg{}, x) }
+
+// Scale returns c*x.
+func (x *Node) Scale(c float64) *Node { return x.Mul(Scalar(c)) }
+
+// AddScalar returns x + c.
+func (x *Node) AddScalar(c float64) *Node { return x.Add(Scalar(c)) }
+
+// Pow returns x^n for an integer n.
+func (x *Node) Pow(n int) *Node { return apply(op.IntPow{N: n}, x) }
+
+// Square returns x².
+func (x *Node) Square() *Node { return x.Pow(2) }
+
+// Exp returns e^x.
+func (x *Node) Exp() *Node { return apply(op.Exp{}, x) }
+
+// Log returns the natural logarithm of x.
+func (x *Node) Log() *Node { return apply(op.Log{}, x) }
+
+// Tanh returns tanh(x).
+func (x *Node) Tanh() *Node { return apply(op.Tanh{}, x) }
+
+// Sigmoid returns 1/(1+e^-x).
+func (x *Node) Sigmoid() *Node { return apply(op.Sigmoid{}, x) }
+
+// Sin returns sin(x).
+func (x *Node) Sin() *Node { return apply(op.Sin{}, x) }
+
+// Cos returns cos(x).
+func (x *Node) Cos() *Node { return apply(op.Cos{}, x) }
+
+// Erf returns the error function of x.
+func (x *Node) Erf() *Node { return apply(op.Erf{}, x) }
+
+// Sqrt returns √x.
+func (x *Node) Sqrt() *Node { return apply(op.Sqrt{}, x) }
+
+// ---- comparison and selection ----
+
+func (x *Node) compare(o string, y *Node) *Node { return binary(op.Compare{Op: o}, x, y) }
+
+// Greater returns 1 where x > y and 0 elsewhere.
+func (x *Node) Greater(y *Node) *Node { return x.compare(op.GT, y) }
+
+// GreaterEqual returns 1 where x >= y and 0 elsewhere.
+func (x *Node) GreaterEqual(y *Node) *Node { return x.compare(op.GE, y) }
+
+// Less returns 1 where x < y and 0 elsewhere.
+func (x *Node) Less(y *Node) *Node { return x.compare(op.LT, y) }
+
+// LessEqual returns 1 where x <= y and 0 elsewhere.
+func (x *Node) LessEqual(y *Node) *Node { return x.compare(op.LE, y) }
+
+// Equal returns 1 where x == y and 0 elsewhere.
+func (x *Node) Equal(y *Node) *Node { return x.compare(op.EQ, y) }
+
+// Where returns a where cond is non-zero and b elsewhere, broadcasting all three.
+func Where(cond, a, b *Node) *Node {
+	if cond == nil || a == nil || b == nil {
+		return &Node{err: fmt.Errorf("where: nil operand (at %s)", callerSrc())}
+	}
+	s, err := broadcastShapes(cond.Shape(), a.Shape())
+	if err == nil {
+		s, err = broadcastShapes(s, b.Shape())
+	}
+	if err != nil {
+		return cond.fail(fmt.Errorf("where: %w", err))
+	}
+	return apply(op.Select{}, cond.BroadcastTo(s...), a.BroadcastTo(s...), b.BroadcastTo(s...))
+}
+
+// Maximum returns the elementwise maximum (the derivative follows x where x >= y).
+func Maximum(x, y *Node) *Node { return Where(x.GreaterEqual(y), x, y) }
+
+// Minimum returns the elementwise minimum (the derivative follows x where x <= y).
+func Minimum(x, y *Node) *Node { return Where(x.LessEqual(y), x, y) }
+
+// Relu returns max(x, 0).
+func (x *Node) Relu() *Node { return Where(x.Greater(Scalar(0)), x, Scalar(0)) }
+
+// Abs returns |x| (derivative sign(x), 0 at 0... taken as +1 at 0).
+func (x *Node) Abs() *Node { return Where(x.GreaterEqual(Scalar(0)), x, x.Neg()) }
+
+// Clip limits x to [lo, hi].
+func (x *Node) Clip(lo, hi float64) *Node { return Minimum(Maximum(x, Scalar(lo)), Scalar(hi)) }
+
+// ---- shapes ----
+
+// MatMul multiplies matrices: x (..., m, k) by y (k, n) or by y (..., k, n)
+// with the same leading axes, giving (..., m, n). A vector y (k) gives (..., m).
+func (x *Node) MatMul(y *Node) *Node {
+	if y == nil {
+		return x.fail(fmt.Errorf("matmul: nil operand"))
+	}
+	if y.Rank() == 1 {
+		k := y.Shape()[0]
+		out := apply(op.MatMul{}, x, y.Reshape(k, 1))
+		s := out.Shape()
+		if s == nil {
+			return out
+		}
+		return out.Reshape(s[:len(s)-1]...)
+	}
+	if x.Rank() == 1 {
+		k := x.Shape()[0]
+		out := apply(op.MatMul{}, x.Reshape(1, k), y)
+		s := out.Shape()
+		if s == nil {
+			return out
+		}
+		return out.Reshape(s[1:]...)
+	}
+	return apply(op.MatMul{}, x, y)
+}
+
+// Transpose permutes the axes; with no arguments it reverses them.
+func (x *Node) Transpose(perm ...int) *Node {
+	if len(perm) == 0 {
+		for i := x.Rank() - 1; i >= 0; i-- {
+			perm = append(perm, i)
+		}
+	}
+	return apply(op.Transpose{Perm: append([]int{}, perm...)}, x)
+}
+
+// T swaps the last two axes.
+func (x *Node) T() *Node {
+	r := x.Rank()
+	if r < 2 {
+		return x
+	}
+	perm := make([]int, r)
+	for i := range perm {
+		perm[i] = i
+	}
+	perm[r-1], perm[r-2] = r-2, r-1
+	return x.Transpose(perm...)
+}
+
+// Reshape gives x a new shape of the same size; one dimension may be -1.
+func (x *Node) Reshape(shape ...int) *Node {
+	s, err := tensor.ResolveShape(tensor.Size(x.Shape()), shape)
+	if err != nil {
+		return x.fail(fmt.Errorf("reshape %v to %v: %w", x.Shape(), shape, err))
+	}
+	if tensor.SameShape(s, x.Shape()) {
+		return x
+	}
+	return apply(op.Reshape{Shape: s}, x)
+}
+
+func normAxes(rank int, axes []int) ([]int, error) {
+	if len(axes) == 0 {
+		out := make([]int, rank)
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	}
+	seen := make([]bool, rank)
+	for _, a := range axes {
+		if a < 0 {
+			a += rank
+		}
+		if a < 0 || a >= rank || seen[a] {
+			return nil, fmt.Errorf("bad axes %v for rank %d", axes, rank)
+		}
+		seen[a] = true
+	}
+	var out []int
+	for a, s := range seen {
+		if s {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Sum sums over the given axes (negative counts from the end), removing
+// them; with no axes it sums everything to a scalar.
+func (x *Node) Sum(axes ...int) *Node {
+	ax, err := normAxes(x.Rank(), axes)
+	if err != nil {
+		return x.fail(fmt.Errorf("sum: %w", err))
+	}
+	return apply(op.ReduceSum{Axes: ax}, x)
+}
+
+// SumKeep sums over the axes, keeping them with size 1.
+func (x *Node) SumKeep(axes ...int) *Node {
+	ax, err := normAxes(x.Rank(), axes)
+	if err != nil {
+		return x.fail(fmt.Errorf("sum: %w", err))
+	}
+	s := append([]int{}, x.Shape()...)
+	for _, a := range ax {
+		s[a] = 1
+	}
+	return x.Sum(ax...).Reshape(s...)
+}
+
+// Mean averages over the given axes (all when none), removing them.
+func (x *Node) Mean(axes ...int) *Node {
+	ax, err := normAxes(x.Rank(), axes)
+	if err != nil {
+		return x.fail(fmt.Errorf("mean: %w", err))
+	}
+	n := 1
+	for _, a := range ax {
+		n *= x.Shape()[a]
+	}
+	return x.Sum(ax...).Scale(1 / float64(n))
+}
+
+// MeanKeep averages over the axes, keeping them with size 1.
+func (x *Node) MeanKeep(axes ...int) *Node {
+	ax, err := normAxes(x.Rank(), axes)
+	if err != nil {
+		return x.fail(fmt.Errorf("mean: %w", err))
+	}
+	n := 1
+	for _, a := range ax {
+		n *= x.Shape()[a]
+	}
+	return x.SumKeep(ax...).Scale(1 / float64(n))
+}
+
+// Slice takes x[start:end] along axis (negative axis counts from the end).
+func (x *Node) Slice(axis, start, end int) *Node {
+	s := x.Shape()
+	if axis < 0 {
+		axis += len(s)
+	}
+	if axis < 0 || axis >= len(s) {
+		return x.fail(fmt.Errorf("slice: axis %d out of range for shape %v", axis, s))
+	}
+	lo := make([]int, len(s))
+	hi := append([]int{}, s...)
+	lo[axis], hi[axis] = start, end
+	return apply(op.Slice{Start: lo, Limit: hi}, x)
+}
+
+// Concat joins nodes along axis (negative counts from the end).
+func Concat(axis int, xs ...*Node) *Node {
+	if len(xs) == 0 {
+		return &Node{err: fmt.Errorf("concat: no inputs (at %s)", callerSrc())}
+	}
+	if axis < 0 {
+		axis += xs[0].Rank()
+	}
+	return apply(op.Concat{Axis: axis}, xs...)
+}

@@ -1,0 +1,228 @@
+// Package transform holds the interpreters that rewrite programs by applying
+// the primitives' rules: JVP (forward mode), VJP (linearize, then transpose),
+// Vmap (batching), Unbatch (the batch-independence check), Simplify and the
+// cost model. Every transform returns an ordinary program, so they compose to
+// any depth.
+package transform
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+)
+
+func rules(e *ir.Eqn) (op.Rules, error) {
+	r, ok := e.Prim.(op.Rules)
+	if !ok {
+		return nil, fmt.Errorf("primitive %s lacks rules (internal error)", e.Prim.Name())
+	}
+	return r, nil
+}
+
+// JVP returns the forward-mode program of p. Its inputs are p's inputs
+// followed by one tangent for each input i with wrt[i]; its outputs are p's
+// outputs followed by their tangents.
+func JVP(p *ir.Program, wrt []bool) (*ir.Program, error) {
+	if len(wrt) != len(p.In) {
+		return nil, fmt.Errorf("jvp: %d flags for %d inputs", len(wrt), len(p.In))
+	}
+	b := ir.NewBuilder(nil)
+	env := map[*ir.Var]*ir.Var{}
+	tan := map[*ir.Var]*ir.Var{}
+	for _, v := range p.In {
+		env[v] = b.Input(v.Shape)
+	}
+	for i, v := range p.In {
+		if wrt[i] {
+			tan[v] = b.Input(v.Shape)
+		}
+	}
+	for _, e := range p.Eqns {
+		r, err := rules(e)
+		if err != nil {
+			return nil, err
+		}
+		b.Src = e.Src
+		args := make([]*ir.Var, len(e.In))
+		ts := make([]*ir.Var, len(e.In))
+		any := false
+		for i, v := range e.In {
+			args[i] = env[v]
+			ts[i] = tan[v]
+			any = any || ts[i] != nil
+		}
+		out := b.Emit(e.Prim, args...)
+		env[e.Out] = out
+		if any {
+			if t := r.JVP(b, args, out, ts); t != nil {
+				tan[e.Out] = t
+			}
+		}
+	}
+	b.Src = ""
+	outs := make([]*ir.Var, 0, 2*len(p.Out))
+	for _, v := range p.Out {
+		outs = append(outs, env[v])
+	}
+	for _, v := range p.Out {
+		outs = append(outs, op.OrZeros(b, tan[v], v.Shape))
+	}
+	return b.Build(outs...)
+}
+
+// VJP returns the reverse-mode program of p, built by linearizing p (its JVP)
+// and transposing the linear part. Its inputs are p's inputs followed by one
+// cotangent per output; its outputs are p's outputs followed by the
+// cotangent of each input i with wrt[i].
+func VJP(p *ir.Program, wrt []bool) (*ir.Program, error) {
+	jp, err := JVP(p, wrt)
+	if err != nil {
+		return nil, err
+	}
+	n := len(p.In)
+	linear := map[*ir.Var]bool{}
+	for _, v := range jp.In[n:] {
+		linear[v] = true
+	}
+	isLinear := make([]bool, len(jp.Eqns))
+	for k, e := range jp.Eqns {
+		var lin op.Linear
+		for i, v := range e.In {
+			if !linear[v] {
+				continue
+			}
+			if lin == nil {
+				l, ok := e.Prim.(op.Linear)
+				if !ok {
+					return nil, fmt.Errorf("vjp: tangent flows into non-linear %s (internal error)", e.Prim.Name())
+				}
+				lin = l
+			}
+			if !lin.LinearIn(i) {
+				return nil, fmt.Errorf("vjp: tangent flows into non-linear input %d of %s (internal error)", i, e.Prim.Name())
+			}
+		}
+		if lin != nil {
+			isLinear[k] = true
+			linear[e.Out] = true
+		}
+	}
+
+	b := ir.NewBuilder(nil)
+	env := map[*ir.Var]*ir.Var{}
+	for _, v := range jp.In[:n] {
+		env[v] = b.Input(v.Shape)
+	}
+	cts := make([]*ir.Var, len(p.Out))
+	for i, v := range p.Out {
+		cts[i] = b.Input(v.Shape)
+	}
+	for k, e := range jp.Eqns {
+		if isLinear[k] {
+			continue
+		}
+		args := make([]*ir.Var, len(e.In))
+		for i, v := range e.In {
+			args[i] = env[v]
+		}
+		b.Src = e.Src
+		env[e.Out] = b.Emit(e.Prim, args...)
+	}
+	ct := map[*ir.Var]*ir.Var{}
+	for i, v := range jp.Out[len(p.Out):] {
+		if linear[v] {
+			ct[v] = op.AddZ(b, ct[v], cts[i])
+		}
+	}
+	for k := len(jp.Eqns) - 1; k >= 0; k-- {
+		e := jp.Eqns[k]
+		c := ct[e.Out]
+		if !isLinear[k] || c == nil {
+			continue
+		}
+		b.Src = e.Src
+		args := make([]*ir.Var, len(e.In))
+		shapes := make([][]int, len(e.In))
+		mask := make([]bool, len(e.In))
+		for i, v := range e.In {
+			shapes[i] = v.Shape
+			if linear[v] {
+				mask[i] = true
+			} else {
+				args[i] = env[v]
+			}
+		}
+		res := e.Prim.(op.Linear).Transpose(b, c, args, shapes, mask)
+		for i, v := range e.In {
+			if mask[i] && res[i] != nil {
+				ct[v] = op.AddZ(b, ct[v], res[i])
+			}
+		}
+	}
+	b.Src = ""
+	var outs []*ir.Var
+	for _, v := range jp.Out[:len(p.Out)] {
+		o, ok := env[v]
+		if !ok {
+			return nil, errors.New("vjp: an output depends on tangents only (internal error)")
+		}
+		outs = append(outs, o)
+	}
+	for _, v := range jp.In[n:] {
+		outs = append(outs, op.OrZeros(b, ct[v], v.Shape))
+	}
+	return b.Build(outs...)
+}
+
+// Vmap returns p mapped over a new leading axis of size n: inputs with
+// batched[i] carry that axis, the others are shared by every entry; every
+// output carries it.
+func Vmap(p *ir.Program, batched []bool, n int) (*ir.Program, error) {
+	if len(batched) != len(p.In) {
+		return nil, fmt.Errorf("vmap: %d flags for %d inputs", len(batched), len(p.In))
+	}
+	b := ir.NewBuilder(nil)
+	env := map[*ir.Var]*ir.Var{}
+	bat := map[*ir.Var]bool{}
+	for i, v := range p.In {
+		if batched[i] {
+			env[v] = b.Input(append([]int{n}, v.Shape...))
+			bat[v] = true
+		} else {
+			env[v] = b.Input(v.Shape)
+		}
+	}
+	for _, e := range p.Eqns {
+		r, err := rules(e)
+		if err != nil {
+			return nil, err
+		}
+		b.Src = e.Src
+		args := make([]*ir.Var, len(e.In))
+		flags := make([]bool, len(e.In))
+		any := false
+		for i, v := range e.In {
+			args[i] = env[v]
+			flags[i] = bat[v]
+			any = any || flags[i]
+		}
+		if !any {
+			env[e.Out] = b.Emit(e.Prim, args...)
+			continue
+		}
+		env[e.Out] = r.Batch(b, args, flags, n)
+		bat[e.Out] = true
+	}
+	b.Src = ""
+	outs := make([]*ir.Var, len(p.Out))
+	for i, v := range p.Out {
+		if bat[v] {
+			outs[i] = env[v]
+		} else {
+			outs[i] = op.BroadcastBatch(b, env[v], n)
+		}
+	}
+	return b.Build(outs...)
+}

@@ -1,0 +1,299 @@
+package transform
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// foldLimit bounds the size of constants that folding may create.
+const foldLimit = 1 << 20
+
+// Simplify removes work from p without changing its results: it propagates
+// zeros (the symbolic zeros that transforms had to materialise), folds
+// constant subexpressions, shares common subexpressions and drops dead code.
+func Simplify(p *ir.Program) (*ir.Program, error) {
+	s := &simplifier{
+		b:     ir.NewBuilder(nil),
+		env:   map[*ir.Var]*ir.Var{},
+		cse:   map[string]*ir.Var{},
+		id:    map[*ir.Var]int{},
+		konst: map[*ir.Var]*tensor.Tensor{},
+		fill:  map[*ir.Var]float64{},
+	}
+	for _, v := range p.In {
+		s.env[v] = s.b.Input(v.Shape)
+	}
+	for _, e := range p.Eqns {
+		args := make([]*ir.Var, len(e.In))
+		for i, v := range e.In {
+			args[i] = s.env[v]
+		}
+		s.b.Src = e.Src
+		out, err := s.emit(e.Prim, args)
+		if err != nil {
+			return nil, err
+		}
+		s.env[e.Out] = out
+	}
+	outs := make([]*ir.Var, len(p.Out))
+	for i, v := range p.Out {
+		outs[i] = s.env[v]
+	}
+	q, err := s.b.Build(outs...)
+	if err != nil {
+		return nil, err
+	}
+	return DeadCode(q), nil
+}
+
+type simplifier struct {
+	b     *ir.Builder
+	env   map[*ir.Var]*ir.Var
+	cse   map[string]*ir.Var
+	id    map[*ir.Var]int
+	konst map[*ir.Var]*tensor.Tensor // vars known as constants
+	fill  map[*ir.Var]float64        // vars known to hold one value everywhere
+}
+
+func (s *simplifier) varID(v *ir.Var) int {
+	if id, ok := s.id[v]; ok {
+		return id
+	}
+	s.id[v] = len(s.id)
+	return s.id[v]
+}
+
+func (s *simplifier) filled(v *ir.Var, c float64) bool {
+	f, ok := s.fill[v]
+	return ok && f == c
+}
+
+func (s *simplifier) full(c float64, shape []int) *ir.Var {
+	return s.emitPlain(op.Broadcast{Shape: append([]int{}, shape...), Dims: []int{}}, []*ir.Var{s.scalar(c)})
+}
+
+func (s *simplifier) scalar(c float64) *ir.Var {
+	key := fmt.Sprintf("scalar %v", math.Float64bits(c))
+	if v, ok := s.cse[key]; ok {
+		return v
+	}
+	v := s.b.Emit(op.Constant{Value: tensor.Scalar(c)})
+	s.cse[key] = v
+	s.konst[v] = tensor.Scalar(c)
+	s.fill[v] = c
+	return v
+}
+
+// emit applies algebraic rules, then folding and sharing.
+func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
+	zero := func(i int) bool { return s.filled(in[i], 0) }
+	one := func(i int) bool { return s.filled(in[i], 1) }
+	shapes := make([][]int, len(in))
+	for i, v := range in {
+		shapes[i] = v.Shape
+	}
+	out, err := p.OutShape(shapes)
+	if err != nil {
+		return nil, fmt.Errorf("simplify: %s: %w", p.Name(), err)
+	}
+	switch p.(type) {
+	case op.Add:
+		if zero(0) {
+			return in[1], nil
+		}
+		if zero(1) {
+			return in[0], nil
+		}
+	case op.Sub:
+		if zero(1) {
+			return in[0], nil
+		}
+		if zero(0) {
+			return s.emit(op.Neg{}, in[1:])
+		}
+	case op.Mul:
+		if zero(0) || zero(1) {
+			return s.full(0, out), nil
+		}
+		if one(0) {
+			return in[1], nil
+		}
+		if one(1) {
+			return in[0], nil
+		}
+	case op.Div:
+		if zero(0) {
+			return s.full(0, out), nil
+		}
+		if one(1) {
+			return in[0], nil
+		}
+	case op.MatMul:
+		if zero(0) || zero(1) {
+			return s.full(0, out), nil
+		}
+	case op.Neg, op.Pad:
+		if zero(0) {
+			return s.full(0, out), nil
+		}
+	case op.Transpose, op.Reshape, op.Broadcast, op.Slice:
+		if f, ok := s.fill[in[0]]; ok {
+			return s.full(f, out), nil
+		}
+	case op.ReduceSum:
+		if zero(0) {
+			return s.full(0, out), nil
+		}
+	case op.Select:
+		if in[1] == in[2] {
+			return in[1], nil
+		}
+		if f, ok := s.fill[in[0]]; ok {
+			if f != 0 {
+				return in[1], nil
+			}
+			return in[2], nil
+		}
+	}
+	if len(in) == 1 && tensor.SameShape(out, shapes[0]) {
+		switch p := p.(type) {
+		case op.Reshape:
+			return in[0], nil
+		case op.Transpose:
+			if isIdentity(p.Perm) {
+				return in[0], nil
+			}
+		case op.Broadcast:
+			if isIdentity(p.Dims) {
+				return in[0], nil
+			}
+		}
+	}
+	return s.emitPlain(p, in), nil
+}
+
+func isIdentity(perm []int) bool {
+	for i, a := range perm {
+		if i != a {
+			return false
+		}
+	}
+	return true
+}
+
+// emitPlain shares and folds.
+func (s *simplifier) emitPlain(p ir.Primitive, in []*ir.Var) *ir.Var {
+	key := p.Name() + "|" + params(p)
+	for _, v := range in {
+		key += fmt.Sprintf("|%d", s.varID(v))
+	}
+	if c, ok := p.(op.Constant); ok {
+		if c.Value.Len() == 1 && c.Value.Rank() == 0 {
+			return s.scalar(c.Value.Data()[0])
+		}
+		key = fmt.Sprintf("constant %p", c.Value)
+	}
+	if v, ok := s.cse[key]; ok {
+		return v
+	}
+	v := s.fold(p, in)
+	s.cse[key] = v
+	return v
+}
+
+func params(p ir.Primitive) string {
+	if st, ok := p.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return ""
+}
+
+func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
+	// Broadcasts of a scalar stay symbolic: they are cheap to run and
+	// their fill value drives the algebraic rules.
+	if _, ok := p.(op.Broadcast); ok {
+		if f, ok := s.fill[in[0]]; ok {
+			v := s.b.Emit(p, in...)
+			s.fill[v] = f
+			return v
+		}
+	}
+	ev, isEval := p.(op.Evaluator)
+	args := make([]*tensor.Tensor, len(in))
+	foldable := isEval && len(in) > 0
+	for i, v := range in {
+		t, ok := s.konst[v]
+		if !ok {
+			foldable = false
+			break
+		}
+		args[i] = t
+	}
+	if foldable {
+		shapes := make([][]int, len(in))
+		for i, v := range in {
+			shapes[i] = v.Shape
+		}
+		if out, err := p.OutShape(shapes); err == nil && tensor.Size(out) <= foldLimit {
+			if t, err := ev.Eval(args); err == nil {
+				v := s.b.Emit(op.Constant{Value: t})
+				s.konst[v] = t
+				if f, ok := uniform(t); ok {
+					s.fill[v] = f
+				}
+				return v
+			}
+		}
+	}
+	v := s.b.Emit(p, in...)
+	if c, ok := p.(op.Constant); ok {
+		s.konst[v] = c.Value
+		if f, ok := uniform(c.Value); ok {
+			s.fill[v] = f
+		}
+	}
+	return v
+}
+
+func uniform(t *tensor.Tensor) (float64, bool) {
+	d := t.Data()
+	if len(d) == 0 {
+		return 0, false
+	}
+	for _, x := range d[1:] {
+		if x != d[0] {
+			return 0, false
+		}
+	}
+	return d[0], true
+}
+
+// DeadCode drops equations whose outputs no output needs.
+func DeadCode(p *ir.Program) *ir.Program {
+	live := map[*ir.Var]bool{}
+	for _, v := range p.Out {
+		live[v] = true
+	}
+	keep := make([]bool, len(p.Eqns))
+	for k := len(p.Eqns) - 1; k >= 0; k-- {
+		e := p.Eqns[k]
+		if !live[e.Out] {
+			continue
+		}
+		keep[k] = true
+		for _, v := range e.In {
+			live[v] = true
+		}
+	}
+	q := &ir.Program{In: p.In, Out: p.Out}
+	for k, e := range p.Eqns {
+		if keep[k] {
+			q.Eqns = append(q.Eqns, e)
+		}
+	}
+	return q
+}

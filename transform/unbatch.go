@@ -1,0 +1,183 @@
+package transform
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// Unbatch proves that p maps every sample on its own and returns the
+// per-sample program. axes[i] is the batch axis of input i, or -1 for an
+// input shared by all samples (a parameter). The per-sample program has the
+// same inputs with their batch axis removed; outAxes gives each output's
+// batch axis in p (-1: the output does not depend on the sample).
+//
+// When a primitive mixes samples — sums or contracts over the batch axis,
+// merges it with another axis by a reshape, selects some samples — Unbatch
+// returns an *op.MixError naming the primitive and where it was traced.
+func Unbatch(p *ir.Program, axes []int) (*ir.Program, []int, error) {
+	if len(axes) != len(p.In) {
+		return nil, nil, fmt.Errorf("unbatch: %d axes for %d inputs", len(axes), len(p.In))
+	}
+	u := &unbatcher{
+		b:    ir.NewBuilder(nil),
+		env:  map[*ir.Var]*ir.Var{},
+		axis: map[*ir.Var]int{},
+		def:  map[*ir.Var]*ir.Eqn{},
+		drop: map[dropKey]*ir.Var{},
+	}
+	for i, v := range p.In {
+		a := axes[i]
+		if a >= v.Rank() {
+			return nil, nil, fmt.Errorf("unbatch: batch axis %d for input %d of shape %v", a, i, v.Shape)
+		}
+		u.axis[v] = a
+		if a >= 0 {
+			u.env[v] = u.b.Input(without(v.Shape, a))
+		} else {
+			u.env[v] = u.b.Input(v.Shape)
+		}
+	}
+	for _, e := range p.Eqns {
+		u.def[e.Out] = e
+		r, err := rules(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		u.b.Src = e.Src
+		args := make([]*ir.Var, len(e.In))
+		ax := make([]int, len(e.In))
+		shapes := make([][]int, len(e.In))
+		for i, v := range e.In {
+			args[i], ax[i], shapes[i] = u.env[v], u.axis[v], v.Shape
+		}
+		dropper := func(i, a int) (*ir.Var, error) { return u.dropAxis(e.In[i], a) }
+		out, a, err := r.Unbatch(u.b, args, ax, shapes, dropper)
+		if err != nil {
+			var me *op.MixError
+			if errors.As(err, &me) && me.Src == "" {
+				me.Src = e.Src
+			}
+			return nil, nil, err
+		}
+		u.env[e.Out], u.axis[e.Out] = out, a
+	}
+	u.b.Src = ""
+	outs := make([]*ir.Var, len(p.Out))
+	outAxes := make([]int, len(p.Out))
+	for i, v := range p.Out {
+		outs[i], outAxes[i] = u.env[v], u.axis[v]
+	}
+	prog, err := u.b.Build(outs...)
+	return prog, outAxes, err
+}
+
+type dropKey struct {
+	v    *ir.Var
+	axis int
+}
+
+type unbatcher struct {
+	b    *ir.Builder
+	env  map[*ir.Var]*ir.Var
+	axis map[*ir.Var]int
+	def  map[*ir.Var]*ir.Eqn
+	drop map[dropKey]*ir.Var
+}
+
+// dropAxis gives the per-sample form of v, a value shared by all samples
+// whose shape nevertheless carries the batch axis: a broadcast along it, a
+// constant that is the same in every row, or elementwise work on such.
+func (u *unbatcher) dropAxis(v *ir.Var, a int) (*ir.Var, error) {
+	key := dropKey{v, a}
+	if d, ok := u.drop[key]; ok {
+		return d, nil
+	}
+	d, err := u.dropAxisUncached(v, a)
+	if err == nil {
+		u.drop[key] = d
+	}
+	return d, err
+}
+
+func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
+	e := u.def[v]
+	fail := func(why string) error {
+		name, at := "input", ""
+		if e != nil {
+			name, at = e.Prim.Name(), e.Src
+		}
+		return &op.MixError{Prim: name, Src: at, Reason: fmt.Sprintf("gives a value of shape %v that does not come from the samples but differs along the batch axis %d (%s)", v.Shape, a, why)}
+	}
+	if e == nil {
+		return nil, fail("a shared input used as if it were per-sample")
+	}
+	switch p := e.Prim.(type) {
+	case op.Broadcast:
+		src := u.env[e.In[0]]
+		in := -1
+		for i, d := range p.Dims {
+			if d == a {
+				in = i
+			}
+		}
+		if in >= 0 {
+			if e.In[0].Shape[in] != 1 {
+				return nil, fail("broadcast of a value that already has that axis")
+			}
+			src = op.ReshapeTo(u.b, src, without(src.Shape, in))
+		}
+		return u.b.Emit(p.WithoutAxis(a, in), src), nil
+	case op.Constant:
+		t := p.Value
+		s := t.Shape()
+		outer, n, inner := prod(s[:a]), s[a], prod(s[a+1:])
+		data := t.Data()
+		row := make([]float64, 0, outer*inner)
+		for o := 0; o < outer; o++ {
+			first := data[o*n*inner : o*n*inner+inner]
+			for k := 1; k < n; k++ {
+				other := data[(o*n+k)*inner : (o*n+k+1)*inner]
+				for j := range first {
+					if first[j] != other[j] {
+						return nil, fail("a constant whose rows differ")
+					}
+				}
+			}
+			row = append(row, first...)
+		}
+		c, err := tensor.New(without(s, a), row)
+		if err != nil {
+			return nil, err
+		}
+		return op.Const(u.b, c), nil
+	case op.Add, op.Sub, op.Mul, op.Div, op.Neg, op.Exp, op.Log, op.Tanh, op.Sigmoid,
+		op.Sin, op.Cos, op.Erf, op.Sqrt, op.IntPow, op.Compare, op.Select:
+		args := make([]*ir.Var, len(e.In))
+		for i, w := range e.In {
+			d, err := u.dropAxis(w, a)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = d
+		}
+		return u.b.Emit(e.Prim, args...), nil
+	}
+	return nil, fail("not a broadcast")
+}
+
+func without(s []int, a int) []int {
+	out := append([]int{}, s[:a]...)
+	return append(out, s[a+1:]...)
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
