@@ -1,8 +1,8 @@
 package jacobi
 
 import (
-	"runtime/debug"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 

@@ -85,13 +85,15 @@ func mapBinary(in []*tensor.Tensor, f func(x, y float64) float64) (*tensor.Tenso
 // Add is x + y.
 type Add struct{}
 
-func (Add) Name() string                          { return "add" }
-func (Add) OutShape(in [][]int) ([]int, error)    { return sameShapes(in, 2) }
+func (Add) Name() string                       { return "add" }
+func (Add) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
 func (Add) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x + y })
 }
-func (Add) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var { return AddZ(b, t[0], t[1]) }
-func (Add) LinearIn(int) bool                                            { return true }
+func (Add) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
+	return AddZ(b, t[0], t[1])
+}
+func (Add) LinearIn(int) bool { return true }
 func (Add) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	return []*ir.Var{pick(lin[0], ct), pick(lin[1], ct)}
 }
@@ -232,8 +234,8 @@ func (p Neg) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Exp is e^x.
 type Exp struct{}
 
-func (Exp) Name() string                       { return "exp" }
-func (Exp) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Exp) Name() string                                     { return "exp" }
+func (Exp) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Exp) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Exp) }
 func (Exp) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	return MulZ(b, t[0], out)
@@ -248,8 +250,8 @@ func (p Exp) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Log is the natural logarithm.
 type Log struct{}
 
-func (Log) Name() string                       { return "log" }
-func (Log) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Log) Name() string                                     { return "log" }
+func (Log) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Log) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Log) }
 func (Log) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -267,8 +269,8 @@ func (p Log) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Tanh is the hyperbolic tangent.
 type Tanh struct{}
 
-func (Tanh) Name() string                       { return "tanh" }
-func (Tanh) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Tanh) Name() string                                     { return "tanh" }
+func (Tanh) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Tanh) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Tanh) }
 
 // JVP: tanh' = 1 - tanh².
@@ -289,8 +291,8 @@ func (p Tanh) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Drop
 // Sigmoid is the logistic function 1/(1+e^-x).
 type Sigmoid struct{}
 
-func (Sigmoid) Name() string                       { return "sigmoid" }
-func (Sigmoid) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Sigmoid) Name() string                                     { return "sigmoid" }
+func (Sigmoid) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Sigmoid) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, sigmoid) }
 
 func sigmoid(x float64) float64 {
@@ -319,8 +321,8 @@ func (p Sigmoid) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d D
 // Sin is the sine.
 type Sin struct{}
 
-func (Sin) Name() string                       { return "sin" }
-func (Sin) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Sin) Name() string                                     { return "sin" }
+func (Sin) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Sin) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sin) }
 func (Sin) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -338,8 +340,8 @@ func (p Sin) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Cos is the cosine.
 type Cos struct{}
 
-func (Cos) Name() string                       { return "cos" }
-func (Cos) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Cos) Name() string                                     { return "cos" }
+func (Cos) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Cos) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Cos) }
 func (Cos) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -357,8 +359,8 @@ func (p Cos) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Erf is the error function.
 type Erf struct{}
 
-func (Erf) Name() string                       { return "erf" }
-func (Erf) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Erf) Name() string                                     { return "erf" }
+func (Erf) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Erf) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Erf) }
 
 // JVP: erf'(x) = 2/√π · e^(-x²).
@@ -379,8 +381,8 @@ func (p Erf) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Sqrt is the square root.
 type Sqrt struct{}
 
-func (Sqrt) Name() string                       { return "sqrt" }
-func (Sqrt) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Sqrt) Name() string                                     { return "sqrt" }
+func (Sqrt) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
 func (Sqrt) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sqrt) }
 
 // JVP: √x' = 1/(2√x).
