@@ -7,18 +7,18 @@ import (
 
 // microKernel computes one MR×NR tile of C:
 //
-//	C[i][j] = alpha * sum_p A[p*MR+i] * B[p*bstride+j] + beta*C[i*ldc+j]
+//	C[i][j] = alpha * sum_p A[i*ars+p*aks] * B[p*bks+j] + beta*C[i*ldc+j]
 //
-// for i < MR, j < NR, p < kc, where A is a packed panel (MR values per
-// step of p) and B a panel with row stride bstride (NR when packed). When
-// beta == 0, C is not read (so NaN/Inf there do not propagate).
+// for i < MR, j < NR, p < kc. A is a packed panel (ars=1, aks=MR) or read
+// in place from op(A); B a packed panel (bks=NR) or rows of B in place.
+// When beta == 0, C is not read (so NaN/Inf there do not propagate).
 // The sum over p is done in increasing p, with one fused multiply-add per
 // term, so that a tile's value depends only on the data.
 type microKernel struct {
 	name       string
 	mr, nr     int
 	mc, kc, nc int // cache blocking: mc rows of A (L2), kc depth, nc columns of B (L3)
-	fn         func(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)
+	fn         func(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 }
 
 // kernel is the micro-kernel Dgemm uses; chosen at init from the CPU.
@@ -197,76 +197,123 @@ func gemm(g *gemmArgs, kn *microKernel, workers int) {
 	}
 	mc = min(mc, ceilDiv(m, mr)*mr)
 
+	r := gemmRun{g: g, kn: kn, mc: mc, mblocks: ceilDiv(m, mc)}
+	// Packing A costs about as much as a few micro-kernel calls per panel;
+	// with few B panels to amortise it over, read A in place.
+	r.directA = ceilDiv(n, nr) <= 6 || k <= 8
+	// Packing B is amortised over the row panels of A; with few of them
+	// read B in place (unless its stride invites cache-set conflicts).
+	r.directB = !g.transB && ceilDiv(m, mr) <= 8 && g.ldb%512 != 0
+
 	bpp := packBPool.Get().(*[]float64)
 	defer packBPool.Put(bpp)
 	*bpp = grow(*bpp, kc*nc)
-	bp := *bpp
+	r.bp = *bpp
 
 	for jc := 0; jc < n; jc += nc {
-		nb := min(nc, n-jc)
-		npan := ceilDiv(nb, nr)
+		r.jc, r.nb = jc, min(nc, n-jc)
+		r.npan = ceilDiv(r.nb, nr)
 		for pc := 0; pc < k; pc += kc {
-			kb := min(kc, k-pc)
-			beta := g.beta
+			r.pc, r.kb = pc, min(kc, k-pc)
+			r.beta = g.beta
 			if pc > 0 {
-				beta = 1
+				r.beta = 1
 			}
 			// Pack B[pc:pc+kb, jc:jc+nb] into panels of NR columns.
-			if workers > 1 && npan >= 2*workers && kb*nb >= 64*256 {
+			switch {
+			case r.directB:
+				if r.nb%nr != 0 {
+					packB(g, r.bp, pc, r.kb, jc, r.nb, nr, r.npan-1, r.npan)
+				}
+			case workers > 1 && r.npan >= 2*workers && r.kb*r.nb >= 64*256:
 				groups := 2 * workers
 				pool.parallelFor(groups, func(t int) {
-					lo, hi := t*npan/groups, (t+1)*npan/groups
-					packB(g, bp, pc, kb, jc, nb, nr, lo, hi)
+					lo, hi := t*r.npan/groups, (t+1)*r.npan/groups
+					packB(g, r.bp, r.pc, r.kb, r.jc, r.nb, nr, lo, hi)
 				})
-			} else {
-				packB(g, bp, pc, kb, jc, nb, nr, 0, npan)
+			default:
+				packB(g, r.bp, pc, r.kb, jc, r.nb, nr, 0, r.npan)
 			}
-			mblocks := ceilDiv(m, mc)
-			ngroups := 1
-			if workers > 1 && mblocks < 2*workers {
-				ngroups = min(npan, ceilDiv(2*workers, mblocks))
-			}
-			task := func(t int) {
-				ib, jg := t/ngroups, t%ngroups
-				ic := ib * mc
-				mb := min(mc, m-ic)
-				s := scratchPool.Get().(*gemmScratch)
-				s.ap = grow(s.ap, ceilDiv(mb, mr)*mr*kb)
-				s.tmp = grow(s.tmp, mr*nr)
-				packA(g, s.ap, ic, mb, pc, kb, mr)
-				plo, phi := jg*npan/ngroups, (jg+1)*npan/ngroups
-				macroKernel(g, kn, s, bp, ic, mb, jc+plo*nr, jc+min(nb, phi*nr), kb, plo, beta)
-				scratchPool.Put(s)
+			r.ngroups = 1
+			if workers > 1 && r.mblocks < 2*workers {
+				r.ngroups = min(r.npan, ceilDiv(2*workers, r.mblocks))
 			}
 			if workers > 1 {
-				pool.parallelFor(mblocks*ngroups, task)
+				pool.parallelFor(r.mblocks*r.ngroups, r.task)
 			} else {
-				for t := 0; t < mblocks*ngroups; t++ {
-					task(t)
+				for t := 0; t < r.mblocks*r.ngroups; t++ {
+					r.task(t)
 				}
 			}
 		}
 	}
 }
 
-// macroKernel multiplies the packed A block (rows ic..ic+mb) by the packed
-// B panels covering columns j0..j1 (first panel index plo).
-func macroKernel(g *gemmArgs, kn *microKernel, s *gemmScratch, bp []float64, ic, mb, j0, j1, kb, plo int, beta float64) {
-	mr, nr := kn.mr, kn.nr
-	c, ldc, alpha := g.c, g.ldc, g.alpha
+// gemmRun holds the state of one blocked product.
+type gemmRun struct {
+	g                *gemmArgs
+	kn               *microKernel
+	bp               []float64
+	directA, directB bool
+	mc, mblocks      int
+	jc, nb, npan     int
+	pc, kb           int
+	ngroups          int
+	beta             float64
+}
+
+// task computes row block t/ngroups of C against column group t%ngroups of
+// the current B block.
+func (r *gemmRun) task(t int) {
+	g, kn := r.g, r.kn
+	mr, nr, kb := kn.mr, kn.nr, r.kb
+	ib, jg := t/r.ngroups, t%r.ngroups
+	ic := ib * r.mc
+	mb := min(r.mc, g.m-ic)
+	s := scratchPool.Get().(*gemmScratch)
+	defer scratchPool.Put(s)
+	s.tmp = grow(s.tmp, mr*nr)
+	full := mb / mr * mr // rows in full panels
+	if r.directA {
+		s.ap = grow(s.ap, mr*kb)
+		if full < mb {
+			packA(g, s.ap, ic+full, mb-full, r.pc, kb, mr)
+		}
+	} else {
+		s.ap = grow(s.ap, ceilDiv(mb, mr)*mr*kb)
+		packA(g, s.ap, ic, mb, r.pc, kb, mr)
+	}
+	plo, phi := jg*r.npan/r.ngroups, (jg+1)*r.npan/r.ngroups
+	j0, j1 := r.jc+plo*nr, r.jc+min(r.nb, phi*nr)
+
+	c, ldc, alpha, beta := g.c, g.ldc, g.alpha, r.beta
 	tmp := s.tmp
 	for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
-		bpan := &bp[p*nr*kb]
 		nw := min(nr, j1-j)
+		bpan, bks := &r.bp[p*nr*kb], nr
+		if r.directB && nw == nr {
+			bpan, bks = &g.b[r.pc*g.ldb+j], g.ldb
+		}
 		for i := 0; i < mb; i += mr {
-			apan := &s.ap[i*kb]
 			mh := min(mr, mb-i)
+			var apan *float64
+			ars, aks := 1, mr
+			switch {
+			case !r.directA:
+				apan = &s.ap[i*kb]
+			case mh < mr:
+				apan = &s.ap[0]
+			case g.transA:
+				apan, ars, aks = &g.a[r.pc*g.lda+ic+i], 1, g.lda
+			default:
+				apan, ars, aks = &g.a[(ic+i)*g.lda+r.pc], g.lda, 1
+			}
 			row := ic + i
 			if mh == mr && nw == nr {
-				kn.fn(kb, apan, bpan, nr, &c[row*ldc+j], ldc, alpha, beta)
+				kn.fn(kb, apan, ars, aks, bpan, bks, &c[row*ldc+j], ldc, alpha, beta)
 				continue
 			}
-			kn.fn(kb, apan, bpan, nr, &tmp[0], nr, 1, 0)
+			kn.fn(kb, apan, ars, aks, bpan, bks, &tmp[0], nr, 1, 0)
 			for ii := 0; ii < mh; ii++ {
 				crow := c[(row+ii)*ldc+j : (row+ii)*ldc+j+nw]
 				trow := tmp[ii*nr : ii*nr+nw]

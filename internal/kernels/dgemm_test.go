@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -248,6 +249,8 @@ var benchShapes = [][3]int{
 }
 
 func BenchmarkDgemm(b *testing.B) {
+	SetWorkers(runtime.GOMAXPROCS(0))
+	defer SetWorkers(0)
 	for _, s := range benchShapes {
 		m, n, k := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {

@@ -4,43 +4,73 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// The worker pool. A parallel loop hands its tasks out through an atomic
-// counter; the calling goroutine always takes part, and helper goroutines
-// join only when they are idle at the moment the loop starts (a non-blocking
-// hand-off), so nested or concurrent parallel loops can never deadlock.
+// The worker pool. A parallel loop is published as a job whose tasks are
+// handed out through an atomic counter; the calling goroutine always takes
+// part, and helper goroutines join when they see the job. Helpers spin for a
+// short while after their last job before they park, because waking a
+// parked goroutine costs tens of microseconds, as much as a small GEMM.
+// Nested or concurrent parallel loops cannot deadlock: a caller never waits
+// for a task that nobody has started.
 // Which worker runs which task never changes a result: every task writes a
 // disjoint part of the output and does its own reduction in a fixed order.
 
 type job struct {
-	fn   func(task int)
-	n    int64
-	next atomic.Int64
-	wg   sync.WaitGroup
+	fn       func(task int)
+	n        int64
+	ranges   []taskRange  // one per worker: worker i starts with ranges[i]
+	left     atomic.Int64 // tasks not yet handed out
+	finished atomic.Int64 // tasks done
+	done     chan struct{}
 }
 
-func (j *job) run() {
-	for {
-		t := j.next.Add(1) - 1
-		if t >= j.n {
-			return
+// taskRange is a contiguous share of a job's tasks. Giving each worker the
+// same share every time keeps the parts of C it writes in its own cache
+// (migrating dirty lines between cores costs more than a small GEMM).
+type taskRange struct {
+	next atomic.Int64
+	end  int64
+	_    [48]byte // keep cursors on separate cache lines
+}
+
+// run does tasks of j, starting with worker id's own range, then stealing
+// from the others, until none is left to hand out.
+func (j *job) run(id int) {
+	nr := len(j.ranges)
+	for r := 0; r < nr; r++ {
+		tr := &j.ranges[(id+r)%nr]
+		for tr.next.Load() < tr.end {
+			t := tr.next.Add(1) - 1
+			if t >= tr.end {
+				break
+			}
+			j.left.Add(-1)
+			j.fn(int(t))
+			if j.finished.Add(1) == j.n {
+				close(j.done)
+			}
 		}
-		j.fn(int(t))
 	}
 }
 
 type workerPool struct {
 	mu      sync.Mutex
-	workers int         // total workers, the caller included
-	jobs    chan *job   // unbuffered: a send succeeds only to an idle helper
-	quit    []chan bool // one per helper, to stop it
+	workers int // total workers, the caller included
+	queue   []*job
+	queued  atomic.Int32  // len(queue), read without the lock
+	wake    chan struct{} // tokens for parked helpers
+	quit    []chan bool   // one per helper, to stop it
 }
+
+// spinTime is how long an idle helper looks for work before it parks.
+const spinTime = 200 * time.Microsecond
 
 var pool = newPool(runtime.GOMAXPROCS(0))
 
 func newPool(n int) *workerPool {
-	p := &workerPool{jobs: make(chan *job)}
+	p := &workerPool{wake: make(chan struct{}, 1024)}
 	p.resize(n)
 	return p
 }
@@ -59,17 +89,49 @@ func (p *workerPool) resize(n int) {
 	for len(p.quit) < n-1 {
 		q := make(chan bool)
 		p.quit = append(p.quit, q)
-		go p.helper(q)
+		go p.helper(q, len(p.quit))
 	}
 	p.workers = n
 }
 
-func (p *workerPool) helper(quit chan bool) {
+// take returns a queued job with tasks left, or nil.
+func (p *workerPool) take() *job {
+	if p.queued.Load() == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, j := range p.queue {
+		if j.left.Load() > 0 {
+			return j
+		}
+	}
+	return nil
+}
+
+func (p *workerPool) helper(quit chan bool, id int) {
 	for {
+		deadline := time.Now().Add(spinTime)
+		for spins := 0; ; spins++ {
+			if j := p.take(); j != nil {
+				j.run(id)
+				deadline = time.Now().Add(spinTime)
+				continue
+			}
+			if spins%64 == 63 {
+				select {
+				case <-quit:
+					return
+				default:
+				}
+				if time.Now().After(deadline) {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
 		select {
-		case j := <-p.jobs:
-			j.run()
-			j.wg.Done()
+		case <-p.wake:
 		case <-quit:
 			return
 		}
@@ -88,27 +150,47 @@ func (p *workerPool) parallelFor(n int, fn func(task int)) {
 	if n <= 0 {
 		return
 	}
-	w := p.size()
-	if w > n {
-		w = n
-	}
-	if w <= 1 {
+	p.mu.Lock()
+	w := p.workers
+	if w <= 1 || n == 1 {
+		p.mu.Unlock()
 		for t := 0; t < n; t++ {
 			fn(t)
 		}
 		return
 	}
-	j := &job{fn: fn, n: int64(n)}
-	for i := 0; i < w-1; i++ {
-		j.wg.Add(1)
+	j := &job{fn: fn, n: int64(n), done: make(chan struct{}), ranges: make([]taskRange, min(w, n))}
+	for i := range j.ranges {
+		j.ranges[i].next.Store(int64(i * n / len(j.ranges)))
+		j.ranges[i].end = int64((i + 1) * n / len(j.ranges))
+	}
+	j.left.Store(int64(n))
+	p.queue = append(p.queue, j)
+	p.queued.Store(int32(len(p.queue)))
+	p.mu.Unlock()
+	for i := 0; i < min(w, n)-1; i++ {
 		select {
-		case p.jobs <- j:
+		case p.wake <- struct{}{}:
 		default:
-			j.wg.Done()
 		}
 	}
-	j.run()
-	j.wg.Wait()
+	j.run(0)
+	p.mu.Lock()
+	for i, q := range p.queue {
+		if q == j {
+			p.queue = append(p.queue[:i], p.queue[i+1:]...)
+			break
+		}
+	}
+	p.queued.Store(int32(len(p.queue)))
+	p.mu.Unlock()
+	for spins := 0; j.finished.Load() < j.n; spins++ {
+		if spins > 1000 {
+			<-j.done
+			break
+		}
+		runtime.Gosched()
+	}
 }
 
 // SetWorkers sets the number of workers (goroutines, the caller included)

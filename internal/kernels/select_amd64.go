@@ -7,16 +7,11 @@ import "golang.org/x/sys/cpu"
 //go:generate go run ./internal/gen -out ukernel_amd64.s
 
 //go:noescape
-func kernAVX2_6x8(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)
+func kernAVX2_6x8(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 
 //go:noescape
-func kernAVX512_8x16(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)
+func kernAVX512_8x16(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 
-//go:noescape
-func kernAVX512_12x16(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)
-
-//go:noescape
-func kernAVX512_8x24(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)
 
 var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -32,8 +27,6 @@ var avx2Kernel = &microKernel{
 
 var avx512Kernels = []*microKernel{
 	{name: "avx512_8x16", mr: 8, nr: 16, mc: 192, kc: 256, nc: 4096, fn: kernAVX512_8x16},
-	{name: "avx512_12x16", mr: 12, nr: 16, mc: 192, kc: 256, nc: 4096, fn: kernAVX512_12x16},
-	{name: "avx512_8x24", mr: 8, nr: 24, mc: 192, kc: 256, nc: 4104, fn: kernAVX512_8x24},
 }
 
 func init() {

@@ -2,8 +2,8 @@
 // (ukernel_amd64.s). Run it with `go generate` in internal/kernels.
 //
 // Each kernel computes an MR×NR tile of C = alpha*A*B + beta*C from a packed
-// A panel (MR values per k step) and a B panel (NR values per k step, row
-// stride given), keeping the whole tile in vector registers: per k step it
+// or strided A panel (element (i, p) at a[i*ars+p*aks]; packed: ars=1,
+// aks=MR) and a B panel (element (p, j) at b[p*bks+j]), keeping the whole tile in vector registers: per k step it
 // loads NR/V vectors of B, broadcasts each of the MR values of A and does
 // MR·NR/V fused multiply-adds (VFMADD231PD). The k loop runs in increasing
 // k with one FMA per term, so results do not depend on blocking or threads.
@@ -35,21 +35,37 @@ func (k kern) r(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
 
 func (k kern) acc(i, v int) string { return k.r(i*k.nv + v) }
 
+// aRow is the address of row i of the A panel: rows are ars bytes apart,
+// with SI = row 0, R14 = row 1, R11 = ars and R13 = 3*ars.
+func aRow(i int) string {
+	return [...]string{"(SI)", "(SI)(R11*1)", "(SI)(R11*2)", "(SI)(R13*1)",
+		"(SI)(R11*4)", "(R14)(R11*4)", "(SI)(R13*2)", "(R14)(R13*2)"}[i]
+}
+
 func (k kern) gen() {
+	if k.mr > 8 {
+		log.Fatalf("%s: MR > 8 not supported", k.name)
+	}
 	nacc := k.mr * k.nv
 	breg := nacc        // nv registers for B
 	areg := nacc + k.nv // 2 registers for broadcasts of A
 	alphaReg, betaReg := areg, areg+1
 	vb := 8 * k.vl // bytes per vector
-	fmt.Fprintf(&w, "// func %s(kc int, a, b *float64, bstride int, c *float64, ldc int, alpha, beta float64)\n", k.name)
-	fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", k.name)
+	fmt.Fprintf(&w, "// func %s(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)\n", k.name)
+	fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $0-80\n", k.name)
 	p("MOVQ kc+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
-	p("MOVQ b+16(FP), DI")
-	p("MOVQ bstride+24(FP), BX")
+	p("MOVQ ars+16(FP), R11")
+	p("SHLQ $3, R11")
+	p("MOVQ aks+24(FP), R12")
+	p("SHLQ $3, R12")
+	p("LEAQ (R11)(R11*2), R13")
+	p("LEAQ (SI)(R11*1), R14")
+	p("MOVQ b+32(FP), DI")
+	p("MOVQ bks+40(FP), BX")
 	p("SHLQ $3, BX")
-	p("MOVQ c+32(FP), DX")
-	p("MOVQ ldc+40(FP), R8")
+	p("MOVQ c+48(FP), DX")
+	p("MOVQ ldc+56(FP), R8")
 	p("SHLQ $3, R8")
 	// Prefetch the C tile.
 	p("MOVQ DX, R9")
@@ -74,12 +90,13 @@ func (k kern) gen() {
 		}
 		for i := 0; i < k.mr; i++ {
 			a := k.r(areg + i%2)
-			p("VBROADCASTSD %d(SI), %s", i*8, a)
+			p("VBROADCASTSD %s, %s", aRow(i), a)
 			for v := 0; v < k.nv; v++ {
 				p("VFMADD231PD %s, %s, %s", k.r(breg+v), a, k.acc(i, v))
 			}
 		}
-		p("ADDQ $%d, SI", k.mr*8)
+		p("ADDQ R12, SI")
+		p("ADDQ R12, R14")
 		p("ADDQ BX, DI")
 	}
 	p("MOVQ CX, R10")
@@ -103,11 +120,11 @@ func (k kern) gen() {
 	p("DECQ CX")
 	p("JNZ %s_tailloop", k.name)
 	label(k.name + "_store")
-	p("VBROADCASTSD alpha+48(FP), %s", k.r(alphaReg))
-	p("MOVQ beta+56(FP), AX")
+	p("VBROADCASTSD alpha+64(FP), %s", k.r(alphaReg))
+	p("MOVQ beta+72(FP), AX")
 	p("SHLQ $1, AX") // ignore the sign: -0 is zero too
 	p("JZ %s_beta0", k.name)
-	p("VBROADCASTSD beta+56(FP), %s", k.r(betaReg))
+	p("VBROADCASTSD beta+72(FP), %s", k.r(betaReg))
 	for i := 0; i < k.mr; i++ {
 		for v := 0; v < k.nv; v++ {
 			p("VMULPD %s, %s, %s", k.r(alphaReg), k.acc(i, v), k.acc(i, v))
@@ -158,8 +175,6 @@ func main() {
 	for _, k := range []kern{
 		{name: "kernAVX2_6x8", reg: "Y", vl: 4, mr: 6, nv: 2, unroll: 4, pfA: 384},
 		{name: "kernAVX512_8x16", reg: "Z", vl: 8, mr: 8, nv: 2, unroll: 4, pfA: 512},
-		{name: "kernAVX512_12x16", reg: "Z", vl: 8, mr: 12, nv: 2, unroll: 4, pfA: 768},
-		{name: "kernAVX512_8x24", reg: "Z", vl: 8, mr: 8, nv: 3, unroll: 4, pfA: 512},
 	} {
 		k.gen()
 	}
