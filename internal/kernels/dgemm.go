@@ -18,15 +18,20 @@ type microKernel struct {
 	name       string
 	mr, nr     int
 	mc, kc, nc int // cache blocking: mc rows of A (L2), kc depth, nc columns of B (L3)
-	fn         func(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
+	fn         kernelFunc
+	// fnSmallK, if set, is used instead of fn for thin products (A read in
+	// place): the same arithmetic without prefetching the C tile.
+	fnSmallK kernelFunc
 }
+
+type kernelFunc func(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 
 // kernel is the micro-kernel Dgemm uses; chosen at init from the CPU.
 var kernel *microKernel
 
 // parallelMinFlops: below this many multiply-adds a product runs on the
 // calling goroutine only.
-const parallelMinFlops = 48 * 48 * 48
+const parallelMinFlops = 96 * 96 * 96
 
 // Dgemm computes C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is m×k,
 // op(B) is k×n, C is m×n. lda, ldb, ldc are row strides. transA/transB say
@@ -197,13 +202,16 @@ func gemm(g *gemmArgs, kn *microKernel, workers int) {
 	}
 	mc = min(mc, ceilDiv(m, mr)*mr)
 
-	r := gemmRun{g: g, kn: kn, mc: mc, mblocks: ceilDiv(m, mc)}
+	r := gemmRun{g: g, kn: kn, fn: kn.fn, mc: mc, mblocks: ceilDiv(m, mc)}
 	// Packing A costs about as much as a few micro-kernel calls per panel;
 	// with few B panels to amortise it over, read A in place.
 	r.directA = ceilDiv(n, nr) <= 6 || k <= 8
 	// Packing B is amortised over the row panels of A; with few of them
 	// read B in place (unless its stride invites cache-set conflicts).
 	r.directB = !g.transB && ceilDiv(m, mr) <= 8 && g.ldb%512 != 0
+	if r.directA && kn.fnSmallK != nil {
+		r.fn = kn.fnSmallK
+	}
 
 	bpp := packBPool.Get().(*[]float64)
 	defer packBPool.Put(bpp)
@@ -253,6 +261,7 @@ func gemm(g *gemmArgs, kn *microKernel, workers int) {
 type gemmRun struct {
 	g                *gemmArgs
 	kn               *microKernel
+	fn               kernelFunc
 	bp               []float64
 	directA, directB bool
 	mc, mblocks      int
@@ -286,46 +295,63 @@ func (r *gemmRun) task(t int) {
 	plo, phi := jg*r.npan/r.ngroups, (jg+1)*r.npan/r.ngroups
 	j0, j1 := r.jc+plo*nr, r.jc+min(r.nb, phi*nr)
 
-	c, ldc, alpha, beta := g.c, g.ldc, g.alpha, r.beta
-	tmp := s.tmp
-	for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
-		nw := min(nr, j1-j)
-		bpan, bks := &r.bp[p*nr*kb], nr
-		if r.directB && nw == nr {
-			bpan, bks = &g.b[r.pc*g.ldb+j], g.ldb
-		}
+	if r.directA {
+		// Few, narrow B panels (they stay in L1): sweep C row panel by row
+		// panel so that its writes are sequential.
 		for i := 0; i < mb; i += mr {
-			mh := min(mr, mb-i)
-			var apan *float64
-			ars, aks := 1, mr
-			switch {
-			case !r.directA:
-				apan = &s.ap[i*kb]
-			case mh < mr:
-				apan = &s.ap[0]
-			case g.transA:
-				apan, ars, aks = &g.a[r.pc*g.lda+ic+i], 1, g.lda
-			default:
-				apan, ars, aks = &g.a[(ic+i)*g.lda+r.pc], g.lda, 1
+			for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
+				r.tile(s, ic, mb, i, j, j1, p)
 			}
-			row := ic + i
-			if mh == mr && nw == nr {
-				kn.fn(kb, apan, ars, aks, bpan, bks, &c[row*ldc+j], ldc, alpha, beta)
-				continue
+		}
+		return
+	}
+	for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
+		for i := 0; i < mb; i += mr {
+			r.tile(s, ic, mb, i, j, j1, p)
+		}
+	}
+}
+
+// tile computes the MR×NR tile of C at row ic+i, column j (panel p of B).
+func (r *gemmRun) tile(s *gemmScratch, ic, mb, i, j, j1, p int) {
+	g, kn := r.g, r.kn
+	mr, nr, kb := kn.mr, kn.nr, r.kb
+	c, ldc, alpha, beta := g.c, g.ldc, g.alpha, r.beta
+	nw := min(nr, j1-j)
+	bpan, bks := &r.bp[p*nr*kb], nr
+	if r.directB && nw == nr {
+		bpan, bks = &g.b[r.pc*g.ldb+j], g.ldb
+	}
+	mh := min(mr, mb-i)
+	var apan *float64
+	ars, aks := 1, mr
+	switch {
+	case !r.directA:
+		apan = &s.ap[i*kb]
+	case mh < mr:
+		apan = &s.ap[0]
+	case g.transA:
+		apan, ars, aks = &g.a[r.pc*g.lda+ic+i], 1, g.lda
+	default:
+		apan, ars, aks = &g.a[(ic+i)*g.lda+r.pc], g.lda, 1
+	}
+	row := ic + i
+	if mh == mr && nw == nr {
+		r.fn(kb, apan, ars, aks, bpan, bks, &c[row*ldc+j], ldc, alpha, beta)
+		return
+	}
+	tmp := s.tmp
+	r.fn(kb, apan, ars, aks, bpan, bks, &tmp[0], nr, 1, 0)
+	for ii := 0; ii < mh; ii++ {
+		crow := c[(row+ii)*ldc+j : (row+ii)*ldc+j+nw]
+		trow := tmp[ii*nr : ii*nr+nw]
+		if beta == 0 {
+			for jj := range crow {
+				crow[jj] = alpha * trow[jj]
 			}
-			kn.fn(kb, apan, ars, aks, bpan, bks, &tmp[0], nr, 1, 0)
-			for ii := 0; ii < mh; ii++ {
-				crow := c[(row+ii)*ldc+j : (row+ii)*ldc+j+nw]
-				trow := tmp[ii*nr : ii*nr+nw]
-				if beta == 0 {
-					for jj := range crow {
-						crow[jj] = alpha * trow[jj]
-					}
-				} else {
-					for jj := range crow {
-						crow[jj] = alpha*trow[jj] + beta*crow[jj]
-					}
-				}
+		} else {
+			for jj := range crow {
+				crow[jj] = alpha*trow[jj] + beta*crow[jj]
 			}
 		}
 	}

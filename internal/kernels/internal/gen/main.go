@@ -23,7 +23,8 @@ type kern struct {
 	vl     int    // doubles per vector
 	mr, nv int    // rows, vectors per row
 	unroll int
-	pfA    int // prefetch distance for A in bytes
+	pfA    int  // prefetch distance for A in bytes
+	noPfC  bool // do not prefetch the C tile (better when K is small)
 }
 
 var w bytes.Buffer
@@ -67,11 +68,15 @@ func (k kern) gen() {
 	p("MOVQ c+48(FP), DX")
 	p("MOVQ ldc+56(FP), R8")
 	p("SHLQ $3, R8")
-	// Prefetch the C tile.
+	// Prefetch the C tile for writing (PREFETCHW off(R9), which the Go
+	// assembler does not know: 41 0F 0D /1 with an 8-bit displacement).
 	p("MOVQ DX, R9")
-	for i := 0; i < k.mr; i++ {
+	for i := 0; i < k.mr && !k.noPfC; i++ {
 		for off := 0; off < k.nv*vb; off += 64 {
-			p("PREFETCHT0 %d(R9)", off)
+			if off > 127 {
+				log.Fatal("PREFETCHW displacement too large")
+			}
+			p("BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x49; BYTE $0x%02x // PREFETCHW %d(R9)", off, off)
 		}
 		if i < k.mr-1 {
 			p("ADDQ R8, R9")
@@ -175,6 +180,8 @@ func main() {
 	for _, k := range []kern{
 		{name: "kernAVX2_6x8", reg: "Y", vl: 4, mr: 6, nv: 2, unroll: 4, pfA: 384},
 		{name: "kernAVX512_8x16", reg: "Z", vl: 8, mr: 8, nv: 2, unroll: 4, pfA: 512},
+		{name: "kernAVX512_8x16_nopf", reg: "Z", vl: 8, mr: 8, nv: 2, unroll: 4, pfA: 512, noPfC: true},
+		{name: "kernAVX2_6x8_nopf", reg: "Y", vl: 4, mr: 6, nv: 2, unroll: 4, pfA: 384, noPfC: true},
 	} {
 		k.gen()
 	}
