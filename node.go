@@ -103,6 +103,9 @@ func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
 		if n.b == nil {
 			continue
 		}
+		if err := n.b.Err(); err != nil {
+			return n.b, nil, err
+		}
 		switch {
 		case b == nil || b.IsAncestorOf(n.b):
 			b = n.b
@@ -221,10 +224,32 @@ func (x *Node) BroadcastTo(shape ...int) *Node {
 	return apply(op.Broadcast{Shape: append([]int{}, shape...), Dims: dims}, x)
 }
 
+// lift moves the nodes into their innermost common trace first, so that
+// broadcasts of outer values are recorded where they are used: an outer
+// parameter then enters an inner trace with its own shape, not with the
+// shape of the batch.
+func lift(nodes ...*Node) []*Node {
+	b, vars, err := target(nodes...)
+	if err != nil || b == nil {
+		return nodes
+	}
+	out := make([]*Node, len(nodes))
+	for i, n := range nodes {
+		if n.b == nil {
+			out[i] = n
+		} else {
+			out[i] = &Node{b: b, v: vars[i]}
+		}
+	}
+	return out
+}
+
 func binary(p ir.Primitive, x, y *Node) *Node {
 	if x == nil || y == nil {
 		return &Node{err: fmt.Errorf("%s: nil operand (at %s)", p.Name(), callerSrc())}
 	}
+	xy := lift(x, y)
+	x, y = xy[0], xy[1]
 	s, err := broadcastShapes(x.Shape(), y.Shape())
 	if err != nil {
 		return x.fail(fmt.Errorf("%s: %w", p.Name(), err))
@@ -309,6 +334,8 @@ func Where(cond, a, b *Node) *Node {
 	if cond == nil || a == nil || b == nil {
 		return &Node{err: fmt.Errorf("where: nil operand (at %s)", callerSrc())}
 	}
+	l := lift(cond, a, b)
+	cond, a, b = l[0], l[1], l[2]
 	s, err := broadcastShapes(cond.Shape(), a.Shape())
 	if err == nil {
 		s, err = broadcastShapes(s, b.Shape())
