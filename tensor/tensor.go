@@ -255,7 +255,7 @@ func (t *Tensor) format(sb *strings.Builder, dim, off, indent int) {
 	stride := Size(t.shape[dim+1:])
 	sb.WriteByte('[')
 	for i := 0; i < n; i++ {
-		if n > 2*edge && i == edge {
+		if n > 3*edge && i == edge {
 			if dim == len(t.shape)-1 {
 				sb.WriteString(" ...")
 			} else {

@@ -13,7 +13,9 @@ import (
 // per-sample program. axes[i] is the batch axis of input i, or -1 for an
 // input shared by all samples (a parameter). The per-sample program has the
 // same inputs with their batch axis removed; outAxes gives each output's
-// batch axis in p (-1: the output does not depend on the sample).
+// batch axis in p (-1: the output does not depend on the sample). An output
+// that does not depend on the sample but is a broadcast along a leading axis
+// of the batch's size counts as having its batch axis there.
 //
 // When a primitive mixes samples — sums or contracts over the batch axis,
 // merges it with another axis by a reshape, selects some samples — Unbatch
@@ -70,9 +72,27 @@ func Unbatch(p *ir.Program, axes []int) (*ir.Program, []int, error) {
 	outAxes := make([]int, len(p.Out))
 	for i, v := range p.Out {
 		outs[i], outAxes[i] = u.env[v], u.axis[v]
+		if outAxes[i] < 0 && v.Rank() > 0 && v.Shape[0] == batchSize(p, axes) {
+			// A value shared by all samples but shaped like the batch (a
+			// broadcast, typically a derivative that is constant): give
+			// each sample its row.
+			if d, err := u.dropAxis(v, 0); err == nil {
+				outs[i], outAxes[i] = d, 0
+			}
+		}
 	}
 	prog, err := u.b.Build(outs...)
 	return prog, outAxes, err
+}
+
+// batchSize returns the size of the batch axis of the first batched input, or -1.
+func batchSize(p *ir.Program, axes []int) int {
+	for i, a := range axes {
+		if a >= 0 {
+			return p.In[i].Shape[a]
+		}
+	}
+	return -1
 }
 
 type dropKey struct {

@@ -1,0 +1,119 @@
+package jacobi_test
+
+import (
+	"fmt"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// f maps each sample (x0, x1) to (x0·x1, sin x0): its Jacobian is
+// [[x1, x0], [cos x0, 0]].
+func f(x *jacobi.Node) *jacobi.Node {
+	x0, x1 := x.Slice(1, 0, 1), x.Slice(1, 1, 2)
+	return jacobi.Concat(1, x0.Mul(x1), x0.Sin())
+}
+
+func ExampleBatchJacobian() {
+	x := tensor.MustNew([]int{2, 2}, []float64{
+		0, 2, // sample 0
+		1, 3, // sample 1
+	})
+	j, err := jacobi.BatchJacobian(f, x)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(j.Shape())
+	for i := 0; i < 2; i++ {
+		fmt.Printf("sample %d: [[%.4f %.4f] [%.4f %.4f]]\n", i, j.At(i, 0, 0), j.At(i, 0, 1), j.At(i, 1, 0), j.At(i, 1, 1))
+	}
+	// Output:
+	// [2 2 2]
+	// sample 0: [[2.0000 0.0000] [1.0000 0.0000]]
+	// sample 1: [[3.0000 1.0000] [0.5403 0.0000]]
+}
+
+func ExampleBatchJacobian_mixingSamples() {
+	// Centering by the batch mean makes every output depend on every
+	// sample: the per-sample Jacobian is not what the user wants, and
+	// jacobi says so instead of returning a wrong answer.
+	center := func(x *jacobi.Node) *jacobi.Node { return x.Sub(x.MeanKeep(0)) }
+	_, err := jacobi.BatchJacobian(center, tensor.Zeros(4, 3))
+	fmt.Println(err != nil)
+	// Output:
+	// true
+}
+
+func ExampleBatchLaplacian() {
+	// u(x) = x0² + 3·x1² + x0·x1 has Laplacian 2 + 6 = 8 everywhere.
+	u := func(x *jacobi.Node) *jacobi.Node {
+		x0, x1 := x.Slice(1, 0, 1), x.Slice(1, 1, 2)
+		return x0.Square().Add(x1.Square().Scale(3)).Add(x0.Mul(x1))
+	}
+	lap, err := jacobi.BatchLaplacian(u, tensor.Randn(tensor.NewRand(1), 3, 2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(lap.Shape(), lap.Data())
+	// Output:
+	// [3 1] [8 8 8]
+}
+
+func ExampleCompile() {
+	// Trace and transform once; run at any batch size.
+	c, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(f, x) }, []int{2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, b := range []int{1, 1000} {
+		j, err := c.Run(tensor.Ones(b, 2))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(j.Shape(), j.At(b-1, 0, 0))
+	}
+	// Output:
+	// [1 2 2] 1
+	// [1000 2 2] 1
+}
+
+func ExampleBatchGradOf() {
+	// A loss that contains per-sample derivatives, differentiated with
+	// respect to a parameter: d/dw mean(|∇ₓ (w·Σx²)|²) = d/dw 4w²·mean|x|².
+	loss := func(in []*jacobi.Node) *jacobi.Node {
+		w, x := in[0], in[1]
+		u := func(x *jacobi.Node) *jacobi.Node { return x.Square().Sum(1).Mul(w) }
+		g := jacobi.BatchGradOf(u, x) // (b, 2) = 2w·x
+		return g.Square().Sum(1).Mean()
+	}
+	w := tensor.Scalar(0.5)
+	x := tensor.MustNew([]int{2, 2}, []float64{1, 0, 0, 2}) // mean |x|² = 2.5
+	val, grads, err := jacobi.ValueAndGrad(loss, w, x)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(val.Data()[0], grads[0].Data()[0]) // 4w²·2.5 and 8w·2.5
+	// Output:
+	// 2.5 10
+}
+
+func ExampleTrace() {
+	t, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		return []*jacobi.Node{in[0].Tanh().Sum(1)}
+	}, []int{4, 3})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(t)
+	// Output:
+	// { lambda a:f64[4,3] .
+	//   b:f64[4,3] = tanh a
+	//   c:f64[4] = reduce_sum[axes=[1]] b
+	//   in (c) }
+}
