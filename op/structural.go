@@ -101,7 +101,7 @@ func (p MatMul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 			// where one large product serves every sample.
 			return SwapLast(b, b.Emit(p, SwapLast(b, y), SwapLast(b, x)))
 		}
-		return b.Emit(p, BroadcastBatch(b, x, n), y)
+		return p.Batch(b, []*ir.Var{BroadcastBatch(b, x, n), y}, []bool{true, true}, n)
 	default:
 		if y.Rank() == 3 && x.Rank() > 3 {
 			// y was a matrix shared along x's leading axes: give it those axes.
