@@ -1,0 +1,708 @@
+package op_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/internal/fdcheck"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// ---- plain Go references ----
+
+// forEach calls fn with every multi-index of shape in row-major order.
+func forEach(shape []int, fn func(idx []int, flat int)) {
+	n := tensor.Size(shape)
+	idx := make([]int, len(shape))
+	for f := 0; f < n; f++ {
+		fn(idx, f)
+		for d := len(shape) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+}
+
+func offset(shape, idx []int) int {
+	o := 0
+	for d := range shape {
+		o = o*shape[d] + idx[d]
+	}
+	return o
+}
+
+func refTranspose(x []float64, shape, perm []int) []float64 {
+	out := make([]int, len(perm))
+	for i, a := range perm {
+		out[i] = shape[a]
+	}
+	res := make([]float64, len(x))
+	src := make([]int, len(shape))
+	forEach(out, func(idx []int, f int) {
+		for i, a := range perm {
+			src[a] = idx[i]
+		}
+		res[f] = x[offset(shape, src)]
+	})
+	return res
+}
+
+func refBroadcast(x []float64, shape, out, dims []int) []float64 {
+	res := make([]float64, tensor.Size(out))
+	src := make([]int, len(shape))
+	forEach(out, func(idx []int, f int) {
+		for i, d := range dims {
+			if shape[i] == 1 {
+				src[i] = 0
+			} else {
+				src[i] = idx[d]
+			}
+		}
+		res[f] = x[offset(shape, src)]
+	})
+	return res
+}
+
+func refReduce(x []float64, shape, axes []int) []float64 {
+	var out []int
+	keep := map[int]bool{}
+	for d, n := range shape {
+		red := false
+		for _, a := range axes {
+			red = red || a == d
+		}
+		if !red {
+			out = append(out, n)
+			keep[d] = true
+		}
+	}
+	res := make([]float64, tensor.Size(out))
+	dst := make([]int, len(out))
+	forEach(shape, func(idx []int, f int) {
+		j := 0
+		for d := range shape {
+			if keep[d] {
+				dst[j] = idx[d]
+				j++
+			}
+		}
+		res[offset(out, dst)] += x[f]
+	})
+	return res
+}
+
+func refMatMul(x []float64, xs []int, y []float64, ys []int) []float64 {
+	m, k, n := xs[len(xs)-2], xs[len(xs)-1], ys[len(ys)-1]
+	batch := tensor.Size(xs[:len(xs)-2])
+	res := make([]float64, batch*m*n)
+	for b := 0; b < batch; b++ {
+		yo := 0
+		if len(ys) > 2 {
+			yo = b * k * n
+		}
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				s := 0.0
+				for l := 0; l < k; l++ {
+					s += x[b*m*k+i*k+l] * y[yo+l*n+j]
+				}
+				res[b*m*n+i*n+j] = s
+			}
+		}
+	}
+	return res
+}
+
+func refSlice(x []float64, shape, start, limit []int) []float64 {
+	out := make([]int, len(shape))
+	for d := range shape {
+		out[d] = limit[d] - start[d]
+	}
+	res := make([]float64, tensor.Size(out))
+	src := make([]int, len(shape))
+	forEach(out, func(idx []int, f int) {
+		for d := range idx {
+			src[d] = idx[d] + start[d]
+		}
+		res[f] = x[offset(shape, src)]
+	})
+	return res
+}
+
+func refPad(x []float64, shape, lo, hi []int) []float64 {
+	out := make([]int, len(shape))
+	for d := range shape {
+		out[d] = shape[d] + lo[d] + hi[d]
+	}
+	res := make([]float64, tensor.Size(out))
+	dst := make([]int, len(shape))
+	forEach(shape, func(idx []int, f int) {
+		for d := range idx {
+			dst[d] = idx[d] + lo[d]
+		}
+		res[offset(out, dst)] = x[f]
+	})
+	return res
+}
+
+func refConcat(xs [][]float64, shapes [][]int, axis int) []float64 {
+	out := append([]int{}, shapes[0]...)
+	out[axis] = 0
+	for _, s := range shapes {
+		out[axis] += s[axis]
+	}
+	res := make([]float64, tensor.Size(out))
+	off := 0
+	dst := make([]int, len(out))
+	for i, s := range shapes {
+		forEach(s, func(idx []int, f int) {
+			copy(dst, idx)
+			dst[axis] += off
+			res[offset(out, dst)] = xs[i][f]
+		})
+		off += s[axis]
+	}
+	return res
+}
+
+func mulRef(a, b []float64) []float64 {
+	out := make([]float64, len(a))
+	for i := range a {
+		out[i] = a[i] * b[i]
+	}
+	return out
+}
+
+func mapRef(f func(float64) float64) func(in [][]float64) []float64 {
+	return func(in [][]float64) []float64 {
+		out := make([]float64, len(in[0]))
+		for i, v := range in[0] {
+			out[i] = f(v)
+		}
+		return out
+	}
+}
+
+func mapRef2(f func(a, b float64) float64) func(in [][]float64) []float64 {
+	return func(in [][]float64) []float64 {
+		out := make([]float64, len(in[0]))
+		for i := range in[0] {
+			out[i] = f(in[0][i], in[1][i])
+		}
+		return out
+	}
+}
+
+func powRef(n int) func(float64) float64 {
+	return func(x float64) float64 { return math.Pow(x, float64(n)) }
+}
+
+// ---- the table of primitive cases ----
+
+func unary(p ir.Primitive) func(b *ir.Builder, in []*ir.Var) *ir.Var {
+	return func(b *ir.Builder, in []*ir.Var) *ir.Var { return b.Emit(p, in[0]) }
+}
+
+func binaryP(p ir.Primitive) func(b *ir.Builder, in []*ir.Var) *ir.Var {
+	return func(b *ir.Builder, in []*ir.Var) *ir.Var { return b.Emit(p, in[0], in[1]) }
+}
+
+// timesY applies a primitive to x and multiplies the result by a second
+// input y, so that second derivatives (the cross terms) are not zero.
+func timesY(p ir.Primitive) func(b *ir.Builder, in []*ir.Var) *ir.Var {
+	return func(b *ir.Builder, in []*ir.Var) *ir.Var { return b.Emit(op.Mul{}, b.Emit(p, in[0]), in[1]) }
+}
+
+var (
+	cmat = tensor.MustNew([]int{2, 3}, []float64{0.5, -1.25, 2, 0.75, 1.5, -0.3})
+	cvec = tensor.MustNew([]int{2, 3}, []float64{1, 2, 3, -1, -2, -3})
+)
+
+// pairGaps accepts two inputs that differ by at least 0.1 everywhere.
+func pairGaps(in [][]float64) bool {
+	for i := range in[0] {
+		if math.Abs(in[0][i]-in[1][i]) < 0.1 {
+			return false
+		}
+	}
+	return true
+}
+
+func progCases() []fdcheck.ProgCase {
+	s23 := []int{2, 3}
+	pos := fdcheck.Positive
+	cases := []fdcheck.ProgCase{
+		{Name: "add", Build: binaryP(op.Add{}), Shapes: [][]int{s23, s23}, Ref: mapRef2(func(a, b float64) float64 { return a + b })},
+		{Name: "sub", Build: binaryP(op.Sub{}), Shapes: [][]int{s23, s23}, Ref: mapRef2(func(a, b float64) float64 { return a - b })},
+		{Name: "mul", Build: binaryP(op.Mul{}), Shapes: [][]int{s23, s23}, Ref: mapRef2(func(a, b float64) float64 { return a * b })},
+		{Name: "mul_self", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var { return b.Emit(op.Mul{}, in[0], in[0]) }, Shapes: [][]int{s23}, Ref: mapRef(func(a float64) float64 { return a * a })},
+		{Name: "div", Build: binaryP(op.Div{}), Shapes: [][]int{s23, s23}, Domains: []fdcheck.Domain{{}, pos}, Ref: mapRef2(func(a, b float64) float64 { return a / b })},
+		{Name: "div_self_denominator", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Div{}, b.Emit(op.Sin{}, in[0]), in[0])
+		}, Shapes: [][]int{s23}, Domains: []fdcheck.Domain{pos}, Ref: mapRef(func(a float64) float64 { return math.Sin(a) / a })},
+		{Name: "neg", Build: unary(op.Neg{}), Shapes: [][]int{s23}, Ref: mapRef(func(a float64) float64 { return -a })},
+		{Name: "neg_times_y", Build: timesY(op.Neg{}), Shapes: [][]int{s23, s23}, Ref: mapRef2(func(a, b float64) float64 { return -a * b })},
+		{Name: "exp", Build: unary(op.Exp{}), Shapes: [][]int{s23}, Ref: mapRef(math.Exp)},
+		{Name: "log", Build: unary(op.Log{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{pos}, Ref: mapRef(math.Log)},
+		{Name: "tanh", Build: unary(op.Tanh{}), Shapes: [][]int{s23}, Ref: mapRef(math.Tanh)},
+		{Name: "sigmoid", Build: unary(op.Sigmoid{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{{Lo: -4, Hi: 4}}, Ref: mapRef(func(a float64) float64 { return 1 / (1 + math.Exp(-a)) })},
+		{Name: "sin", Build: unary(op.Sin{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{{Lo: -4, Hi: 4}}, Ref: mapRef(math.Sin)},
+		{Name: "cos", Build: unary(op.Cos{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{{Lo: -4, Hi: 4}}, Ref: mapRef(math.Cos)},
+		{Name: "erf", Build: unary(op.Erf{}), Shapes: [][]int{s23}, Ref: mapRef(math.Erf)},
+		{Name: "sqrt", Build: unary(op.Sqrt{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{pos}, Ref: mapRef(math.Sqrt)},
+		{Name: "exp_of_product", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Exp{}, b.Emit(op.Mul{}, in[0], in[1]))
+		}, Shapes: [][]int{s23, s23}, Domains: []fdcheck.Domain{{Lo: -1, Hi: 1}, {Lo: -1, Hi: 1}}, Ref: mapRef2(func(a, b float64) float64 { return math.Exp(a * b) })},
+
+		// matmul: 2-D, batched, 2-D right operand under a batched left one,
+		// and a product of x with itself (both operands carry the tangent).
+		{Name: "matmul_2d", Build: binaryP(op.MatMul{}), Shapes: [][]int{{3, 4}, {4, 2}}, Ref: func(in [][]float64) []float64 {
+			return refMatMul(in[0], []int{3, 4}, in[1], []int{4, 2})
+		}},
+		{Name: "matmul_batched", Build: binaryP(op.MatMul{}), Shapes: [][]int{{2, 3, 4}, {2, 4, 2}}, Ref: func(in [][]float64) []float64 {
+			return refMatMul(in[0], []int{2, 3, 4}, in[1], []int{2, 4, 2})
+		}},
+		{Name: "matmul_batched_left_2d_right", Build: binaryP(op.MatMul{}), Shapes: [][]int{{2, 3, 4}, {4, 2}}, Ref: func(in [][]float64) []float64 {
+			return refMatMul(in[0], []int{2, 3, 4}, in[1], []int{4, 2})
+		}},
+		{Name: "matmul_rank4_left_2d_right", Build: binaryP(op.MatMul{}), Shapes: [][]int{{2, 2, 2, 3}, {3, 2}}, Ref: func(in [][]float64) []float64 {
+			return refMatMul(in[0], []int{2, 2, 2, 3}, in[1], []int{3, 2})
+		}},
+		{Name: "matmul_self", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var { return b.Emit(op.MatMul{}, in[0], in[0]) }, Shapes: [][]int{{3, 3}}, Ref: func(in [][]float64) []float64 {
+			return refMatMul(in[0], []int{3, 3}, in[0], []int{3, 3})
+		}},
+		{Name: "matmul_tanh_matmul", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			h := b.Emit(op.Tanh{}, b.Emit(op.MatMul{}, in[0], in[1]))
+			return b.Emit(op.MatMul{}, h, in[2])
+		}, Shapes: [][]int{{2, 3}, {3, 4}, {4, 2}}, Ref: func(in [][]float64) []float64 {
+			h := refMatMul(in[0], []int{2, 3}, in[1], []int{3, 4})
+			for i := range h {
+				h[i] = math.Tanh(h[i])
+			}
+			return refMatMul(h, []int{2, 4}, in[2], []int{4, 2})
+		}},
+
+		// Structural primitives, each times a second input.
+		{Name: "transpose", Build: timesY(op.Transpose{Perm: []int{2, 0, 1}}), Shapes: [][]int{{2, 3, 4}, {4, 2, 3}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refTranspose(in[0], []int{2, 3, 4}, []int{2, 0, 1}), in[1])
+		}},
+		{Name: "transpose_2d", Build: timesY(op.Transpose{Perm: []int{1, 0}}), Shapes: [][]int{{2, 3}, {3, 2}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refTranspose(in[0], []int{2, 3}, []int{1, 0}), in[1])
+		}},
+		{Name: "reshape", Build: timesY(op.Reshape{Shape: []int{4, 6}}), Shapes: [][]int{{2, 3, 4}, {4, 6}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(in[0], in[1])
+		}},
+		{Name: "broadcast_size1_and_new_axis", Build: timesY(op.Broadcast{Shape: []int{2, 3, 4}, Dims: []int{1, 2}}), Shapes: [][]int{{3, 1}, {2, 3, 4}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refBroadcast(in[0], []int{3, 1}, []int{2, 3, 4}, []int{1, 2}), in[1])
+		}},
+		{Name: "broadcast_middle_axis", Build: timesY(op.Broadcast{Shape: []int{2, 3, 4}, Dims: []int{0, 2}}), Shapes: [][]int{{2, 4}, {2, 3, 4}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refBroadcast(in[0], []int{2, 4}, []int{2, 3, 4}, []int{0, 2}), in[1])
+		}},
+		{Name: "broadcast_scalar", Build: timesY(op.Broadcast{Shape: []int{2, 3}, Dims: []int{}}), Shapes: [][]int{{}, s23}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refBroadcast(in[0], []int{}, s23, []int{}), in[1])
+		}},
+		{Name: "reduce_sum_axes_0_2", Build: timesY(op.ReduceSum{Axes: []int{0, 2}}), Shapes: [][]int{{2, 3, 4}, {3}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refReduce(in[0], []int{2, 3, 4}, []int{0, 2}), in[1])
+		}},
+		{Name: "reduce_sum_axis_1", Build: timesY(op.ReduceSum{Axes: []int{1}}), Shapes: [][]int{{2, 3, 4}, {2, 4}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refReduce(in[0], []int{2, 3, 4}, []int{1}), in[1])
+		}},
+		{Name: "reduce_sum_all", Build: timesY(op.ReduceSum{Axes: []int{0, 1}}), Shapes: [][]int{s23, {}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refReduce(in[0], s23, []int{0, 1}), in[1])
+		}},
+		{Name: "slice", Build: timesY(op.Slice{Start: []int{1, 0}, Limit: []int{3, 4}}), Shapes: [][]int{{4, 5}, {2, 4}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refSlice(in[0], []int{4, 5}, []int{1, 0}, []int{3, 4}), in[1])
+		}},
+		{Name: "pad", Build: timesY(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 2}}), Shapes: [][]int{s23, {3, 5}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refPad(in[0], s23, []int{1, 0}, []int{0, 2}), in[1])
+		}},
+		{Name: "concat_axis_1", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Mul{}, b.Emit(op.Concat{Axis: 1}, in[0], in[1], in[2]), in[3])
+		}, Shapes: [][]int{{2, 1}, {2, 3}, {2, 2}, {2, 6}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refConcat(in[:3], [][]int{{2, 1}, {2, 3}, {2, 2}}, 1), in[3])
+		}},
+		{Name: "concat_axis_0_with_constant", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			c := op.Const(b, tensor.MustNew([]int{1, 3}, []float64{0.5, -1, 2}))
+			return b.Emit(op.Mul{}, b.Emit(op.Concat{Axis: 0}, in[0], c, in[0]), in[1])
+		}, Shapes: [][]int{s23, {5, 3}}, Ref: func(in [][]float64) []float64 {
+			return mulRef(refConcat([][]float64{in[0], {0.5, -1, 2}, in[0]}, [][]int{s23, {1, 3}, s23}, 0), in[1])
+		}},
+		{Name: "constant", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Add{}, b.Emit(op.Mul{}, b.Emit(op.Sin{}, in[0]), op.Const(b, cmat)), op.Const(b, cvec))
+		}, Shapes: [][]int{s23}, Ref: func(in [][]float64) []float64 {
+			out := make([]float64, 6)
+			for i := range out {
+				out[i] = math.Sin(in[0][i])*cmat.Data()[i] + cvec.Data()[i]
+			}
+			return out
+		}},
+
+		// compare + select: max(x, y), and a piecewise function of x.
+		{Name: "select_max", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, in[0], in[1]), in[0], in[1])
+		}, Shapes: [][]int{s23, s23}, Accept: pairGaps, Ref: mapRef2(math.Max)},
+		{Name: "select_piecewise", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			pred := b.Emit(op.Compare{Op: op.LE}, in[0], op.Zeros(b, in[0].Shape))
+			return b.Emit(op.Select{}, pred, b.Emit(op.Sin{}, in[0]), b.Emit(op.Mul{}, in[0], in[0]))
+		}, Shapes: [][]int{s23}, Domains: []fdcheck.Domain{fdcheck.AwayFromZero}, Ref: mapRef(func(a float64) float64 {
+			if a <= 0 {
+				return math.Sin(a)
+			}
+			return a * a
+		})},
+	}
+	for _, c := range []struct {
+		op   string
+		pred func(a, b float64) bool
+	}{
+		{op.GT, func(a, b float64) bool { return a > b }},
+		{op.GE, func(a, b float64) bool { return a >= b }},
+		{op.LT, func(a, b float64) bool { return a < b }},
+		{op.LE, func(a, b float64) bool { return a <= b }},
+	} {
+		// select(x op y, x², y³): the derivative follows the branch taken.
+		cmp := op.Compare{Op: c.op}
+		pred := c.pred
+		cases = append(cases, fdcheck.ProgCase{Name: "select_compare_" + c.op, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Select{}, b.Emit(cmp, in[0], in[1]), b.Emit(op.IntPow{N: 2}, in[0]), b.Emit(op.IntPow{N: 3}, in[1]))
+		}, Shapes: [][]int{s23, s23}, Accept: pairGaps, Ref: mapRef2(func(a, b float64) float64 {
+			if pred(a, b) {
+				return a * a
+			}
+			return b * b * b
+		})})
+	}
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 7, -1, -2, -3} {
+		d := fdcheck.Domain{Lo: -2, Hi: 2}
+		if n < 0 {
+			d = fdcheck.Domain{Lo: -2, Hi: 2, Avoid: []float64{0}, Gap: 0.5}
+		}
+		cases = append(cases, fdcheck.ProgCase{Name: "integer_pow_" + strings.ReplaceAll(itoa(n), "-", "neg"), Build: unary(op.IntPow{N: n}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{d}, Ref: mapRef(powRef(n))})
+	}
+	return cases
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + itoa(-n)
+	}
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// TestPrimitiveDerivatives checks every primitive's rules through the
+// transforms: first derivatives by JVP and VJP and second derivatives by
+// JVP∘VJP against fd, JVP against VJP, Vmap against a loop, Unbatch of the
+// Vmap against the original, Simplify against the unsimplified programs.
+func TestPrimitiveDerivatives(t *testing.T) {
+	rng := tensor.NewRand(1)
+	for _, c := range progCases() {
+		t.Run(c.Name, func(t *testing.T) { fdcheck.CheckProgram(t, c, rng) })
+	}
+}
+
+// primitives lists one value of every primitive type, by type name.
+var primitives = map[string]ir.Primitive{
+	"Add": op.Add{}, "Sub": op.Sub{}, "Mul": op.Mul{}, "Div": op.Div{}, "Neg": op.Neg{},
+	"Exp": op.Exp{}, "Log": op.Log{}, "Tanh": op.Tanh{}, "Sigmoid": op.Sigmoid{},
+	"Sin": op.Sin{}, "Cos": op.Cos{}, "Erf": op.Erf{}, "Sqrt": op.Sqrt{},
+	"IntPow": op.IntPow{N: 2}, "Compare": op.Compare{Op: op.GT}, "Select": op.Select{},
+	"MatMul": op.MatMul{}, "Transpose": op.Transpose{Perm: []int{1, 0}},
+	"Reshape": op.Reshape{Shape: []int{1}}, "Broadcast": op.Broadcast{Shape: []int{1}, Dims: []int{0}},
+	"ReduceSum": op.ReduceSum{Axes: []int{0}}, "Concat": op.Concat{Axis: 0},
+	"Slice": op.Slice{Start: []int{0}, Limit: []int{1}}, "Pad": op.Pad{Lo: []int{0}, Hi: []int{0}},
+	"Constant": op.Constant{Value: tensor.Scalar(1)},
+}
+
+// linearPrims are the primitives that must implement op.Linear.
+var linearPrims = []string{"Add", "Sub", "Neg", "Mul", "Div", "Select", "MatMul", "Transpose", "Reshape", "Broadcast", "ReduceSum", "Slice", "Pad", "Concat"}
+
+// primitiveTypes finds, by parsing package op, every type with a Name
+// method: the primitives.
+func primitiveTypes(t *testing.T) []string {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	seen := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || fn.Name.Name != "Name" || len(fn.Recv.List) != 1 {
+				continue
+			}
+			typ := fn.Recv.List[0].Type
+			if s, ok := typ.(*ast.StarExpr); ok {
+				typ = s.X
+			}
+			if id, ok := typ.(*ast.Ident); ok {
+				seen[id.Name] = true
+			}
+		}
+	}
+	var names []string
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestEveryPrimitiveHasRules checks that every primitive type declared in
+// package op implements op.Rules, that exactly the linear ones implement
+// op.Linear, and that the derivative table uses every primitive.
+func TestEveryPrimitiveHasRules(t *testing.T) {
+	types := primitiveTypes(t)
+	if len(types) < len(primitives) {
+		t.Fatalf("found only %d primitive types in package op (%v)", len(types), types)
+	}
+	linear := map[string]bool{}
+	for _, n := range linearPrims {
+		linear[n] = true
+	}
+	names := map[string]bool{}
+	for _, typ := range types {
+		p, ok := primitives[typ]
+		if !ok {
+			t.Errorf("primitive type op.%s is not in this test's table: add it (and a derivative case)", typ)
+			continue
+		}
+		names[p.Name()] = true
+		if _, ok := p.(op.Rules); !ok {
+			t.Errorf("op.%s does not implement op.Rules", typ)
+		}
+		l, isLin := p.(op.Linear)
+		switch {
+		case linear[typ] && !isLin:
+			t.Errorf("op.%s does not implement op.Linear", typ)
+		case !linear[typ] && isLin:
+			t.Errorf("op.%s implements op.Linear but is not linear in any input", typ)
+		}
+		if isLin && linear[typ] {
+			for i := 0; i < 3; i++ {
+				want := true
+				switch typ {
+				case "Div":
+					want = i == 0
+				case "Select":
+					want = i > 0
+				}
+				if got := l.LinearIn(i); got != want {
+					t.Errorf("op.%s.LinearIn(%d) = %v, want %v", typ, i, got, want)
+				}
+			}
+		}
+	}
+
+	// Every primitive appears in the derivative table's programs.
+	used := map[string]bool{}
+	for _, c := range progCases() {
+		for _, e := range c.Program(t).Eqns {
+			used[e.Prim.Name()] = true
+		}
+	}
+	for n := range names {
+		if !used[n] {
+			t.Errorf("primitive %s is not exercised by the derivative table", n)
+		}
+	}
+}
+
+// TestCompareEval checks the six comparisons' values, ties included.
+func TestCompareEval(t *testing.T) {
+	x := tensor.MustNew([]int{5}, []float64{1, 2, 3, -1, 0})
+	y := tensor.MustNew([]int{5}, []float64{2, 2, 1, -1, -0.0})
+	want := map[string][]float64{
+		op.GT: {0, 0, 1, 0, 0},
+		op.GE: {0, 1, 1, 1, 1},
+		op.LT: {1, 0, 0, 0, 0},
+		op.LE: {1, 1, 0, 1, 1},
+		op.EQ: {0, 1, 0, 1, 1},
+		op.NE: {1, 0, 1, 0, 0},
+	}
+	for o, w := range want {
+		got, err := op.Compare{Op: o}.Eval([]*tensor.Tensor{x, y})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fdcheck.Compare(t, "compare "+o, got.Data(), w, []int{5}, fdcheck.Tol{})
+	}
+	if _, err := (op.Compare{Op: "xx"}).OutShape([][]int{{1}, {1}}); err == nil {
+		t.Error("compare with an unknown operator: no error")
+	}
+	pred := tensor.MustNew([]int{5}, []float64{1, 0, -2, 0.5, 0})
+	sel, err := op.Select{}.Eval([]*tensor.Tensor{pred, x, y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fdcheck.Compare(t, "select", sel.Data(), []float64{1, 2, 3, -1, 0}, []int{5}, fdcheck.Tol{})
+}
+
+// ---- the same primitives through the public Node API ----
+
+func sl(x *jacobi.Node, lo, hi int) *jacobi.Node { return x.Slice(-1, lo, hi) }
+
+func nodeCases() []fdcheck.Case {
+	pos := fdcheck.Positive
+	away := fdcheck.AwayFromZero
+	ew := func(f func(float64) float64) func([]float64) []float64 {
+		return func(x []float64) []float64 {
+			out := make([]float64, len(x))
+			for i, v := range x {
+				out[i] = f(v)
+			}
+			return out
+		}
+	}
+	// pairs splits a (2, 6) input into x = columns 0:3 and y = columns 3:6.
+	pairs := func(f func(a, b float64) float64) func([]float64) []float64 {
+		return func(in []float64) []float64 {
+			var out []float64
+			for r := 0; r < 2; r++ {
+				for j := 0; j < 3; j++ {
+					out = append(out, f(in[r*6+j], in[r*6+3+j]))
+				}
+			}
+			return out
+		}
+	}
+	pairGap := func(in []float64) bool {
+		for r := 0; r < 2; r++ {
+			for j := 0; j < 3; j++ {
+				if math.Abs(in[r*6+j]-in[r*6+3+j]) < 0.1 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	s := []int{2, 3}
+	s26 := []int{2, 6}
+	return []fdcheck.Case{
+		{Name: "add", F: func(x *jacobi.Node) *jacobi.Node { return sl(x, 0, 3).Add(sl(x, 3, 6)) }, Shape: s26, Ref: pairs(func(a, b float64) float64 { return a + b })},
+		{Name: "sub", F: func(x *jacobi.Node) *jacobi.Node { return sl(x, 0, 3).Sub(sl(x, 3, 6)) }, Shape: s26, Ref: pairs(func(a, b float64) float64 { return a - b })},
+		{Name: "mul", F: func(x *jacobi.Node) *jacobi.Node { return sl(x, 0, 3).Mul(sl(x, 3, 6)) }, Shape: s26, Ref: pairs(func(a, b float64) float64 { return a * b })},
+		{Name: "div", F: func(x *jacobi.Node) *jacobi.Node { return sl(x, 0, 3).Div(sl(x, 3, 6)) }, Shape: s26, Domain: pos, Ref: pairs(func(a, b float64) float64 { return a / b })},
+		{Name: "neg_scale_addscalar", F: func(x *jacobi.Node) *jacobi.Node { return x.Neg().Scale(2.5).AddScalar(-1).Mul(x) }, Shape: s, Ref: ew(func(a float64) float64 { return (-a*2.5 - 1) * a })},
+		{Name: "broadcast_binary", F: func(x *jacobi.Node) *jacobi.Node {
+			// (2,1) column times (1,3) row: numpy broadcasting to (2,3).
+			col := x.Slice(1, 0, 1)
+			row := x.Slice(0, 0, 1).Slice(1, 1, 4)
+			return col.Mul(row).Add(x.Slice(1, 4, 5).Sin())
+		}, Shape: []int{2, 5}, Ref: func(in []float64) []float64 {
+			out := make([]float64, 6)
+			for i := 0; i < 2; i++ {
+				for j := 0; j < 3; j++ {
+					out[i*3+j] = in[i*5]*in[1+j] + math.Sin(in[i*5+4])
+				}
+			}
+			return out
+		}},
+		{Name: "broadcast_to", F: func(x *jacobi.Node) *jacobi.Node { return x.BroadcastTo(4, 2, 3).Mul(jacobi.Const(tensor.Uniform(tensor.NewRand(5), -1, 1, 4, 2, 3))).Tanh() }, Shape: s},
+		{Name: "exp", F: func(x *jacobi.Node) *jacobi.Node { return x.Exp() }, Shape: s, Ref: ew(math.Exp)},
+		{Name: "log", F: func(x *jacobi.Node) *jacobi.Node { return x.Log() }, Shape: s, Domain: pos, Ref: ew(math.Log)},
+		{Name: "tanh", F: func(x *jacobi.Node) *jacobi.Node { return x.Tanh() }, Shape: s, Ref: ew(math.Tanh)},
+		{Name: "sigmoid", F: func(x *jacobi.Node) *jacobi.Node { return x.Sigmoid() }, Shape: s, Ref: ew(func(a float64) float64 { return 1 / (1 + math.Exp(-a)) })},
+		{Name: "sin", F: func(x *jacobi.Node) *jacobi.Node { return x.Sin() }, Shape: s, Ref: ew(math.Sin)},
+		{Name: "cos", F: func(x *jacobi.Node) *jacobi.Node { return x.Cos() }, Shape: s, Ref: ew(math.Cos)},
+		{Name: "erf", F: func(x *jacobi.Node) *jacobi.Node { return x.Erf() }, Shape: s, Ref: ew(math.Erf)},
+		{Name: "sqrt", F: func(x *jacobi.Node) *jacobi.Node { return x.Sqrt() }, Shape: s, Domain: pos, Ref: ew(math.Sqrt)},
+		{Name: "square", F: func(x *jacobi.Node) *jacobi.Node { return x.Square() }, Shape: s, Ref: ew(func(a float64) float64 { return a * a })},
+		{Name: "pow_3", F: func(x *jacobi.Node) *jacobi.Node { return x.Pow(3) }, Shape: s, Ref: ew(powRef(3))},
+		{Name: "pow_neg2", F: func(x *jacobi.Node) *jacobi.Node { return x.Pow(-2) }, Shape: s, Domain: pos, Ref: ew(powRef(-2))},
+		{Name: "pow_neg1_signed", F: func(x *jacobi.Node) *jacobi.Node { return x.Pow(-1) }, Shape: s, Domain: fdcheck.Domain{Lo: -2, Hi: 2, Avoid: []float64{0}, Gap: 0.5}, Ref: ew(powRef(-1))},
+		{Name: "relu", F: func(x *jacobi.Node) *jacobi.Node { return x.Relu().Mul(x) }, Shape: s, Domain: away, Ref: ew(func(a float64) float64 { return math.Max(a, 0) * a })},
+		{Name: "abs", F: func(x *jacobi.Node) *jacobi.Node { return x.Abs().Mul(x.Sin()) }, Shape: s, Domain: away, Ref: ew(func(a float64) float64 { return math.Abs(a) * math.Sin(a) })},
+		{Name: "maximum", F: func(x *jacobi.Node) *jacobi.Node { return jacobi.Maximum(sl(x, 0, 3), sl(x, 3, 6)).Square() }, Shape: s26, Accept: pairGap, Ref: pairs(func(a, b float64) float64 { return math.Max(a, b) * math.Max(a, b) })},
+		{Name: "minimum", F: func(x *jacobi.Node) *jacobi.Node { return jacobi.Minimum(sl(x, 0, 3), sl(x, 3, 6)).Exp() }, Shape: s26, Accept: pairGap, Ref: pairs(func(a, b float64) float64 { return math.Exp(math.Min(a, b)) })},
+		{Name: "where", F: func(x *jacobi.Node) *jacobi.Node {
+			a, b := sl(x, 0, 3), sl(x, 3, 6)
+			return jacobi.Where(a.Less(b), a.Mul(b), b.Sin())
+		}, Shape: s26, Accept: pairGap, Ref: pairs(func(a, b float64) float64 {
+			if a < b {
+				return a * b
+			}
+			return math.Sin(b)
+		})},
+		{Name: "where_broadcast_scalar", F: func(x *jacobi.Node) *jacobi.Node {
+			return jacobi.Where(x.Greater(jacobi.Scalar(0.5)), x.Square(), jacobi.Scalar(0.25))
+		}, Shape: s, Domain: fdcheck.Domain{Lo: -2, Hi: 2, Avoid: []float64{0.5}, Gap: 0.1}, Ref: ew(func(a float64) float64 {
+			if a > 0.5 {
+				return a * a
+			}
+			return 0.25
+		})},
+		{Name: "clip", F: func(x *jacobi.Node) *jacobi.Node { return x.Clip(-1, 1).Mul(x) }, Shape: s, Domain: fdcheck.Domain{Lo: -2, Hi: 2, Avoid: []float64{-1, 1}, Gap: 0.1}, Ref: ew(func(a float64) float64 { return math.Min(math.Max(a, -1), 1) * a })},
+		{Name: "matmul_2d", F: func(x *jacobi.Node) *jacobi.Node { return x.MatMul(x.T()).Tanh() }, Shape: []int{2, 3}, Ref: func(in []float64) []float64 {
+			out := refMatMul(in, []int{2, 3}, refTranspose(in, []int{2, 3}, []int{1, 0}), []int{3, 2})
+			for i := range out {
+				out[i] = math.Tanh(out[i])
+			}
+			return out
+		}},
+		{Name: "matmul_vector", F: func(x *jacobi.Node) *jacobi.Node {
+			return x.Slice(1, 0, 3).MatMul(x.Slice(0, 0, 1).Reshape(4).Slice(0, 1, 4))
+		}, Shape: []int{2, 4}, Ref: func(in []float64) []float64 {
+			v := in[1:4]
+			return []float64{in[0]*v[0] + in[1]*v[1] + in[2]*v[2], in[4]*v[0] + in[5]*v[1] + in[6]*v[2]}
+		}},
+		{Name: "matmul_batched_const", F: func(x *jacobi.Node) *jacobi.Node {
+			w := jacobi.Const(tensor.Uniform(tensor.NewRand(7), -1, 1, 3, 2))
+			return x.MatMul(w).Sin()
+		}, Shape: []int{2, 2, 3}},
+		{Name: "transpose", F: func(x *jacobi.Node) *jacobi.Node { return x.Transpose(2, 0, 1).Mul(x.Transpose().Reshape(4, 2, 3).Cos()) }, Shape: []int{2, 3, 4}},
+		{Name: "reshape", F: func(x *jacobi.Node) *jacobi.Node { return x.Reshape(3, -1).Exp().Mul(x.Reshape(3, 2)) }, Shape: s},
+		{Name: "sum", F: func(x *jacobi.Node) *jacobi.Node { return x.Sum(1).Square().Sum(-1).Add(x.Sum(1, 2).Sin()).Add(x.Sum().Exp()) }, Shape: []int{2, 3, 2}},
+		{Name: "sum_keep_mean_keep", F: func(x *jacobi.Node) *jacobi.Node { return x.Sub(x.MeanKeep(-1)).Div(x.SumKeep(0).Exp()) }, Shape: s},
+		{Name: "mean", F: func(x *jacobi.Node) *jacobi.Node { return x.Sin().Mean() }, Shape: s, Ref: func(in []float64) []float64 {
+			m := 0.0
+			for _, v := range in {
+				m += math.Sin(v)
+			}
+			return []float64{m / float64(len(in))}
+		}},
+		{Name: "concat_slice", F: func(x *jacobi.Node) *jacobi.Node {
+			return jacobi.Concat(-1, x.Slice(1, 2, 3), x.Exp(), x.Slice(1, 0, 1).Square()).Mul(jacobi.Concat(0, x, x).Slice(0, 1, 3).Slice(1, 0, 1).Sin())
+		}, Shape: s},
+		{Name: "constant_and_scalar", F: func(x *jacobi.Node) *jacobi.Node {
+			return x.Mul(jacobi.Const(cmat)).Add(jacobi.Scalar(2)).Log()
+		}, Shape: s, Domain: fdcheck.Domain{Lo: 0.1, Hi: 1}, Ref: func(in []float64) []float64 {
+			out := make([]float64, 6)
+			for i := range out {
+				out[i] = math.Log(in[i]*cmat.Data()[i] + 2)
+			}
+			return out
+		}},
+	}
+}
+
+// TestNodePrimitives checks the primitives as the public API records them
+// (numpy broadcasting, relu/abs/max/min/clip/where, vector matmul, means).
+func TestNodePrimitives(t *testing.T) {
+	rng := tensor.NewRand(2)
+	for _, c := range nodeCases() {
+		t.Run(c.Name, func(t *testing.T) { fdcheck.CheckFn(t, c, rng) })
+	}
+}
