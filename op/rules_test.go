@@ -620,7 +620,9 @@ func nodeCases() []fdcheck.Case {
 			}
 			return out
 		}},
-		{Name: "broadcast_to", F: func(x *jacobi.Node) *jacobi.Node { return x.BroadcastTo(4, 2, 3).Mul(jacobi.Const(tensor.Uniform(tensor.NewRand(5), -1, 1, 4, 2, 3))).Tanh() }, Shape: s},
+		{Name: "broadcast_to", F: func(x *jacobi.Node) *jacobi.Node {
+			return x.BroadcastTo(4, 2, 3).Mul(jacobi.Const(tensor.Uniform(tensor.NewRand(5), -1, 1, 4, 2, 3))).Tanh()
+		}, Shape: s},
 		{Name: "exp", F: func(x *jacobi.Node) *jacobi.Node { return x.Exp() }, Shape: s, Ref: ew(math.Exp)},
 		{Name: "log", F: func(x *jacobi.Node) *jacobi.Node { return x.Log() }, Shape: s, Domain: pos, Ref: ew(math.Log)},
 		{Name: "tanh", F: func(x *jacobi.Node) *jacobi.Node { return x.Tanh() }, Shape: s, Ref: ew(math.Tanh)},
@@ -672,9 +674,13 @@ func nodeCases() []fdcheck.Case {
 			w := jacobi.Const(tensor.Uniform(tensor.NewRand(7), -1, 1, 3, 2))
 			return x.MatMul(w).Sin()
 		}, Shape: []int{2, 2, 3}},
-		{Name: "transpose", F: func(x *jacobi.Node) *jacobi.Node { return x.Transpose(2, 0, 1).Mul(x.Transpose().Reshape(4, 2, 3).Cos()) }, Shape: []int{2, 3, 4}},
+		{Name: "transpose", F: func(x *jacobi.Node) *jacobi.Node {
+			return x.Transpose(2, 0, 1).Mul(x.Transpose().Reshape(4, 2, 3).Cos())
+		}, Shape: []int{2, 3, 4}},
 		{Name: "reshape", F: func(x *jacobi.Node) *jacobi.Node { return x.Reshape(3, -1).Exp().Mul(x.Reshape(3, 2)) }, Shape: s},
-		{Name: "sum", F: func(x *jacobi.Node) *jacobi.Node { return x.Sum(1).Square().Sum(-1).Add(x.Sum(1, 2).Sin()).Add(x.Sum().Exp()) }, Shape: []int{2, 3, 2}},
+		{Name: "sum", F: func(x *jacobi.Node) *jacobi.Node {
+			return x.Sum(1).Square().Sum(-1).Add(x.Sum(1, 2).Sin()).Add(x.Sum().Exp())
+		}, Shape: []int{2, 3, 2}},
 		{Name: "sum_keep_mean_keep", F: func(x *jacobi.Node) *jacobi.Node { return x.Sub(x.MeanKeep(-1)).Div(x.SumKeep(0).Exp()) }, Shape: s},
 		{Name: "mean", F: func(x *jacobi.Node) *jacobi.Node { return x.Sin().Mean() }, Shape: s, Ref: func(in []float64) []float64 {
 			m := 0.0
