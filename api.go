@@ -39,9 +39,11 @@ func (m Mode) String() string {
 type Option func(*config)
 
 type config struct {
-	mode    Mode
-	chunk   int
-	workers int
+	mode      Mode
+	method    Method
+	estimator *Estimator
+	chunk     int
+	workers   int
 }
 
 func newConfig(opts []Option) config {
@@ -106,22 +108,6 @@ func BatchGradOf(f Fn, x *Node) *Node {
 // forward-over-reverse differentiation.
 func BatchHessianOf(f Fn, x *Node) *Node {
 	return transformNode("batch hessian", f, x, perSample(hessianProgram))
-}
-
-// BatchHessianDiagOf returns the diagonal of every per-sample Hessian,
-// shape (b, out, in).
-func BatchHessianDiagOf(f Fn, x *Node) *Node {
-	return transformNode("batch hessian diagonal", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
-		return diagProgram(p, false)
-	}))
-}
-
-// BatchLaplacianOf returns the per-sample Laplacian (trace of the Hessian)
-// of every output, shape (b, out).
-func BatchLaplacianOf(f Fn, x *Node) *Node {
-	return transformNode("batch laplacian", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
-		return diagProgram(p, true)
-	}))
 }
 
 // JacobianOf returns the full Jacobian of f at x, shaped f(x).shape ++ x.shape.

@@ -299,12 +299,12 @@ func BatchHessian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error
 // BatchHessianDiag returns the diagonals of the per-sample Hessians, shape
 // (b, out, in).
 func BatchHessianDiag(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch hessian diagonal", func(x *Node) *Node { return BatchHessianDiagOf(f, x) }, x, opts)
+	return runPerSample("batch hessian diagonal", func(x *Node) *Node { return BatchHessianDiagOf(f, x, opts...) }, x, opts)
 }
 
 // BatchLaplacian returns the per-sample Laplacians of every output, shape (b, out).
 func BatchLaplacian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch laplacian", func(x *Node) *Node { return BatchLaplacianOf(f, x) }, x, opts)
+	return runPerSample("batch laplacian", func(x *Node) *Node { return BatchLaplacianOf(f, x, opts...) }, x, opts)
 }
 
 // BatchGrad returns the per-sample gradients of a function with one output

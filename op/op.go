@@ -64,6 +64,7 @@ type Rules interface {
 	JVPRule
 	BatchRule
 	UnbatchRule
+	TaylorRule
 }
 
 // Linear is implemented by primitives that are linear in some inputs.

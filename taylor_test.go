@@ -1,0 +1,240 @@
+package jacobi_test
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+func relClose(a, b, rtol float64) bool {
+	return math.Abs(a-b) <= rtol*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// Collapsed Taylor Laplacians and uncollapsed Taylor diagonals equal the
+// trace and diagonal of the nested Hessian, for every activation and for
+// outputs wider than one.
+func TestTaylorMatchesHessian(t *testing.T) {
+	for _, act := range nn.ActivationNames() {
+		t.Run(act, func(t *testing.T) {
+			rng := tensor.NewRand(21)
+			m, err := nn.RandomMLP(rng, []int{4, 9, 7, 3}, act)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := tensor.Randn(rng, 5, 4)
+			h, err := jacobi.BatchHessian(m.Apply, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lap, err := jacobi.BatchLaplacian(m.Apply, x, jacobi.WithMethod(jacobi.MethodTaylor))
+			if err != nil {
+				t.Fatal(err)
+			}
+			diag, err := jacobi.BatchHessianDiag(m.Apply, x, jacobi.WithMethod(jacobi.MethodTaylor))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nestedLap, err := jacobi.BatchLaplacian(m.Apply, x, jacobi.WithMethod(jacobi.MethodNested))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 5; i++ {
+				for o := 0; o < 3; o++ {
+					tr := 0.0
+					for k := 0; k < 4; k++ {
+						hk := h.At(i, o, k, k)
+						tr += hk
+						if !relClose(diag.At(i, o, k), hk, 1e-10) {
+							t.Fatalf("diag[%d,%d,%d] = %.15g, hessian has %.15g", i, o, k, diag.At(i, o, k), hk)
+						}
+					}
+					if !relClose(lap.At(i, o), tr, 1e-10) || !relClose(nestedLap.At(i, o), tr, 1e-10) {
+						t.Fatalf("laplacian[%d,%d]: taylor %.15g, nested %.15g, trace %.15g", i, o, lap.At(i, o), nestedLap.At(i, o), tr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The general operator Σ A_ij ∂²f/∂x_i∂x_j + Σ b_i ∂f/∂x_i against its
+// definition from the Hessian and the Jacobian.
+func TestOperator(t *testing.T) {
+	rng := tensor.NewRand(5)
+	m, err := nn.RandomMLP(rng, []int{3, 8, 2}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.Randn(rng, 4, 3)
+	a := tensor.Randn(rng, 3, 3) // not symmetric, indefinite
+	bv := tensor.Randn(rng, 3)
+	h, err := jacobi.BatchHessian(m.Apply, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := jacobi.BatchJacobian(m.Apply, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withB := range []bool{false, true} {
+		var b *tensor.Tensor
+		if withB {
+			b = bv
+		}
+		got, err := jacobi.BatchOperator(m.Apply, x, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 4; i++ {
+			for o := 0; o < 2; o++ {
+				want := 0.0
+				for p := 0; p < 3; p++ {
+					for q := 0; q < 3; q++ {
+						want += a.At(p, q) * h.At(i, o, p, q)
+					}
+					if withB {
+						want += bv.At(p) * j.At(i, o, p)
+					}
+				}
+				if !relClose(got.At(i, o), want, 1e-10) {
+					t.Fatalf("operator[%d,%d] = %.15g, definition gives %.15g", i, o, got.At(i, o), want)
+				}
+			}
+		}
+	}
+	if _, err := jacobi.BatchOperator(m.Apply, x, tensor.Zeros(2, 2), nil); err == nil {
+		t.Fatal("a matrix of the wrong shape was accepted")
+	}
+}
+
+// The estimators are unbiased: over many seeds the mean lies within a few
+// standard errors of the exact Laplacian.
+func TestEstimatorsUnbiased(t *testing.T) {
+	rng := tensor.NewRand(9)
+	m, err := nn.RandomMLP(rng, []int{12, 16, 1}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.Randn(rng, 3, 12)
+	exact, err := jacobi.BatchLaplacian(m.Apply, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"hutchinson", "dims"} {
+		t.Run(kind, func(t *testing.T) {
+			const seeds = 300
+			sum := make([]float64, 3)
+			sq := make([]float64, 3)
+			differs := false
+			for s := 0; s < seeds; s++ {
+				est := jacobi.Estimator{Kind: kind, Samples: 3, Seed: uint64(s)}
+				e, err := jacobi.BatchLaplacian(m.Apply, x, jacobi.WithEstimator(est))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range e.Data() {
+					sum[i] += v
+					sq[i] += v * v
+					differs = differs || math.Abs(v-exact.Data()[i]) > 1e-9
+				}
+			}
+			if !differs {
+				t.Fatal("every estimate equals the exact value: not an estimator")
+			}
+			for i := range sum {
+				mean := sum[i] / seeds
+				sd := math.Sqrt(math.Max(sq[i]/seeds-mean*mean, 0))
+				se := sd / math.Sqrt(seeds)
+				if d := math.Abs(mean - exact.Data()[i]); d > 4*se+1e-12 {
+					t.Fatalf("sample %d: mean estimate %.6g, exact %.6g, %0.1f standard errors away", i, mean, exact.Data()[i], d/se)
+				}
+			}
+		})
+	}
+	if _, err := jacobi.BatchLaplacian(m.Apply, x, jacobi.WithEstimator(jacobi.Estimator{Kind: "nope", Samples: 2})); err == nil {
+		t.Fatal("an unknown estimator was accepted")
+	}
+}
+
+// peakHeap runs f while sampling the heap and returns the peak heap in use
+// above what was in use before.
+func peakHeap(f func()) uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > base && m.HeapInuse-base > peak.Load() {
+				peak.Store(m.HeapInuse - base)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	f()
+	close(done)
+	return peak.Load()
+}
+
+// BenchmarkLaplacian compares collapsed Taylor mode with nested
+// forward-over-reverse on the lap50 case (50 → 768 → 768 → 512 → 512 → 1,
+// tanh, b = 128) and a 100-input network, with the peak heap of each.
+func BenchmarkLaplacian(b *testing.B) {
+	cases := []struct {
+		name  string
+		sizes []int
+		batch int
+	}{
+		{"lap50", []int{50, 768, 768, 512, 512, 1}, 128},
+		{"in100", []int{100, 256, 256, 1}, 256},
+	}
+	for _, c := range cases {
+		rng := tensor.NewRand(1)
+		m, err := nn.RandomMLP(rng, c.sizes, "tanh")
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := tensor.Randn(rng, c.batch, c.sizes[0])
+		for _, method := range []jacobi.Method{jacobi.MethodTaylor, jacobi.MethodNested} {
+			comp, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node {
+				return jacobi.BatchLaplacianOf(m.Apply, x, jacobi.WithMethod(method))
+			}, []int{c.sizes[0]})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cost, err := comp.Cost(c.batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("%s/%s", c.name, method), func(b *testing.B) {
+				var peak uint64
+				for b.Loop() {
+					peak = max(peak, peakHeap(func() {
+						if _, err := comp.Run(x); err != nil {
+							b.Fatal(err)
+						}
+					}))
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(cost.FLOPs/sec/1e9, "GFLOP/s")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+			})
+		}
+	}
+}
