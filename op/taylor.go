@@ -54,8 +54,8 @@ func (t *TaylorCtx) batched(p BatchRule, in []*ir.Var, flags []bool) *ir.Var {
 	return p.Batch(t.B, in, flags, t.K)
 }
 
-// taylorUnary is the rule for y = g(x) with g' = d1, g'' = d2:
-// y1 = g'·x1, y2 = g'·x2 + g''·Σ_k w_k x1_k².
+// taylorUnary is the rule for y = g(x) with g' = d1, g” = d2:
+// y1 = g'·x1, y2 = g'·x2 + g”·Σ_k w_k x1_k².
 func taylorUnary(t *TaylorCtx, x1, x2 *ir.Var, d1, d2 func() *ir.Var) (*ir.Var, *ir.Var) {
 	if x1 == nil && x2 == nil {
 		return nil, nil
@@ -203,7 +203,7 @@ func (Log) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.V
 	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }
 
-// tanh' = 1 - y², tanh'' = -2y(1 - y²).
+// tanh' = 1 - y², tanh” = -2y(1 - y²).
 func (Tanh) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	var g1 *ir.Var
@@ -215,7 +215,7 @@ func (Tanh) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.
 	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }
 
-// σ' = σ(1-σ), σ'' = σ'(1-2σ).
+// σ' = σ(1-σ), σ” = σ'(1-2σ).
 func (Sigmoid) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	var g1 *ir.Var
@@ -239,7 +239,7 @@ func (Cos) Taylor(t *TaylorCtx, x []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.V
 	return taylorUnary(t, x1[0], x2[0], func() *ir.Var { return b.Emit(Neg{}, b.Emit(Sin{}, x[0])) }, func() *ir.Var { return b.Emit(Neg{}, y) })
 }
 
-// erf' = 2/√π·e^(-x²), erf'' = -2x·erf'.
+// erf' = 2/√π·e^(-x²), erf” = -2x·erf'.
 func (Erf) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	var g1 *ir.Var
@@ -251,7 +251,7 @@ func (Erf) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.V
 	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }
 
-// √' = 1/(2y), √'' = -1/(4y³) = -g1/(2x)... written as -g1²/y.
+// √' = 1/(2y), √” = -1/(4y³) = -g1/(2x)... written as -g1²/y.
 func (Sqrt) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	var g1 *ir.Var
@@ -263,7 +263,7 @@ func (Sqrt) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.
 	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }
 
-// (xⁿ)' = n·xⁿ⁻¹, (xⁿ)'' = n(n-1)·xⁿ⁻².
+// (xⁿ)' = n·xⁿ⁻¹, (xⁿ)” = n(n-1)·xⁿ⁻².
 func (p IntPow) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	pow := func(n int) *ir.Var {
