@@ -1,0 +1,580 @@
+package transform_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/jacobi-ad/jacobi/internal/fdcheck"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+	"github.com/jacobi-ad/jacobi/transform"
+)
+
+// ---- networks built from primitives ----
+
+// dense emits x·W + b with b broadcast over the rows of x (of any rank).
+func dense(b *ir.Builder, x, w, bias *ir.Var) *ir.Var {
+	y := b.Emit(op.MatMul{}, x, w)
+	dims := []int{y.Rank() - 1}
+	return b.Emit(op.Add{}, y, b.Emit(op.Broadcast{Shape: y.Shape, Dims: dims}, bias))
+}
+
+// softplus emits log(1 + e^x).
+func softplus(b *ir.Builder, x *ir.Var) *ir.Var {
+	return b.Emit(op.Log{}, b.Emit(op.Add{}, op.Full(b, 1, x.Shape), b.Emit(op.Exp{}, x)))
+}
+
+// layerNorm normalises the last axis of a rank-2 x.
+func layerNorm(b *ir.Builder, x *ir.Var) *ir.Var {
+	r, c := x.Shape[0], x.Shape[1]
+	mean := op.Scale(b, 1/float64(c), b.Emit(op.ReduceSum{Axes: []int{1}}, x))
+	d := b.Emit(op.Sub{}, x, b.Emit(op.Broadcast{Shape: x.Shape, Dims: []int{0}}, mean))
+	v := op.Scale(b, 1/float64(c), b.Emit(op.ReduceSum{Axes: []int{1}}, b.Emit(op.IntPow{N: 2}, d)))
+	s := b.Emit(op.Sqrt{}, b.Emit(op.Add{}, v, op.Full(b, 1e-3, []int{r})))
+	return b.Emit(op.Div{}, d, b.Emit(op.Broadcast{Shape: x.Shape, Dims: []int{0}}, s))
+}
+
+// networks are per-sample maps of a batch x (first input) with parameters.
+func networks() []fdcheck.ProgCase {
+	return []fdcheck.ProgCase{
+		{Name: "mlp_tanh", Shapes: [][]int{{4, 3}, {3, 5}, {5}, {5, 2}, {2}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			h := b.Emit(op.Tanh{}, dense(b, in[0], in[1], in[2]))
+			return dense(b, h, in[3], in[4])
+		}},
+		{Name: "mlp_softplus_sin_layernorm", Shapes: [][]int{{3, 2}, {2, 4}, {4}, {4, 3}, {3}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			h := layerNorm(b, softplus(b, dense(b, in[0], in[1], in[2])))
+			h = b.Emit(op.Sin{}, h)
+			return dense(b, h, in[3], in[4])
+		}},
+		{Name: "mlp_relu_sigmoid_erf", Shapes: [][]int{{3, 3}, {3, 4}, {4}, {4, 2}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			z := dense(b, in[0], in[1], in[2])
+			relu := b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, z, op.Zeros(b, z.Shape)), z, op.Zeros(b, z.Shape))
+			h := b.Emit(op.Add{}, b.Emit(op.Mul{}, relu, b.Emit(op.Sigmoid{}, z)), b.Emit(op.Erf{}, z))
+			return b.Emit(op.MatMul{}, h, in[3])
+		}, Accept: func(in [][]float64) bool { return preActsAway(in, 0.05) }},
+		{Name: "residual_concat_slice_pad", Shapes: [][]int{{2, 3}, {3, 3}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			h := b.Emit(op.Tanh{}, b.Emit(op.MatMul{}, in[0], in[1]))
+			r := b.Emit(op.Add{}, h, in[0])
+			c := b.Emit(op.Concat{Axis: 1}, r, b.Emit(op.Cos{}, in[0]))
+			s := b.Emit(op.Slice{Start: []int{0, 1}, Limit: []int{2, 5}}, c)
+			m := b.Emit(op.Slice{Start: []int{0, 0}, Limit: []int{2, 5}}, b.Emit(op.Concat{Axis: 1}, in[0], in[0]))
+			return b.Emit(op.Mul{}, b.Emit(op.Pad{Lo: []int{0, 1}, Hi: []int{0, 0}}, s), m)
+		}},
+		{Name: "batched_matmul_attention_like", Shapes: [][]int{{2, 3, 2}, {2, 2}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			q := b.Emit(op.MatMul{}, in[0], in[1])                                         // (2,3,2)
+			s := b.Emit(op.MatMul{}, q, b.Emit(op.Transpose{Perm: []int{0, 2, 1}}, in[0])) // (2,3,3)
+			e := b.Emit(op.Exp{}, op.Scale(b, 0.5, s))
+			z := b.Emit(op.ReduceSum{Axes: []int{2}}, e)
+			a := b.Emit(op.Div{}, e, b.Emit(op.Broadcast{Shape: e.Shape, Dims: []int{0, 1}}, z))
+			return b.Emit(op.MatMul{}, a, in[0])
+		}},
+	}
+}
+
+// preActsAway checks that the first layer's pre-activations x·W + b of
+// mlp_relu_sigmoid_erf stay away from relu's kink.
+func preActsAway(in [][]float64, gap float64) bool {
+	x, w, bias := in[0], in[1], in[2]
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 4; j++ {
+			z := bias[j]
+			for k := 0; k < 3; k++ {
+				z += x[i*3+k] * w[k*4+j]
+			}
+			if math.Abs(z) < gap {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestNetworks checks networks of primitives like the primitives: fd
+// first and second derivatives, JVP against VJP, Vmap, Unbatch, Simplify.
+func TestNetworks(t *testing.T) {
+	rng := tensor.NewRand(11)
+	for _, c := range networks() {
+		t.Run(c.Name, func(t *testing.T) { fdcheck.CheckProgram(t, c, rng) })
+	}
+}
+
+func args(xs []*tensor.Tensor, more ...*tensor.Tensor) []*tensor.Tensor {
+	return append(append([]*tensor.Tensor{}, xs...), more...)
+}
+
+func randn(rng *rand.Rand, vs []*ir.Var) []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(vs))
+	for i, v := range vs {
+		out[i] = tensor.Randn(rng, v.Shape...)
+	}
+	return out
+}
+
+// TestSimplifyDerivativePrograms: Simplify keeps the outputs of the
+// derivative programs of networks (JVP and VJP with respect to the input
+// or the parameters, JVP∘VJP, Vmap of JVP and VJP as jacobians use them,
+// the per-sample program from Unbatch), every program validates, and
+// Simplify does not add FLOPs.
+func TestSimplifyDerivativePrograms(t *testing.T) {
+	rng := tensor.NewRand(12)
+	for _, c := range networks() {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Program(t)
+			k := len(p.In)
+			xs := c.Sample(t, rng)
+			check := func(name string, q *ir.Program, err error) {
+				t.Helper()
+				q = fdcheck.Valid(t, name, q, err)
+				fdcheck.CheckSimplify(t, name, q, randn(rng, q.In))
+			}
+			_ = xs
+			xOnly := make([]bool, k)
+			xOnly[0] = true
+			params := make([]bool, k)
+			for i := 1; i < k; i++ {
+				params[i] = true
+			}
+			all := make([]bool, k)
+			for i := range all {
+				all[i] = true
+			}
+			for _, wrt := range [][]bool{xOnly, params, all} {
+				jp, err := transform.JVP(p, wrt)
+				check("jvp", jp, err)
+				vp, err := transform.VJP(p, wrt)
+				check("vjp", vp, err)
+				// Jacobians as jacobi builds them: tangents / cotangents batched.
+				flags := make([]bool, len(jp.In))
+				flags[len(flags)-1] = true
+				vm, err := transform.Vmap(jp, flags, 4)
+				check("vmap of jvp", vm, err)
+				flags = make([]bool, len(vp.In))
+				flags[len(flags)-1] = true
+				vm, err = transform.Vmap(vp, flags, 3)
+				check("vmap of vjp", vm, err)
+				// Hessian-vector products: JVP of VJP.
+				hv, err := transform.JVP(vp, append(append([]bool{}, all...), false))
+				check("jvp of vjp", hv, err)
+			}
+			// The per-sample program and its derivatives.
+			axes := make([]int, k)
+			for i := range axes {
+				axes[i] = -1
+			}
+			axes[0] = 0
+			ps, outAxes, err := transform.Unbatch(p, axes)
+			check("unbatch", ps, err)
+			if outAxes[0] != 0 {
+				t.Errorf("unbatch: output batch axis %d, want 0", outAxes[0])
+			}
+			sp, err := transform.Simplify(ps)
+			fdcheck.Valid(t, "simplify of unbatch", sp, err)
+			vp, err := transform.VJP(sp, xOnly)
+			check("vjp of per-sample", vp, err)
+			flags := make([]bool, len(vp.In))
+			flags[0] = true
+			vm, err := transform.Vmap(vp, flags, p.In[0].Shape[0])
+			check("vmap of vjp of per-sample", vm, err)
+		})
+	}
+}
+
+// TestUnbatchPerSample runs the per-sample program from Unbatch on every
+// sample (batch axis 0 and, after a transpose, batch axis 1) and compares
+// with the batched program.
+func TestUnbatchPerSample(t *testing.T) {
+	rng := tensor.NewRand(13)
+	for _, c := range networks() {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Program(t)
+			xs := c.Sample(t, rng)
+			want := fdcheck.Run(t, p, xs...)[0]
+			axes := make([]int, len(p.In))
+			for i := range axes {
+				axes[i] = -1
+			}
+			axes[0] = 0
+			ps, outAxes, err := transform.Unbatch(p, axes)
+			fdcheck.Valid(t, "unbatch", ps, err)
+			if outAxes[0] != 0 {
+				t.Fatalf("output batch axis %d, want 0", outAxes[0])
+			}
+			nb := p.In[0].Shape[0]
+			for i := 0; i < nb; i++ {
+				got := fdcheck.Run(t, ps, args([]*tensor.Tensor{fdcheck.Row(xs[0], i)}, xs[1:]...)...)[0]
+				fdcheck.Compare(t, "per-sample output", got.Data(), fdcheck.Row(want, i).Data(), got.Shape(), fdcheck.Tight)
+			}
+		})
+	}
+
+	// The batch along axis 1 of x: out[:, i] = tanh(x[:, i] ⊙ w)ᵀ... as a
+	// transpose brings it to the front.
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{3, 4}) // 4 samples of 3 values, batch axis 1
+	w := b.Input([]int{3})
+	wb := b.Emit(op.Broadcast{Shape: []int{3, 4}, Dims: []int{0}}, w)
+	y := b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Tanh{}, b.Emit(op.Mul{}, x, wb))) // (4, 3)
+	p, err := b.Build(y)
+	fdcheck.Valid(t, "program", p, err)
+	ps, outAxes, err := transform.Unbatch(p, []int{1, -1})
+	fdcheck.Valid(t, "unbatch", ps, err)
+	if outAxes[0] != 0 {
+		t.Fatalf("output batch axis %d, want 0", outAxes[0])
+	}
+	if !tensor.SameShape(ps.In[0].Shape, []int{3}) || !tensor.SameShape(ps.Out[0].Shape, []int{3}) {
+		t.Fatalf("per-sample program: input %v, output %v; want [3] and [3]", ps.In[0].Shape, ps.Out[0].Shape)
+	}
+	xv, wv := tensor.Randn(rng, 3, 4), tensor.Randn(rng, 3)
+	out := fdcheck.Run(t, p, xv, wv)[0]
+	for i := 0; i < 4; i++ {
+		col := tensor.MustNew([]int{3}, []float64{xv.At(0, i), xv.At(1, i), xv.At(2, i)})
+		got := fdcheck.Run(t, ps, col, wv)[0]
+		want := make([]float64, 3)
+		for j := range want {
+			want[j] = math.Tanh(col.Data()[j] * wv.Data()[j])
+		}
+		fdcheck.Compare(t, "per-sample output, batch axis 1", got.Data(), want, []int{3}, fdcheck.Tight)
+		fdcheck.Compare(t, "batched output, batch axis 1", fdcheck.Row(out, i).Data(), want, []int{3}, fdcheck.Tight)
+	}
+}
+
+// TestUnbatchMixes: programs that mix samples along the batch axis are
+// refused with an *op.MixError naming the primitive.
+func TestUnbatchMixes(t *testing.T) {
+	cases := []struct {
+		name  string
+		shape []int
+		build func(b *ir.Builder, x *ir.Var) *ir.Var
+		prim  string
+	}{
+		{"sum over the batch", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Broadcast{Shape: []int{4, 3}, Dims: []int{1}}, b.Emit(op.ReduceSum{Axes: []int{0}}, x))
+		}, "reduce_sum"},
+		{"reshape merging the batch", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Reshape{Shape: []int{2, 6}}, x)
+		}, "reshape"},
+		{"gram matrix over the batch", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.MatMul{}, x, b.Emit(op.MatMul{}, b.Emit(op.Transpose{Perm: []int{1, 0}}, x), x))
+		}, "matmul"},
+		{"slice of samples", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Slice{Start: []int{1, 0}, Limit: []int{3, 3}}, x)
+		}, "slice"},
+		{"concat along the batch", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Concat{Axis: 0}, x, x)
+		}, "concat"},
+		{"pad along the batch", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 0}}, x)
+		}, "pad"},
+		{"a constant whose rows differ", []int{2, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Add{}, x, op.Const(b, tensor.MustNew([]int{2, 3}, []float64{1, 2, 3, 4, 5, 6})))
+		}, "constant"},
+		{"shift between samples", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			s := b.Emit(op.Slice{Start: []int{0, 0}, Limit: []int{3, 3}}, x)
+			return b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 0}}, s)
+		}, "slice"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder(nil)
+			x := b.Input(c.shape)
+			p, err := b.Build(c.build(b, x))
+			fdcheck.Valid(t, "program", p, err)
+			_, _, err = transform.Unbatch(p, []int{0})
+			var me *op.MixError
+			if !errors.As(err, &me) {
+				t.Fatalf("unbatch: got error %v, want an *op.MixError", err)
+			}
+			if me.Prim != c.prim {
+				t.Errorf("mix error names %q, want %q (%v)", me.Prim, c.prim, err)
+			}
+		})
+	}
+
+	// A constant that is the same in every row is a per-sample constant.
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{2, 3})
+	c := op.Const(b, tensor.MustNew([]int{2, 3}, []float64{1, 2, 3, 1, 2, 3}))
+	p, err := b.Build(b.Emit(op.Mul{}, x, c))
+	fdcheck.Valid(t, "program", p, err)
+	ps, outAxes, err := transform.Unbatch(p, []int{0})
+	fdcheck.Valid(t, "unbatch of a row-constant", ps, err)
+	if outAxes[0] != 0 {
+		t.Errorf("output batch axis %d, want 0", outAxes[0])
+	}
+	got := fdcheck.Run(t, ps, tensor.MustNew([]int{3}, []float64{2, 3, 4}))[0]
+	fdcheck.Compare(t, "per-sample product with a row-constant", got.Data(), []float64{2, 6, 12}, []int{3}, fdcheck.Tol{})
+
+	// Bad arguments are errors.
+	if _, _, err := transform.Unbatch(p, []int{0, 0}); err == nil {
+		t.Error("unbatch with two axes for one input: no error")
+	}
+	if _, _, err := transform.Unbatch(p, []int{2}); err == nil {
+		t.Error("unbatch with batch axis 2 of a rank-2 input: no error")
+	}
+}
+
+// TestTransformArgs: wrong flag counts are errors, not panics.
+func TestTransformArgs(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{2})
+	p, err := b.Build(b.Emit(op.Exp{}, x))
+	fdcheck.Valid(t, "program", p, err)
+	if _, err := transform.JVP(p, []bool{true, true}); err == nil {
+		t.Error("jvp with two flags for one input: no error")
+	}
+	if _, err := transform.VJP(p, nil); err == nil {
+		t.Error("vjp with no flags for one input: no error")
+	}
+	if _, err := transform.Vmap(p, []bool{}, 3); err == nil {
+		t.Error("vmap with no flags for one input: no error")
+	}
+}
+
+// TestMultipleOutputs: JVP and VJP of a program with several outputs — one
+// of them an input passed through, one listed twice, one that does not
+// depend on the inputs — satisfy Σ <u_i, J_i v> = <Σ J_iᵀ u_i, v>, and
+// their values and derivatives agree with closed forms.
+func TestMultipleOutputs(t *testing.T) {
+	rng := tensor.NewRand(14)
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{3})
+	w := b.Input([]int{3})
+	y1 := b.Emit(op.Sin{}, b.Emit(op.Mul{}, x, w)) // sin(x ⊙ w)
+	c := op.Const(b, tensor.MustNew([]int{2}, []float64{1, 2}))
+	p, err := b.Build(y1, x, y1, c)
+	fdcheck.Valid(t, "program", p, err)
+	xv, wv := tensor.Randn(rng, 3), tensor.Randn(rng, 3)
+	v := []*tensor.Tensor{tensor.Randn(rng, 3), tensor.Randn(rng, 3)}
+	u := []*tensor.Tensor{tensor.Randn(rng, 3), tensor.Randn(rng, 3), tensor.Randn(rng, 3), tensor.Randn(rng, 2)}
+
+	jp, err := transform.JVP(p, []bool{true, true})
+	fdcheck.Valid(t, "jvp", jp, err)
+	if len(jp.In) != 4 || len(jp.Out) != 8 {
+		t.Fatalf("jvp: %d inputs and %d outputs, want 4 and 8", len(jp.In), len(jp.Out))
+	}
+	jo := fdcheck.Run(t, jp, xv, wv, v[0], v[1])
+	vp, err := transform.VJP(p, []bool{true, true})
+	fdcheck.Valid(t, "vjp", vp, err)
+	if len(vp.In) != 6 || len(vp.Out) != 6 {
+		t.Fatalf("vjp: %d inputs and %d outputs, want 6 and 6", len(vp.In), len(vp.Out))
+	}
+	vo := fdcheck.Run(t, vp, xv, wv, u[0], u[1], u[2], u[3])
+
+	// Closed forms: t1 = cos(xw)(w dx + x dw), t2 = dx, t4 = 0;
+	// gx = cos(xw) w (u1 + u3) + u2, gw = cos(xw) x (u1 + u3).
+	t1 := make([]float64, 3)
+	gx := make([]float64, 3)
+	gw := make([]float64, 3)
+	for i := range t1 {
+		xi, wi := xv.Data()[i], wv.Data()[i]
+		cs := math.Cos(xi * wi)
+		t1[i] = cs * (wi*v[0].Data()[i] + xi*v[1].Data()[i])
+		s := u[0].Data()[i] + u[2].Data()[i]
+		gx[i] = cs*wi*s + u[1].Data()[i]
+		gw[i] = cs * xi * s
+	}
+	fdcheck.Compare(t, "jvp tangent of sin(x w)", jo[4].Data(), t1, []int{3}, fdcheck.Tight)
+	fdcheck.Compare(t, "jvp tangent of x", jo[5].Data(), v[0].Data(), []int{3}, fdcheck.Tol{})
+	fdcheck.Compare(t, "jvp tangent of the repeated output", jo[6].Data(), t1, []int{3}, fdcheck.Tight)
+	fdcheck.Compare(t, "jvp tangent of a constant", jo[7].Data(), []float64{0, 0}, []int{2}, fdcheck.Tol{})
+	fdcheck.Compare(t, "vjp cotangent of x", vo[4].Data(), gx, []int{3}, fdcheck.Tight)
+	fdcheck.Compare(t, "vjp cotangent of w", vo[5].Data(), gw, []int{3}, fdcheck.Tight)
+	fdcheck.Compare(t, "vjp constant output", vo[3].Data(), []float64{1, 2}, []int{2}, fdcheck.Tol{})
+
+	var lhs, rhs, scale float64
+	for i := range u {
+		d, s := fdcheck.Dot(u[i].Data(), jo[4+i].Data())
+		lhs, scale = lhs+d, scale+s
+	}
+	for i := range v {
+		d, s := fdcheck.Dot(vo[4+i].Data(), v[i].Data())
+		rhs, scale = rhs+d, scale+s
+	}
+	if math.Abs(lhs-rhs) > 1e-12*scale {
+		t.Errorf("Σ <u, J v> = %.15g but <Jᵀ u, v> = %.15g", lhs, rhs)
+	}
+
+	// With respect to w only: one tangent input, one cotangent output.
+	jp, err = transform.JVP(p, []bool{false, true})
+	fdcheck.Valid(t, "jvp wrt w", jp, err)
+	jo = fdcheck.Run(t, jp, xv, wv, v[1])
+	fdcheck.Compare(t, "jvp wrt w: tangent of x", jo[5].Data(), []float64{0, 0, 0}, []int{3}, fdcheck.Tol{})
+	vp, err = transform.VJP(p, []bool{false, true})
+	fdcheck.Valid(t, "vjp wrt w", vp, err)
+	vo = fdcheck.Run(t, vp, xv, wv, u[0], u[1], u[2], u[3])
+	if len(vo) != 5 {
+		t.Fatalf("vjp wrt w: %d outputs, want 5", len(vo))
+	}
+	fdcheck.Compare(t, "vjp wrt w: cotangent of w", vo[4].Data(), gw, []int{3}, fdcheck.Tight)
+}
+
+// TestVmapShared: outputs that do not depend on the batched input are
+// repeated along the new axis; unbatched inputs are shared.
+func TestVmapShared(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{2})
+	w := b.Input([]int{2})
+	p, err := b.Build(b.Emit(op.Mul{}, x, w), b.Emit(op.Exp{}, w))
+	fdcheck.Valid(t, "program", p, err)
+	vm, err := transform.Vmap(p, []bool{true, false}, 3)
+	fdcheck.Valid(t, "vmap", vm, err)
+	xv := tensor.MustNew([]int{3, 2}, []float64{1, 2, 3, 4, 5, 6})
+	wv := tensor.MustNew([]int{2}, []float64{0.5, -1})
+	out := fdcheck.Run(t, vm, xv, wv)
+	fdcheck.Compare(t, "batched product", out[0].Data(), []float64{0.5, -2, 1.5, -4, 2.5, -6}, []int{3, 2}, fdcheck.Tol{})
+	e0, e1 := math.Exp(0.5), math.Exp(-1)
+	fdcheck.Compare(t, "repeated unbatched output", out[1].Data(), []float64{e0, e1, e0, e1, e0, e1}, []int{3, 2}, fdcheck.Tol{})
+}
+
+// count returns how many equations of p apply the primitive named name.
+func count(p *ir.Program, name string) int {
+	n := 0
+	for _, e := range p.Eqns {
+		if e.Prim.Name() == name {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSimplifyRules checks the individual rewrites by what is left.
+func TestSimplifyRules(t *testing.T) {
+	rng := tensor.NewRand(15)
+	s23 := []int{2, 3}
+	cases := []struct {
+		name  string
+		build func(b *ir.Builder, x *ir.Var) *ir.Var
+		gone  []string // primitives that must not remain
+		max   map[string]int
+	}{
+		{"x + 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Add{}, x, op.Zeros(b, s23)) }, []string{"add"}, nil},
+		{"0 + x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Add{}, op.Zeros(b, s23), x) }, []string{"add"}, nil},
+		{"x - 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Sub{}, x, op.Zeros(b, s23)) }, []string{"sub"}, nil},
+		{"0 - x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Sub{}, op.Zeros(b, s23), x) }, []string{"sub"}, map[string]int{"neg": 1}},
+		{"x * 1", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Mul{}, x, op.Full(b, 1, s23)) }, []string{"mul"}, nil},
+		{"x * 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Mul{}, op.Zeros(b, s23), b.Emit(op.Exp{}, x)) }, []string{"mul", "exp"}, nil},
+		{"0 / x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Div{}, op.Zeros(b, s23), x) }, []string{"div"}, nil},
+		{"x / 1", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Div{}, x, op.Full(b, 1, s23)) }, []string{"div"}, nil},
+		{"matmul by 0", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.MatMul{}, x, op.Zeros(b, []int{3, 4}))
+		}, []string{"matmul"}, nil},
+		{"structural ops of 0", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			z := op.Zeros(b, []int{3, 2})
+			z = b.Emit(op.Neg{}, b.Emit(op.Transpose{Perm: []int{1, 0}}, z))
+			z = b.Emit(op.Pad{Lo: []int{0, 1}, Hi: []int{0, 0}}, b.Emit(op.Slice{Start: []int{0, 1}, Limit: []int{2, 3}}, z))
+			z = b.Emit(op.Reshape{Shape: []int{3, 2}}, z)
+			z = b.Emit(op.ReduceSum{Axes: []int{0}}, b.Emit(op.Broadcast{Shape: []int{2, 3, 2}, Dims: []int{1, 2}}, z))
+			return b.Emit(op.Add{}, x, b.Emit(op.Reshape{Shape: s23}, z))
+		}, []string{"add", "neg", "transpose", "pad", "slice", "reduce_sum"}, nil},
+		{"common subexpressions", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Add{}, b.Emit(op.Exp{}, x), b.Emit(op.Exp{}, x))
+		}, nil, map[string]int{"exp": 1}},
+		{"constant folding", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			c := b.Emit(op.Exp{}, op.Const(b, tensor.MustNew(s23, []float64{1, 2, 3, 4, 5, 6})))
+			return b.Emit(op.Mul{}, x, b.Emit(op.Add{}, c, c))
+		}, []string{"exp", "add"}, map[string]int{"mul": 1}},
+		{"dead code", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			b.Emit(op.Sin{}, x)
+			return b.Emit(op.Cos{}, x)
+		}, []string{"sin"}, nil},
+		{"select of equal branches", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, x, op.Zeros(b, s23)), x, x)
+		}, []string{"select", "compare"}, nil},
+		{"select on a constant predicate", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Select{}, op.Full(b, 1, s23), b.Emit(op.Sin{}, x), b.Emit(op.Cos{}, x))
+		}, []string{"select", "cos"}, nil},
+		{"identity reshape and transpose", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Tanh{}, b.Emit(op.Transpose{Perm: []int{0, 1}}, b.Emit(op.Reshape{Shape: s23}, x)))
+		}, []string{"transpose", "reshape"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder(nil)
+			x := b.Input(s23)
+			p, err := b.Build(c.build(b, x))
+			fdcheck.Valid(t, "program", p, err)
+			s := fdcheck.CheckSimplify(t, c.name, p, []*tensor.Tensor{tensor.Randn(rng, s23...)})
+			for _, g := range c.gone {
+				if n := count(s, g); n > 0 {
+					t.Errorf("%d %s equations remain:\n%v", n, g, s)
+				}
+			}
+			for g, m := range c.max {
+				if n := count(s, g); n > m {
+					t.Errorf("%d %s equations remain, want at most %d:\n%v", n, g, m, s)
+				}
+			}
+		})
+	}
+}
+
+// TestSimplifyRemovesZeroTangents: a JVP with no tangent input has only
+// zero tangents, and once simplified it does no more work than the
+// simplified program itself.
+func TestSimplifyRemovesZeroTangents(t *testing.T) {
+	rng := tensor.NewRand(16)
+	for _, c := range networks() {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Program(t)
+			jp, err := transform.JVP(p, make([]bool, len(p.In)))
+			fdcheck.Valid(t, "jvp", jp, err)
+			sj := fdcheck.CheckSimplify(t, "jvp", jp, randn(rng, jp.In))
+			sp, err := transform.Simplify(p)
+			fdcheck.Valid(t, "simplify", sp, err)
+			if fj, fp := transform.CostOf(sj).FLOPs, transform.CostOf(sp).FLOPs; fj != fp {
+				t.Errorf("simplified jvp without tangents: %g FLOPs, the simplified program %g", fj, fp)
+			}
+			out := fdcheck.Run(t, sj, randn(rng, sj.In)...)
+			for _, z := range out[1:] {
+				for _, v := range z.Data() {
+					if v != 0 {
+						t.Fatalf("a zero tangent has value %g", v)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCostOf checks the cost model against counts made by hand.
+func TestCostOf(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{4, 3})
+	w := b.Input([]int{3, 5})
+	m := b.Emit(op.MatMul{}, x, w)               // 2·4·5·3 = 120 FLOPs; 20+12+15 values
+	e := b.Emit(op.Exp{}, m)                     // 20·20 = 400; 40 values
+	s := b.Emit(op.Add{}, e, m)                  // 20; 60 values
+	r := b.Emit(op.ReduceSum{Axes: []int{1}}, s) // 20; 24 values
+	p, err := b.Build(r)
+	fdcheck.Valid(t, "program", p, err)
+	c := transform.CostOf(p)
+	if c.FLOPs != 120+400+20+20 {
+		t.Errorf("FLOPs = %g, want %d", c.FLOPs, 120+400+20+20)
+	}
+	if c.Bytes != 8*(47+40+60+24) {
+		t.Errorf("bytes = %g, want %d", c.Bytes, 8*(47+40+60+24))
+	}
+	if d := c.Add(c).Scale(0.5); d != c {
+		t.Errorf("(c + c)/2 = %+v, want %+v", d, c)
+	}
+}
+
+// TestDeadCode keeps exactly the equations that the outputs need.
+func TestDeadCode(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{2})
+	a := b.Emit(op.Exp{}, x)
+	b.Emit(op.Sin{}, a)
+	c := b.Emit(op.Cos{}, a)
+	b.Emit(op.Neg{}, c)
+	p, err := b.Build(c)
+	fdcheck.Valid(t, "program", p, err)
+	q := transform.DeadCode(p)
+	fdcheck.Valid(t, "dead code", q, nil)
+	if len(q.Eqns) != 2 || count(q, "exp") != 1 || count(q, "cos") != 1 {
+		t.Errorf("dead code left:\n%v\nwant exp and cos only", q)
+	}
+}
