@@ -221,7 +221,8 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if b == 0 {
 		return out, nil
 	}
-	chunk := min(c.cfg.chunk, b)
+	// Every worker gets at least one chunk when the batch allows.
+	chunk := min(c.cfg.chunk, (b+c.cfg.workers-1)/c.cfg.workers)
 	nchunks := (b + chunk - 1) / chunk
 	var next atomic.Int64
 	var firstErr error
