@@ -4,7 +4,7 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-//go:generate go run ./internal/gen -out ukernel_amd64.s
+//go:generate go run ./internal/gen -out ukernel_amd64.s -maps elementwise_amd64.s
 
 //go:noescape
 func kernAVX2_6x8(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)

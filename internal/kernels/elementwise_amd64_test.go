@@ -1,0 +1,56 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The AVX-512 maps do the scalar code's operations lane by lane: the
+// results must agree bit for bit, tails included.
+func TestAVX512MapsMatchGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	xs := testInputs(r, 50000, 30, 1e300)
+	for i := 0; i < 50000; i++ {
+		xs = append(xs, (r.Float64()*2-1)*800, (r.Float64()*2-1)*0.7)
+	}
+	for _, c := range []struct {
+		name   string
+		vec, g func(dst, src []float64)
+	}{
+		{"exp", expAVX512, expSliceGo},
+		{"sigmoid", sigmoidAVX512, sigmoidSliceGo},
+		{"tanh", tanhAVX512, tanhSliceGo},
+	} {
+		for _, n := range []int{len(xs), len(xs) - 1, 7, 3, 1, 0} {
+			in := xs[len(xs)-n:]
+			got, want := make([]float64, n+1), make([]float64, n)
+			got[n] = 42
+			c.vec(got[:n], in)
+			c.g(want, in)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+					t.Fatalf("%s(%v): vector %v, scalar %v", c.name, in[i], got[i], want[i])
+				}
+			}
+			if got[n] != 42 {
+				t.Fatalf("%s: wrote past the end (n=%d)", c.name, n)
+			}
+		}
+	}
+}
+
+// The accuracy tests again with the vector maps switched off.
+func TestElementwiseAccuracyScalar(t *testing.T) {
+	if !useAVX512Maps {
+		t.Skip("scalar path already tested")
+	}
+	useAVX512Maps = false
+	defer func() { useAVX512Maps = true }()
+	TestElementwiseAccuracy(t)
+}
