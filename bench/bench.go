@@ -1,0 +1,251 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Result is the measurement of one method on one case.
+type Result struct {
+	Case   string // the case's name
+	Method string // the method's name (MethodJacobi is the library's default)
+	// Seconds is the median wall time of one run on the whole batch.
+	Seconds float64
+	// GFLOPs is the cost model's FLOP count for the run divided by Seconds,
+	// in 1e9 FLOP/s; 0 when the method has no program to count.
+	GFLOPs float64
+	// PeakBytes is how far the Go heap's live objects grew above their level
+	// before one run (right after a garbage collection), sampled every
+	// 100µs during that run and once at its end: an estimate of the run's
+	// peak working memory, which includes garbage not yet collected.
+	PeakBytes uint64
+	// Err is the largest absolute difference between this method's result
+	// and the MethodJacobi result of the same case (0 for MethodJacobi).
+	Err float64
+}
+
+// Options adjust Run.
+type Options struct {
+	// Only restricts the run to the cases with these names (all when empty).
+	Only []string
+	// Budget is roughly how long each method is timed (default 2s): after
+	// one warm-up run, at least 3 runs and at most 50, stopping once the
+	// budget is spent.
+	Budget time.Duration
+	// Seed seeds the weights and the batch (default 0).
+	Seed uint64
+	// Progress, when set, receives a line of text after every method.
+	Progress func(string)
+}
+
+// MinRuns and MaxRuns bound the number of timed runs of a method.
+const (
+	MinRuns = 3
+	MaxRuns = 50
+)
+
+// Run times every method of every selected case and returns the results in
+// order, the MethodJacobi result first within each case. A method that
+// fails is left out of the results and its error (naming the case and the
+// method) is joined into the returned error; the other methods still run.
+// Methods whose work grows out of proportion (the full Jacobian, a loop
+// over samples) are skipped on large cases by the same rules as
+// torch_anchor.py.
+func Run(cases []Case, opts Options) ([]Result, error) {
+	if opts.Budget <= 0 {
+		opts.Budget = 2 * time.Second
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	for _, name := range opts.Only {
+		if !slices.ContainsFunc(cases, func(c Case) bool { return c.Name == name }) {
+			return nil, fmt.Errorf("bench: no case named %q", name)
+		}
+	}
+	var results []Result
+	var errs []error
+	for _, c := range cases {
+		if len(opts.Only) > 0 && !slices.Contains(opts.Only, c.Name) {
+			continue
+		}
+		if err := c.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("bench: case %q: %w", c.Name, err))
+			continue
+		}
+		rs, err := runCase(c, opts, progress)
+		results = append(results, rs...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+func runCase(c Case, opts Options, progress func(string)) ([]Result, error) {
+	s, err := newSetup(c, opts.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("bench: case %q: %w", c.Name, err)
+	}
+	var results []Result
+	var errs []error
+	var ref []float64
+	for _, m := range methodsFor(c.Derivative) {
+		if m.skip != nil {
+			if why := m.skip(c); why != "" {
+				progress(fmt.Sprintf("%s/%s: skipped: %s", c.Name, m.name, why))
+				continue
+			}
+		}
+		r, out, err := runMethod(s, m, opts.Budget)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bench: case %q, method %s: %w", c.Name, m.name, err))
+			if m.name == MethodJacobi {
+				break // nothing to compare the others with
+			}
+			continue
+		}
+		if m.name == MethodJacobi {
+			ref = out
+		}
+		r.Err = maxAbsDiff(out, ref)
+		results = append(results, r)
+		progress(fmt.Sprintf("%s/%s: %.4gs, %.3g GFLOP/s, peak %.1f MiB, err %.2g",
+			c.Name, m.name, r.Seconds, r.GFLOPs, float64(r.PeakBytes)/(1<<20), r.Err))
+	}
+	return results, errors.Join(errs...)
+}
+
+// runMethod prepares a method (not timed), runs it once to get its result
+// and warm up, once more to measure memory, then times it.
+func runMethod(s *setup, m method, budget time.Duration) (Result, []float64, error) {
+	p, err := m.prepare(s)
+	if err != nil {
+		return Result{}, nil, fmt.Errorf("prepare: %w", err)
+	}
+	out, err := p.run()
+	if err != nil {
+		return Result{}, nil, err
+	}
+	peak, err := peakHeap(func() error { _, err := p.run(); return err })
+	if err != nil {
+		return Result{}, nil, err
+	}
+	secs, err := medianSeconds(func() error { _, err := p.run(); return err }, budget)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	r := Result{Case: s.c.Name, Method: m.name, Seconds: secs, PeakBytes: peak}
+	if p.flops > 0 && secs > 0 {
+		r.GFLOPs = p.flops / secs / 1e9
+	}
+	return r, out, nil
+}
+
+// medianSeconds returns the median wall time of fn over at least MinRuns
+// runs, running more while within budget, at most MaxRuns, and stopping
+// early after a single run longer than the budget — as torch_anchor.py's
+// median_seconds, except that the caller has already warmed fn up.
+func medianSeconds(fn func() error, budget time.Duration) (float64, error) {
+	var times []float64
+	start := time.Now()
+	for len(times) < MinRuns || (time.Since(start) < budget && len(times) < MaxRuns) {
+		t := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		d := time.Since(t)
+		times = append(times, d.Seconds())
+		if d > budget {
+			break
+		}
+	}
+	return median(times), nil
+}
+
+// median returns the median (the mean of the two middle values for an even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+const heapObjects = "/memory/classes/heap/objects:bytes"
+
+// peakHeap runs fn once after a garbage collection and returns how far the
+// heap's object bytes (live and not yet swept) rose above their starting
+// level, sampled every 100µs and at the end.
+func peakHeap(fn func() error) (uint64, error) {
+	sample := []metrics.Sample{{Name: heapObjects}}
+	read := func(s []metrics.Sample) uint64 {
+		metrics.Read(s)
+		if s[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[0].Value.Uint64()
+	}
+	runtime.GC()
+	base := read(sample)
+	var peak uint64
+	var mu sync.Mutex
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s := []metrics.Sample{{Name: heapObjects}}
+		tick := time.NewTicker(100 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				v := read(s)
+				mu.Lock()
+				peak = max(peak, v)
+				mu.Unlock()
+			}
+		}
+	}()
+	err := fn()
+	end := read(sample)
+	close(done)
+	wg.Wait()
+	peak = max(peak, end)
+	if peak < base {
+		return 0, err
+	}
+	return peak - base, err
+}
+
+// maxAbsDiff returns the largest |a[i]-b[i]|, +Inf when the lengths differ
+// and NaN when either holds a NaN.
+func maxAbsDiff(a, b []float64) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	m := 0.0
+	for i := range a {
+		d := math.Abs(a[i] - b[i])
+		if d > m || math.IsNaN(d) {
+			m = d
+		}
+	}
+	return m
+}

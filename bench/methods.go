@@ -1,0 +1,346 @@
+package bench
+
+import (
+	"fmt"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// Method names. MethodJacobi is the library's default way for the case's
+// derivative and the reference the others' Err is measured against.
+const (
+	MethodJacobi       = "jacobi"       // the default: BatchJacobianOf (Auto mode), BatchHessianOf, BatchLaplacianOf, compiled PINN step
+	MethodForward      = "forward"      // BatchJacobianOf with WithMode(Forward)
+	MethodReverse      = "reverse"      // BatchJacobianOf with WithMode(Reverse)
+	MethodNaive        = "naive"        // full Jacobian (Hessian) of the whole batch, then its diagonal blocks
+	MethodLoop         = "loop"         // the compiled default run on one sample at a time
+	MethodNested       = "nested"       // second order from first-order transforms: forward-over-reverse
+	MethodRevRev       = "rev_rev"      // Hessian as reverse-over-reverse
+	MethodHessDiag     = "hessdiag"     // Laplacian as the sum of BatchHessianDiagOf
+	MethodValueAndGrad = "valueandgrad" // PINN step with the one-shot jacobi.ValueAndGrad (traces every call)
+)
+
+// setup is what every method of a case starts from: the network and the
+// batch, drawn from the same seed.
+type setup struct {
+	c   Case
+	m   *nn.MLP
+	x   *tensor.Tensor
+	eye *tensor.Tensor // (in, in)
+}
+
+func newSetup(c Case, seed uint64) (*setup, error) {
+	rng := tensor.NewRand(seed)
+	m, err := nn.RandomMLP(rng, c.Sizes, c.Activation)
+	if err != nil {
+		return nil, err
+	}
+	return &setup{c: c, m: m, x: tensor.Randn(rng, c.Batch, c.in()), eye: tensor.Eye(c.in())}, nil
+}
+
+// prepared is a method ready to time: run computes the derivative of the
+// whole batch and returns its values flattened in the layout of the
+// "jacobi" method; flops is the cost model's count for one run (0 when the
+// method has no program to count).
+type prepared struct {
+	run   func() ([]float64, error)
+	flops float64
+}
+
+// method is one way to compute a case's derivative. skip reports why the
+// method is left out for a case ("" to run it).
+type method struct {
+	name    string
+	skip    func(Case) string
+	prepare func(s *setup) (*prepared, error)
+}
+
+// tooBigNaive mirrors torch_anchor.py's too_big for full_diag: the full
+// Jacobian of the batch has b*out*b*in elements.
+func tooBigNaive(c Case) string {
+	n := float64(c.Batch) * float64(c.out()) * float64(c.Batch) * float64(c.in())
+	if c.Derivative == Hessian {
+		n = float64(c.Batch) * float64(c.in()) * float64(c.Batch) * float64(c.in())
+	}
+	if n > 2e7 {
+		return fmt.Sprintf("the full result has %.3g elements (> 2e7)", n)
+	}
+	return ""
+}
+
+// tooBigLoop mirrors torch_anchor.py's too_big for loop_samples.
+func tooBigLoop(c Case) string {
+	if c.Batch > 1024 {
+		return fmt.Sprintf("batch %d > 1024", c.Batch)
+	}
+	return ""
+}
+
+// methodsFor returns the methods of a derivative kind, MethodJacobi first.
+func methodsFor(kind string) []method {
+	switch kind {
+	case Jacobian:
+		jac := func(opts ...jacobi.Option) func(s *setup) (*prepared, error) {
+			return compiled(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(s.m.Apply, x, opts...) }
+			})
+		}
+		return []method{
+			{name: MethodJacobi, prepare: jac()},
+			{name: MethodForward, prepare: jac(jacobi.WithMode(jacobi.Forward))},
+			{name: MethodReverse, prepare: jac(jacobi.WithMode(jacobi.Reverse))},
+			{name: MethodNaive, skip: tooBigNaive, prepare: naiveJacobian},
+			{name: MethodLoop, skip: tooBigLoop, prepare: loop(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(s.m.Apply, x) }
+			})},
+		}
+	case Hessian:
+		hess := func(s *setup) jacobi.Fn {
+			return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(s.m.Apply, x) }
+		}
+		overGrad := func(m jacobi.Mode) func(s *setup) jacobi.Fn {
+			return func(s *setup) jacobi.Fn {
+				grad := func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchGradOf(s.m.Apply, x) }
+				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(grad, x, jacobi.WithMode(m)) }
+			}
+		}
+		return []method{
+			{name: MethodJacobi, prepare: compiled(hess)},
+			{name: MethodNested, prepare: compiled(overGrad(jacobi.Forward))},
+			{name: MethodRevRev, prepare: compiled(overGrad(jacobi.Reverse))},
+			{name: MethodNaive, skip: tooBigNaive, prepare: naiveHessian},
+			{name: MethodLoop, skip: tooBigLoop, prepare: loop(hess)},
+		}
+	case Laplacian:
+		lap := func(s *setup) jacobi.Fn {
+			return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(s.m.Apply, x) }
+		}
+		return []method{
+			{name: MethodJacobi, prepare: compiled(lap)},
+			{name: MethodNested, prepare: compiled(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node { return traceOf(jacobi.BatchHessianOf(s.m.Apply, x), s.eye) }
+			})},
+			{name: MethodHessDiag, prepare: compiled(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(s.m.Apply, x).Sum(2) }
+			})},
+			{name: MethodLoop, skip: tooBigLoop, prepare: loop(lap)},
+		}
+	case PINNStep:
+		return []method{
+			{name: MethodJacobi, prepare: pinnCompiled(false)},
+			{name: MethodNested, prepare: pinnCompiled(true)},
+			{name: MethodValueAndGrad, prepare: pinnValueAndGrad},
+		}
+	}
+	return nil
+}
+
+// traceOf returns the trace of every per-sample Hessian h (b, out, in, in)
+// as (b, out), eye being the (in, in) identity.
+func traceOf(h *jacobi.Node, eye *tensor.Tensor) *jacobi.Node {
+	return h.Mul(jacobi.Const(eye)).Sum(2, 3)
+}
+
+// compiled compiles the per-sample function fn once and times its Run on
+// the whole batch.
+func compiled(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
+	return func(s *setup) (*prepared, error) {
+		c, err := jacobi.Compile(fn(s), []int{s.c.in()})
+		if err != nil {
+			return nil, err
+		}
+		cost, err := c.Cost(s.c.Batch)
+		if err != nil {
+			return nil, err
+		}
+		return &prepared{flops: cost.FLOPs, run: func() ([]float64, error) {
+			y, err := c.Run(s.x)
+			if err != nil {
+				return nil, err
+			}
+			return y.Data(), nil
+		}}, nil
+	}
+}
+
+// loop compiles fn once and runs it on one sample at a time.
+func loop(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
+	return func(s *setup) (*prepared, error) {
+		c, err := jacobi.Compile(fn(s), []int{s.c.in()})
+		if err != nil {
+			return nil, err
+		}
+		cost, err := c.Cost(1)
+		if err != nil {
+			return nil, err
+		}
+		in, b := s.c.in(), s.c.Batch
+		return &prepared{flops: cost.FLOPs * float64(b), run: func() ([]float64, error) {
+			var out []float64
+			for i := range b {
+				row, err := tensor.New([]int{1, in}, s.x.Data()[i*in:(i+1)*in])
+				if err != nil {
+					return nil, err
+				}
+				y, err := c.Run(row)
+				if err != nil {
+					return nil, fmt.Errorf("sample %d: %w", i, err)
+				}
+				if out == nil {
+					out = make([]float64, 0, b*y.Len())
+				}
+				out = append(out, y.Data()...)
+			}
+			return out, nil
+		}}, nil
+	}
+}
+
+// traced traces f of one input at the batch's shape once and times its Run.
+func traced(s *setup, f jacobi.Fn) (*jacobi.Traced, error) {
+	return jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, s.x.Shape())
+}
+
+// naiveJacobian computes the full Jacobian (b, out, b, in) of the batch,
+// as a generic Jacobian does, and keeps its diagonal blocks (b, out, in).
+func naiveJacobian(s *setup) (*prepared, error) {
+	t, err := traced(s, func(x *jacobi.Node) *jacobi.Node { return jacobi.JacobianOf(s.m.Apply, x) })
+	if err != nil {
+		return nil, err
+	}
+	b, out, in := s.c.Batch, s.c.out(), s.c.in()
+	return &prepared{flops: t.Cost().FLOPs, run: func() ([]float64, error) {
+		res, err := t.Run(s.x)
+		if err != nil {
+			return nil, err
+		}
+		full := res[0].Data() // (b, out, b, in)
+		d := make([]float64, b*out*in)
+		for i := range b {
+			for o := range out {
+				copy(d[(i*out+o)*in:(i*out+o+1)*in], full[((i*out+o)*b+i)*in:][:in])
+			}
+		}
+		return d, nil
+	}}, nil
+}
+
+// naiveHessian computes the full Hessian (b, in, b, in) of the sum of the
+// outputs over the batch and keeps its diagonal blocks (b, in, in).
+func naiveHessian(s *setup) (*prepared, error) {
+	t, err := traced(s, func(x *jacobi.Node) *jacobi.Node {
+		return jacobi.HessianOf(func(x *jacobi.Node) *jacobi.Node { return s.m.Apply(x).Sum() }, x)
+	})
+	if err != nil {
+		return nil, err
+	}
+	b, in := s.c.Batch, s.c.in()
+	return &prepared{flops: t.Cost().FLOPs, run: func() ([]float64, error) {
+		res, err := t.Run(s.x)
+		if err != nil {
+			return nil, err
+		}
+		full := res[0].Data() // (b, in, b, in)
+		d := make([]float64, b*in*in)
+		for i := range b {
+			for k := range in {
+				copy(d[(i*in+k)*in:(i*in+k+1)*in], full[((i*in+k)*b+i)*in:][:in])
+			}
+		}
+		return d, nil
+	}}, nil
+}
+
+// pinnLoss is the physics-informed loss of bench/README.md for the network
+// m with parameters ps at the batch x: u = f(x), g = grad_x u,
+// mean((laplacian(u) + u)^2) + mean(|g|^2). With viaHessian the Laplacian
+// is the trace of the forward-over-reverse Hessian instead of the Taylor
+// Laplacian.
+func pinnLoss(m *nn.MLP, ps []*jacobi.Node, x *jacobi.Node, eye *tensor.Tensor, viaHessian bool) *jacobi.Node {
+	u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(ps, x) }
+	var lap *jacobi.Node // (b, 1)
+	if viaHessian {
+		lap = traceOf(jacobi.BatchHessianOf(u, x), eye)
+	} else {
+		lap = jacobi.BatchLaplacianOf(u, x)
+	}
+	g := jacobi.BatchGradOf(u, x) // (b, in)
+	return lap.Add(u(x)).Square().Mean().Add(g.Square().Sum(1).Mean())
+}
+
+// flatParams concatenates the network's parameters into one vector.
+func flatParams(m *nn.MLP) *tensor.Tensor {
+	var flat []float64
+	for _, p := range m.Params() {
+		flat = append(flat, p.Data()...)
+	}
+	return tensor.MustNew([]int{len(flat)}, flat)
+}
+
+// pinnCompiled traces the loss and its gradient with respect to all
+// parameters (packed into one vector so that one VJP gives them all) once,
+// and times running that program. The result is the loss followed by the
+// parameter gradients in Params order.
+func pinnCompiled(viaHessian bool) func(s *setup) (*prepared, error) {
+	return func(s *setup) (*prepared, error) {
+		shapes := [][]int{}
+		for _, p := range s.m.Params() {
+			shapes = append(shapes, p.Shape())
+		}
+		flat := flatParams(s.m)
+		t, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+			theta, x := in[0], in[1]
+			loss := func(theta *jacobi.Node) *jacobi.Node {
+				ps := make([]*jacobi.Node, len(shapes))
+				off := 0
+				for i, sh := range shapes {
+					n := tensor.Size(sh)
+					ps[i] = theta.Slice(0, off, off+n).Reshape(sh...)
+					off += n
+				}
+				// Bring x into theta's trace (adding a zero computed from
+				// theta): the per-sample derivatives below trace u at x in a
+				// trace nested in x's, and u captures the parameters, which
+				// live in theta's trace; with x left in the outer trace the two
+				// traces are unrelated and jacobi refuses to combine them.
+				xin := x.Add(theta.Slice(0, 0, 1).Scale(0))
+				return pinnLoss(s.m, ps, xin, s.eye, viaHessian)
+			}
+			v, g := jacobi.VJPOf(loss, theta, jacobi.Scalar(1))
+			return []*jacobi.Node{v.Reshape(1), g}
+		}, flat.Shape(), s.x.Shape())
+		if err != nil {
+			return nil, err
+		}
+		return &prepared{flops: t.Cost().FLOPs, run: func() ([]float64, error) {
+			res, err := t.Run(flat, s.x)
+			if err != nil {
+				return nil, err
+			}
+			return append(append([]float64{}, res[0].Data()...), res[1].Data()...), nil
+		}}, nil
+	}
+}
+
+// pinnValueAndGrad times the one-shot jacobi.ValueAndGrad, which traces,
+// differentiates and simplifies the loss on every call.
+func pinnValueAndGrad(s *setup) (*prepared, error) {
+	params := s.m.Params()
+	args := append(append([]*tensor.Tensor{}, params...), s.x)
+	loss := func(in []*jacobi.Node) *jacobi.Node {
+		return pinnLoss(s.m, in[:len(params)], in[len(params)], s.eye, false)
+	}
+	return &prepared{run: func() ([]float64, error) {
+		v, gs, err := jacobi.ValueAndGrad(loss, args...)
+		if err != nil {
+			return nil, err
+		}
+		out := append([]float64{}, v.Data()...)
+		for _, g := range gs[:len(params)] {
+			out = append(out, g.Data()...)
+		}
+		return out, nil
+	}}, nil
+}

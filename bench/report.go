@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable writes the results as an aligned, human-readable table.
+func WriteTable(w io.Writer, rs []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tmethod\tseconds\tGFLOP/s\tpeak MiB\terr\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%.1f\t%.2g\t\n", r.Case, r.Method, r.Seconds, gflops(r.GFLOPs),
+			float64(r.PeakBytes)/(1<<20), r.Err)
+	}
+	return tw.Flush()
+}
+
+func gflops(g float64) string {
+	if g <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g", g)
+}
+
+// jsonResult is the JSON form of a Result: the keys of torch_anchor.py's
+// lines plus gflops and peak_bytes.
+type jsonResult struct {
+	Case      string  `json:"case"`
+	Method    string  `json:"method"`
+	Seconds   float64 `json:"seconds"`
+	GFLOPs    float64 `json:"gflops"`
+	PeakBytes uint64  `json:"peak_bytes"`
+	Err       float64 `json:"err"`
+}
+
+// WriteJSON writes one JSON object per result and line:
+// {"case", "method", "seconds", "gflops", "peak_bytes", "err"}. An Err that
+// JSON cannot hold (NaN, ±Inf) is written as -1.
+func WriteJSON(w io.Writer, rs []Result) error {
+	enc := json.NewEncoder(w)
+	for _, r := range rs {
+		e := r.Err
+		if math.IsNaN(e) || math.IsInf(e, 0) {
+			e = -1
+		}
+		if err := enc.Encode(jsonResult{r.Case, r.Method, r.Seconds, r.GFLOPs, r.PeakBytes, e}); err != nil {
+			return fmt.Errorf("bench: writing %s/%s: %w", r.Case, r.Method, err)
+		}
+	}
+	return nil
+}
+
+// ReadJSON reads results written one JSON object per line, by WriteJSON or
+// by torch_anchor.py (whose lines have no gflops or peak_bytes). Blank lines
+// are skipped.
+func ReadJSON(r io.Reader) ([]Result, error) {
+	var rs []Result
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var j jsonResult
+		if err := json.Unmarshal([]byte(line), &j); err != nil {
+			return nil, fmt.Errorf("bench: line %d: %w", n, err)
+		}
+		if j.Case == "" || j.Method == "" {
+			return nil, fmt.Errorf("bench: line %d: no case or method in %s", n, line)
+		}
+		rs = append(rs, Result{Case: j.Case, Method: j.Method, Seconds: j.Seconds, GFLOPs: j.GFLOPs, PeakBytes: j.PeakBytes, Err: j.Err})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return rs, nil
+}
+
+// Comparison is one case measured on both sides.
+type Comparison struct {
+	Case        Case
+	TorchMethod string  // the fastest PyTorch method
+	TorchSec    float64 // its median seconds
+	JacobiSec   float64 // the MethodJacobi median seconds
+	JacobiGF    float64 // the MethodJacobi GFLOP/s
+	BestMethod  string  // the fastest jacobi method (may differ from MethodJacobi)
+	BestSec     float64 // its seconds
+	Ratio       float64 // TorchSec / JacobiSec: above 1, jacobi is faster
+}
+
+// Compare pairs the MethodJacobi result of every case with the fastest
+// PyTorch result of the same case. Cases missing on either side are left out.
+func Compare(cases []Case, ours, torch []Result) []Comparison {
+	var cs []Comparison
+	for _, c := range cases {
+		var cmp Comparison
+		cmp.Case = c
+		for _, r := range torch {
+			if r.Case == c.Name && r.Seconds > 0 && (cmp.TorchMethod == "" || r.Seconds < cmp.TorchSec) {
+				cmp.TorchMethod, cmp.TorchSec = r.Method, r.Seconds
+			}
+		}
+		for _, r := range ours {
+			if r.Case != c.Name || r.Seconds <= 0 {
+				continue
+			}
+			if r.Method == MethodJacobi {
+				cmp.JacobiSec, cmp.JacobiGF = r.Seconds, r.GFLOPs
+			}
+			if cmp.BestMethod == "" || r.Seconds < cmp.BestSec {
+				cmp.BestMethod, cmp.BestSec = r.Method, r.Seconds
+			}
+		}
+		if cmp.TorchMethod == "" || cmp.JacobiSec == 0 {
+			continue
+		}
+		cmp.Ratio = cmp.TorchSec / cmp.JacobiSec
+		cs = append(cs, cmp)
+	}
+	return cs
+}
+
+// GeoMeanRatio returns the geometric mean of the comparisons' ratios (NaN
+// when there are none).
+func GeoMeanRatio(cs []Comparison) float64 {
+	if len(cs) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, c := range cs {
+		s += math.Log(c.Ratio)
+	}
+	return math.Exp(s / float64(len(cs)))
+}
+
+// WriteComparison writes the comparisons as a Markdown table followed by
+// the geometric mean of the ratios.
+func WriteComparison(w io.Writer, cs []Comparison) error {
+	var b strings.Builder
+	b.WriteString("| case | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | fastest jacobi method |\n")
+	b.WriteString("|---|---|---|---|---|--:|--:|--:|--:|---|\n")
+	for _, c := range cs {
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.4g | %.4g | %.3g | %s | %s (%.4g s) |\n",
+			c.Case.Name, c.Case.Derivative, sizesString(c.Case.Sizes), c.Case.Batch, c.TorchMethod, c.TorchSec,
+			c.JacobiSec, c.Ratio, gflops(c.JacobiGF), c.BestMethod, c.BestSec)
+	}
+	fmt.Fprintf(&b, "\nGeometric mean of the ratios over %d cases: %.3g (above 1: jacobi faster).\n", len(cs), GeoMeanRatio(cs))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func sizesString(s []int) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = fmt.Sprint(v)
+	}
+	return strings.Join(parts, "-")
+}
