@@ -1,0 +1,81 @@
+// Command benchall times jacobi on the benchmark cases and prints a table;
+// with -json it also writes the results one JSON object per line, and with
+// -torch (the JSON lines of shared/bench/torch_anchor.py from the same
+// machine) it prints a Markdown comparison with the fastest PyTorch method
+// of every case.
+//
+//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jacobi-ad/jacobi/bench"
+)
+
+func main() {
+	casesPath := flag.String("cases", "", "cases file in the format of cases.json (default: the embedded standard cases)")
+	only := flag.String("only", "", "comma-separated case names to run (default: all)")
+	budget := flag.Duration("budget", 0, "timing budget per method (default 2s)")
+	jsonOut := flag.String("json", "", "write the results as JSON lines to this file")
+	torch := flag.String("torch", "", "torch_anchor.py's JSON lines to compare with")
+	flag.Parse()
+	if err := run(*casesPath, *only, *budget, *jsonOut, *torch); err != nil {
+		fmt.Fprintln(os.Stderr, "benchall:", err)
+		os.Exit(1)
+	}
+}
+
+func run(casesPath, only string, budget time.Duration, jsonOut, torch string) error {
+	cases := bench.DefaultCases()
+	if casesPath != "" {
+		var err error
+		if cases, err = bench.LoadCases(casesPath); err != nil {
+			return err
+		}
+	}
+	var anchor []bench.Result
+	if torch != "" {
+		f, err := os.Open(torch)
+		if err != nil {
+			return err
+		}
+		anchor, err = bench.ReadJSON(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", torch, err)
+		}
+	}
+	opts := bench.Options{Budget: budget, Progress: func(s string) { fmt.Fprintln(os.Stderr, s) }}
+	if only != "" {
+		opts.Only = strings.Split(only, ",")
+	}
+	rs, runErr := bench.Run(cases, opts)
+	if err := bench.WriteTable(os.Stdout, rs); err != nil {
+		return err
+	}
+	if jsonOut != "" {
+		f, err := os.Create(jsonOut)
+		if err != nil {
+			return err
+		}
+		if err := bench.WriteJSON(f, rs); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if anchor != nil {
+		fmt.Println()
+		if err := bench.WriteComparison(os.Stdout, bench.Compare(cases, rs, anchor)); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
