@@ -75,10 +75,16 @@ func Tanh(dst, src []float64) {
 func Log(dst, src []float64) { map1(dst, src, log) }
 
 // Sin sets dst[i] = sin(src[i]).
-func Sin(dst, src []float64) { map1(dst, src, sin) }
+func Sin(dst, src []float64) {
+	checkLen(dst, src)
+	parallelMap(len(dst), func(lo, hi int) { sinSlice(dst[lo:hi], src[lo:hi]) })
+}
 
 // Cos sets dst[i] = cos(src[i]).
-func Cos(dst, src []float64) { map1(dst, src, cos) }
+func Cos(dst, src []float64) {
+	checkLen(dst, src)
+	parallelMap(len(dst), func(lo, hi int) { cosSlice(dst[lo:hi], src[lo:hi]) })
+}
 
 // Erf sets dst[i] = erf(src[i]).
 func Erf(dst, src []float64) { map1(dst, src, math.Erf) }

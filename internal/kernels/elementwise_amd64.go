@@ -37,3 +37,34 @@ func tanhSlice(dst, src []float64) {
 	}
 	tanhSliceGo(dst, src)
 }
+
+// sinAVX512 and cosAVX512 return how many elements they did: they stop at
+// the first vector of 8 with an element that needs the math package
+// (|x| >= 2^29, Inf, NaN).
+//
+//go:noescape
+func sinAVX512(dst, src []float64) int
+
+//go:noescape
+func cosAVX512(dst, src []float64) int
+
+func trigSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func(float64) float64) {
+	src = src[:len(dst)]
+	for len(dst) > 0 {
+		if useAVX512Maps {
+			n := vec(dst, src)
+			dst, src = dst[n:], src[n:]
+		}
+		m := min(8, len(dst))
+		if !useAVX512Maps {
+			m = len(dst)
+		}
+		for i := 0; i < m; i++ {
+			dst[i] = scalar(src[i])
+		}
+		dst, src = dst[m:], src[m:]
+	}
+}
+
+func sinSlice(dst, src []float64) { trigSlice(dst, src, sinAVX512, sin) }
+func cosSlice(dst, src []float64) { trigSlice(dst, src, cosAVX512, cos) }

@@ -26,6 +26,16 @@ func TestAVX512MapsMatchGo(t *testing.T) {
 		{"exp", expAVX512, expSliceGo},
 		{"sigmoid", sigmoidAVX512, sigmoidSliceGo},
 		{"tanh", tanhAVX512, tanhSliceGo},
+		{"sin", sinSlice, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = sin(x)
+			}
+		}},
+		{"cos", cosSlice, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = cos(x)
+			}
+		}},
 	} {
 		for _, n := range []int{len(xs), len(xs) - 1, 7, 3, 1, 0} {
 			in := xs[len(xs)-n:]

@@ -20,7 +20,7 @@ const (
 // expCore returns exp(x) for finite x in [expUnd, expOver]; for x = NaN it
 // returns NaN.
 func expCore(x float64) float64 {
-	kf := x*log2e + shifter
+	kf := float64(x*log2e) + shifter // float64(): never fused, on any architecture
 	k := int64(math.Float64bits(kf) - math.Float64bits(shifter))
 	kf -= shifter
 	r := x - kf*ln2Hi // exact
@@ -79,7 +79,11 @@ func tanh(x float64) float64 {
 		}
 		// Cephes rational approximation (as the math package).
 		s := x * x
-		return x + x*s*((tanhP[0]*s+tanhP[1])*s+tanhP[2])/(((s+tanhQ[0])*s+tanhQ[1])*s+tanhQ[2])
+		// float64() conversions forbid fused multiply-adds, so that every
+		// architecture (and the vector code) rounds the same way.
+		P := float64(float64(float64(tanhP[0]*s)+tanhP[1])*s) + tanhP[2]
+		Q := float64(float64(float64(float64(s+tanhQ[0])*s)+tanhQ[1])*s) + tanhQ[2]
+		return x + float64(float64(x*s)*P)/Q
 	}
 	if a > 22 {
 		return math.Copysign(1, x) // tanh(22) rounds to 1; covers ±Inf
@@ -172,10 +176,17 @@ func sincosCore(x float64) (sin, cos float64) {
 	if j > 1 {
 		cosSign = !cosSign
 	}
-	z := ((x - y*pi4A) - y*pi4B) - y*pi4C
+	// float64() conversions forbid fused multiply-adds (see tanh).
+	z := float64(float64(x-float64(y*pi4A))-float64(y*pi4B)) - float64(y*pi4C)
 	zz := z * z
-	c := 1.0 - 0.5*zz + zz*zz*((((((cosCoef[0]*zz)+cosCoef[1])*zz+cosCoef[2])*zz+cosCoef[3])*zz+cosCoef[4])*zz+cosCoef[5])
-	s := z + z*zz*((((((sinCoef[0]*zz)+sinCoef[1])*zz+sinCoef[2])*zz+sinCoef[3])*zz+sinCoef[4])*zz+sinCoef[5])
+	pc := cosCoef[0]
+	ps := sinCoef[0]
+	for i := 1; i < 6; i++ {
+		pc = float64(pc*zz) + cosCoef[i]
+		ps = float64(ps*zz) + sinCoef[i]
+	}
+	c := float64(1.0-float64(0.5*zz)) + float64(float64(zz*zz)*pc)
+	s := z + float64(float64(z*zz)*ps)
 	if j == 1 || j == 2 {
 		s, c = c, s
 	}

@@ -196,6 +196,7 @@ func main() {
 	w.Reset()
 	header()
 	genMaps()
+	genTrigs()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
