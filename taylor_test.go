@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,28 +164,29 @@ func TestEstimatorsUnbiased(t *testing.T) {
 	}
 }
 
-// peakHeap runs f while sampling the heap and returns the peak heap in use
-// above what was in use before.
+// peakHeap runs f while sampling the live heap (runtime/metrics, which does
+// not stop the world) and returns its peak above the level before.
 func peakHeap(f func()) uint64 {
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	base := read()
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	go func() {
-		var m runtime.MemStats
 		for {
 			select {
 			case <-done:
 				return
 			default:
 			}
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > base && m.HeapInuse-base > peak.Load() {
-				peak.Store(m.HeapInuse - base)
+			if h := read(); h > base && h-base > peak.Load() {
+				peak.Store(h - base)
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	f()

@@ -6,6 +6,7 @@ package exec
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
@@ -29,6 +30,7 @@ type Plan struct {
 	release [][]int // slots to free after each equation
 	outSlot []int
 	nslots  int
+	arenas  sync.Pool
 }
 
 // Compile prepares p for evaluation.
@@ -37,6 +39,7 @@ func Compile(p *ir.Program) (*Plan, error) {
 		return nil, err
 	}
 	pl := &Plan{prog: p, slot: map[*ir.Var]int{}}
+	pl.arenas.New = func() any { return &arena{free: map[int][][]float64{}} }
 	id := func(v *ir.Var) int {
 		if s, ok := pl.slot[v]; ok {
 			return s
@@ -85,36 +88,53 @@ func (pl *Plan) Run(in []*tensor.Tensor) (out []*tensor.Tensor, err error) {
 	if len(in) != len(p.In) {
 		return nil, fmt.Errorf("exec: program takes %d inputs, got %d", len(p.In), len(in))
 	}
-	vals := make([]*tensor.Tensor, pl.nslots)
+	vals := make([]value, pl.nslots)
 	for i, v := range p.In {
-		if !tensor.SameShape(v.Shape, in[i].Shape()) {
-			return nil, fmt.Errorf("exec: input %d has shape %v, the program expects %v", i, in[i].Shape(), v.Shape)
+		if in[i] == nil || !tensor.SameShape(v.Shape, in[i].Shape()) {
+			var s []int
+			if in[i] != nil {
+				s = in[i].Shape()
+			}
+			return nil, fmt.Errorf("exec: input %d has shape %v, the program expects %v", i, s, v.Shape)
 		}
-		vals[pl.inSlot[i]] = in[i]
+		vals[pl.inSlot[i]] = contiguousValue(&buffer{data: in[i].Data(), refs: 1}, v.Shape)
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("exec: internal error: %v", r)
 		}
 	}()
-	args := make([]*tensor.Tensor, 0, 4)
+	a := pl.arenas.Get().(*arena)
+	defer pl.arenas.Put(a)
+	args := make([]value, 0, 4)
 	for k, e := range p.Eqns {
 		args = args[:0]
 		for _, s := range pl.eqnIn[k] {
 			args = append(args, vals[s])
 		}
-		t, err := e.Prim.(op.Evaluator).Eval(args)
+		v, err := a.evalEqn(e, args)
 		if err != nil {
 			return nil, fmt.Errorf("exec: %s: %w", e.Prim.Name(), err)
 		}
-		vals[pl.eqnOut[k]] = t
+		vals[pl.eqnOut[k]] = v
 		for _, s := range pl.release[k] {
-			vals[s] = nil
+			if vals[s].buf != nil {
+				a.release(vals[s].buf)
+				vals[s] = value{}
+			}
 		}
 	}
 	out = make([]*tensor.Tensor, len(pl.outSlot))
 	for i, s := range pl.outSlot {
-		out[i] = vals[s]
+		v := vals[s]
+		if v.buf.owned && v.contiguous() {
+			out[i] = v.tensor()
+			v.buf.owned = false // handed to the caller: never recycled
+			continue
+		}
+		data := make([]float64, v.size())
+		gatherView(data, v)
+		out[i], _ = tensor.New(v.shape, data)
 	}
 	return out, nil
 }

@@ -406,10 +406,11 @@ func (IntPow) Name() string                       { return "integer_pow" }
 func (p IntPow) String() string                   { return fmt.Sprintf("n=%d", p.N) }
 func (IntPow) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 func (p IntPow) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
-	return mapUnary(in, func(x float64) float64 { return powi(x, p.N) })
+	return mapUnary(in, func(x float64) float64 { return Powi(x, p.N) })
 }
 
-func powi(x float64, n int) float64 {
+// Powi returns x^n by repeated squaring (exact for small n).
+func Powi(x float64, n int) float64 {
 	switch n {
 	case 0:
 		return 1
@@ -421,7 +422,7 @@ func powi(x float64, n int) float64 {
 		return x * x * x
 	}
 	if n < 0 {
-		return 1 / powi(x, -n)
+		return 1 / Powi(x, -n)
 	}
 	r := 1.0
 	for n > 0 {
@@ -482,8 +483,19 @@ func (p Compare) OutShape(in [][]int) ([]int, error) {
 	return sameShapes(in, 2)
 }
 func (p Compare) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
+	f := CompareFunc(p.Op)
+	return mapBinary(in, func(x, y float64) float64 {
+		if f(x, y) {
+			return 1
+		}
+		return 0
+	})
+}
+
+// CompareFunc returns the scalar predicate of a comparison operator.
+func CompareFunc(o string) func(x, y float64) bool {
 	var f func(x, y float64) bool
-	switch p.Op {
+	switch o {
 	case GT:
 		f = func(x, y float64) bool { return x > y }
 	case GE:
@@ -497,12 +509,7 @@ func (p Compare) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	default:
 		f = func(x, y float64) bool { return x != y }
 	}
-	return mapBinary(in, func(x, y float64) float64 {
-		if f(x, y) {
-			return 1
-		}
-		return 0
-	})
+	return f
 }
 func (Compare) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var { return nil }
 func (p Compare) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
