@@ -72,7 +72,10 @@ func Tanh(dst, src []float64) {
 }
 
 // Log sets dst[i] = log(src[i]).
-func Log(dst, src []float64) { map1(dst, src, log) }
+func Log(dst, src []float64) {
+	checkLen(dst, src)
+	parallelMap(len(dst), func(lo, hi int) { logSlice(dst[lo:hi], src[lo:hi]) })
+}
 
 // Sin sets dst[i] = sin(src[i]).
 func Sin(dst, src []float64) {

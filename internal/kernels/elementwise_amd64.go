@@ -68,3 +68,11 @@ func trigSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func
 
 func sinSlice(dst, src []float64) { trigSlice(dst, src, sinAVX512, sin) }
 func cosSlice(dst, src []float64) { trigSlice(dst, src, cosAVX512, cos) }
+
+// logAVX512 returns how many elements it did: it stops at the first vector
+// of 8 with an element <= 0, subnormal, Inf or NaN.
+//
+//go:noescape
+func logAVX512(dst, src []float64) int
+
+func logSlice(dst, src []float64) { trigSlice(dst, src, logAVX512, log) }

@@ -17,7 +17,7 @@ func TestAVX512MapsMatchGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	xs := testInputs(r, 50000, 30, 1e300)
 	for i := 0; i < 50000; i++ {
-		xs = append(xs, (r.Float64()*2-1)*800, (r.Float64()*2-1)*0.7)
+		xs = append(xs, (r.Float64()*2-1)*800, (r.Float64()*2-1)*0.7, math.Exp((r.Float64()*2-1)*700))
 	}
 	for _, c := range []struct {
 		name   string
@@ -29,6 +29,16 @@ func TestAVX512MapsMatchGo(t *testing.T) {
 		{"sin", sinSlice, func(d, s []float64) {
 			for i, x := range s {
 				d[i] = sin(x)
+			}
+		}},
+		{"log", logSlice, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = log(x)
+			}
+		}},
+		{"log|x|", func(d, s []float64) { logSlice(d, absAll(s)) }, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = log(math.Abs(x))
 			}
 		}},
 		{"cos", cosSlice, func(d, s []float64) {
@@ -63,4 +73,12 @@ func TestElementwiseAccuracyScalar(t *testing.T) {
 	useAVX512Maps = false
 	defer func() { useAVX512Maps = true }()
 	TestElementwiseAccuracy(t)
+}
+
+func absAll(s []float64) []float64 {
+	a := make([]float64, len(s))
+	for i, x := range s {
+		a[i] = math.Abs(x)
+	}
+	return a
 }

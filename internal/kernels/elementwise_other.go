@@ -19,3 +19,10 @@ func cosSlice(dst, src []float64) {
 		dst[i] = cos(x)
 	}
 }
+
+func logSlice(dst, src []float64) {
+	src = src[:len(dst)]
+	for i, x := range src {
+		dst[i] = log(x)
+	}
+}

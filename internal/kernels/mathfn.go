@@ -116,14 +116,15 @@ func log(x float64) float64 {
 	bits = bits&0x000fffffffffffff + 0x3fe6a09e00000000
 	f := math.Float64frombits(bits) - 1
 	kf := float64(k)
+	// float64() conversions forbid fused multiply-adds (see tanh).
 	s := f / (2 + f)
 	s2 := s * s
 	s4 := s2 * s2
-	t1 := s2 * (L1 + s4*(L3+s4*(L5+s4*L7)))
-	t2 := s4 * (L2 + s4*(L4+s4*L6))
+	t1 := s2 * (L1 + float64(s4*(L3+float64(s4*(L5+float64(s4*L7))))))
+	t2 := s4 * (L2 + float64(s4*(L4+float64(s4*L6))))
 	R := t1 + t2
 	hfsq := 0.5 * f * f
-	return kf*ln2Hi - ((hfsq - (s*(hfsq+R) + kf*ln2Lo)) - f)
+	return float64(kf*ln2Hi) - ((hfsq - (float64(s*(hfsq+R)) + float64(kf*ln2Lo))) - f)
 }
 
 var sinCoef = [...]float64{

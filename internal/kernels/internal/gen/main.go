@@ -197,6 +197,7 @@ func main() {
 	header()
 	genMaps()
 	genTrigs()
+	genLogs()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
