@@ -4,13 +4,14 @@
 // machine) it prints a Markdown comparison with the fastest PyTorch method
 // of every case.
 //
-//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl]
+//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-cpuprofile FILE]
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -18,15 +19,31 @@ import (
 )
 
 func main() {
+	exit := 0
+	defer func() { os.Exit(exit) }()
 	casesPath := flag.String("cases", "", "cases file in the format of cases.json (default: the embedded standard cases)")
 	only := flag.String("only", "", "comma-separated case names to run (default: all)")
 	budget := flag.Duration("budget", 0, "timing budget per method (default 2s)")
 	jsonOut := flag.String("json", "", "write the results as JSON lines to this file")
 	torch := flag.String("torch", "", "torch_anchor.py's JSON lines to compare with")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchall:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "benchall: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*casesPath, *only, *budget, *jsonOut, *torch); err != nil {
 		fmt.Fprintln(os.Stderr, "benchall:", err)
-		os.Exit(1)
+		exit = 1
 	}
 }
 
