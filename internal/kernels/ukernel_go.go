@@ -12,36 +12,63 @@ var goKernel = &microKernel{
 }
 
 func kernGo4x4(kc int, ap *float64, ars, aks int, bp *float64, bks int, cp *float64, ldc int, alpha, beta float64) {
-	a := unsafe.Slice(ap, (kc-1)*aks+3*ars+1)
-	b := unsafe.Slice(bp, (kc-1)*bks+4)
 	var c00, c01, c02, c03 float64
 	var c10, c11, c12, c13 float64
 	var c20, c21, c22, c23 float64
 	var c30, c31, c32, c33 float64
-	for p := 0; p < kc; p++ {
-		ap := a[p*aks:]
-		bv := b[p*bks : p*bks+4 : p*bks+4]
-		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
-		a0 := ap[0]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		a1 := ap[ars]
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		a2 := ap[2*ars]
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		a3 := ap[3*ars]
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
+	if ars == 1 && aks == 4 && bks == 4 {
+		// Packed panels: constant strides, no bounds checks in the loop.
+		a := unsafe.Slice((*[4]float64)(unsafe.Pointer(ap)), kc)
+		b := unsafe.Slice((*[4]float64)(unsafe.Pointer(bp)), kc)
+		for p := range a {
+			av, bv := &a[p], &b[p]
+			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+			a0 := av[0]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			a1 := av[1]
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			a2 := av[2]
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			a3 := av[3]
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+		}
+	} else {
+		a := unsafe.Slice(ap, (kc-1)*aks+3*ars+1)
+		b := unsafe.Slice(bp, (kc-1)*bks+4)
+		for p := 0; p < kc; p++ {
+			ap := a[p*aks:]
+			bv := b[p*bks : p*bks+4 : p*bks+4]
+			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+			a0, a1, a2, a3 := ap[0], ap[ars], ap[2*ars], ap[3*ars]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+		}
 	}
 	c := unsafe.Slice(cp, 3*ldc+4)
 	store4(c[0:4:4], c00, c01, c02, c03, alpha, beta)
