@@ -139,7 +139,7 @@ type Compiled struct {
 	inShape  []int       // shape of one sample
 	outShape []int       // shape of one sample's output
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	plans map[int]*exec.Plan // by chunk size
 }
 
@@ -185,6 +185,12 @@ func (c *Compiled) Cost(b int) (transform.Cost, error) {
 }
 
 func (c *Compiled) plan(n int) (*exec.Plan, error) {
+	c.mu.RLock()
+	pl, ok := c.plans[n]
+	c.mu.RUnlock()
+	if ok {
+		return pl, nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if pl, ok := c.plans[n]; ok {
@@ -197,8 +203,7 @@ func (c *Compiled) plan(n int) (*exec.Plan, error) {
 	if v, err = transform.Simplify(v); err != nil {
 		return nil, err
 	}
-	pl, err := exec.Compile(v)
-	if err != nil {
+	if pl, err = exec.Compile(v); err != nil {
 		return nil, err
 	}
 	c.plans[n] = pl
@@ -221,9 +226,20 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if b == 0 {
 		return out, nil
 	}
-	// Every worker gets at least one chunk when the batch allows.
-	chunk := min(c.cfg.chunk, (b+c.cfg.workers-1)/c.cfg.workers)
+	// Every worker gets a chunk when the batch allows, but chunks stay large
+	// enough that the split pays for itself.
+	chunk := min(c.cfg.chunk, max(minChunk, (b+c.cfg.workers-1)/c.cfg.workers), b)
 	nchunks := (b + chunk - 1) / chunk
+	run := func(i int) error {
+		lo, hi := i*chunk, min((i+1)*chunk, b)
+		return c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo)
+	}
+	if nchunks == 1 {
+		if err := run(0); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
@@ -237,8 +253,7 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 				if i >= nchunks {
 					return
 				}
-				lo, hi := i*chunk, min((i+1)*chunk, b)
-				if err := c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo); err != nil {
+				if err := run(i); err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
@@ -252,21 +267,15 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return out, nil
 }
 
+// minChunk is the smallest batch slice worth a goroutine of its own.
+const minChunk = 32
+
 func (c *Compiled) runChunk(in, out []float64, n int) error {
 	pl, err := c.plan(n)
 	if err != nil {
 		return err
 	}
-	xt, err := tensor.New(append([]int{n}, c.inShape...), in)
-	if err != nil {
-		return err
-	}
-	res, err := pl.Run([]*tensor.Tensor{xt})
-	if err != nil {
-		return err
-	}
-	copy(out, res[0].Data())
-	return nil
+	return pl.RunInto([][]float64{in}, [][]float64{out})
 }
 
 // ---- one-shot entry points ----

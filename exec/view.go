@@ -1,20 +1,12 @@
 package exec
 
-import (
-	"github.com/jacobi-ad/jacobi/tensor"
-)
 
-// buffer is a block of float64s with a count of the values that use it, so
-// it can be recycled once no live value (or view of it) remains.
 type buffer struct {
-	data  []float64
-	refs  int
-	owned bool // allocated by the run (not an input or a constant)
+	data []float64
 }
 
 // value is a strided view of a buffer: element idx sits at
-// off + Σ idx[d]·strides[d]. Broadcasts (stride 0), transposes, slices and
-// reshapes of contiguous values are views, costing no copy.
+// off + Σ idx[d]·strides[d].
 type value struct {
 	buf     *buffer
 	shape   []int
@@ -30,42 +22,6 @@ func rowMajor(shape []int) []int {
 		acc *= shape[d]
 	}
 	return st
-}
-
-func contiguousValue(buf *buffer, shape []int) value {
-	return value{buf: buf, shape: shape, strides: rowMajor(shape)}
-}
-
-func (v value) size() int { return tensor.Size(v.shape) }
-
-// contiguous reports whether v's elements lie in row-major order without gaps.
-func (v value) contiguous() bool {
-	acc := 1
-	for d := len(v.shape) - 1; d >= 0; d-- {
-		if v.shape[d] != 1 && v.strides[d] != acc {
-			return false
-		}
-		acc *= v.shape[d]
-	}
-	return true
-}
-
-// flat returns v's elements as a row-major slice, copying only when v is
-// not contiguous.
-func (v value) flat() []float64 {
-	n := v.size()
-	if v.contiguous() {
-		return v.buf.data[v.off : v.off+n]
-	}
-	out := make([]float64, n)
-	gatherView(out, v)
-	return out
-}
-
-// tensor returns v as a tensor (sharing memory when contiguous).
-func (v value) tensor() *tensor.Tensor {
-	t, _ := tensor.New(v.shape, v.flat())
-	return t
 }
 
 // gatherView copies v in row-major order into out.

@@ -1,0 +1,491 @@
+package exec
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// The compiled plan. Shapes are static, so the layout of every value is
+// known before anything runs: broadcasts, transposes, slices and reshapes
+// of contiguous values become views (new strides over the same memory,
+// no step at all); every other equation becomes a step that writes a
+// buffer. Buffers are placed in one slab by liveness, a region reused once
+// its last reader has run, so a run needs one slab (pooled across runs)
+// and allocates only its outputs.
+
+type bufKind int
+
+const (
+	bufInput bufKind = iota
+	bufConst
+	bufSlab
+)
+
+type bufInfo struct {
+	kind      bufKind
+	input     int       // bufInput: which input
+	data      []float64 // bufConst
+	size      int       // bufSlab: elements
+	def, last int       // bufSlab: steps that write it first and read it last
+	off       int       // bufSlab: offset in the slab
+}
+
+// layout places a value: element idx sits at buf[off + Σ idx·strides].
+type layout struct {
+	buf     int
+	off     int
+	shape   []int
+	strides []int
+}
+
+func (l layout) contiguous() bool {
+	acc := 1
+	for d := len(l.shape) - 1; d >= 0; d-- {
+		if l.shape[d] != 1 && l.strides[d] != acc {
+			return false
+		}
+		acc *= l.shape[d]
+	}
+	return true
+}
+
+// state is one run's memory: the buffer table and the slab.
+type state struct {
+	bufs [][]float64
+	slab []float64
+}
+
+type step func(s *state)
+
+type compiler struct {
+	bufs  []bufInfo
+	steps []step
+	lay   map[*ir.Var]layout
+}
+
+func (c *compiler) newBuf(size int) int {
+	c.bufs = append(c.bufs, bufInfo{kind: bufSlab, size: size, def: len(c.steps), last: len(c.steps)})
+	return len(c.bufs) - 1
+}
+
+// use marks a buffer as read by the step about to be added.
+func (c *compiler) use(l layout) {
+	if b := &c.bufs[l.buf]; b.kind == bufSlab && b.last < len(c.steps) {
+		b.last = len(c.steps)
+	}
+}
+
+// contiguousCopy returns l itself when contiguous, else a step copying it.
+func (c *compiler) contiguousCopy(l layout) layout {
+	if l.contiguous() {
+		return l
+	}
+	n := tensor.Size(l.shape)
+	bi := c.newBuf(n)
+	c.use(l)
+	src := l
+	c.steps = append(c.steps, func(s *state) {
+		gatherLayout(s.bufs[bi][:n], s.bufs[src.buf], src)
+	})
+	return layout{buf: bi, shape: l.shape, strides: rowMajor(l.shape)}
+}
+
+func compilePlan(p *ir.Program) (*compiler, error) {
+	c := &compiler{lay: map[*ir.Var]layout{}}
+	for i, v := range p.In {
+		c.bufs = append(c.bufs, bufInfo{kind: bufInput, input: i})
+		c.lay[v] = layout{buf: len(c.bufs) - 1, shape: v.Shape, strides: rowMajor(v.Shape)}
+	}
+	for _, e := range p.Eqns {
+		in := make([]layout, len(e.In))
+		for i, v := range e.In {
+			in[i] = c.lay[v]
+		}
+		out, err := c.eqn(e, in)
+		if err != nil {
+			return nil, fmt.Errorf("exec: %s: %w", e.Prim.Name(), err)
+		}
+		c.lay[e.Out] = out
+	}
+	for _, v := range p.Out {
+		l := c.lay[v]
+		if b := &c.bufs[l.buf]; b.kind == bufSlab {
+			b.last = len(c.steps) + 1
+		}
+	}
+	return c, nil
+}
+
+func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
+	shape := e.Out.Shape
+	switch p := e.Prim.(type) {
+	case op.Broadcast:
+		x := in[0]
+		st := make([]int, len(p.Shape))
+		for i, d := range p.Dims {
+			if x.shape[i] == p.Shape[d] {
+				st[d] = x.strides[i]
+			}
+		}
+		return layout{buf: x.buf, off: x.off, shape: shape, strides: st}, nil
+	case op.Transpose:
+		x := in[0]
+		st := make([]int, len(p.Perm))
+		for i, src := range p.Perm {
+			st[i] = x.strides[src]
+		}
+		return layout{buf: x.buf, off: x.off, shape: shape, strides: st}, nil
+	case op.Slice:
+		x := in[0]
+		off := x.off
+		for d := range p.Start {
+			off += p.Start[d] * x.strides[d]
+		}
+		return layout{buf: x.buf, off: off, shape: shape, strides: x.strides}, nil
+	case op.Reshape:
+		x := c.contiguousCopy(in[0])
+		return layout{buf: x.buf, off: x.off, shape: shape, strides: rowMajor(shape)}, nil
+	case op.Constant:
+		c.bufs = append(c.bufs, bufInfo{kind: bufConst, data: p.Value.Data()})
+		return layout{buf: len(c.bufs) - 1, shape: shape, strides: rowMajor(shape)}, nil
+	case op.MatMul:
+		return c.matmul(e, in[0], in[1])
+	case op.ReduceSum:
+		return c.reduceSum(e, p, in[0]), nil
+	}
+	if k := rowKernels(e.Prim); k != nil {
+		return c.elementwise(shape, in, k), nil
+	}
+	// Fallback: the primitive's own evaluation on contiguous copies.
+	ev, ok := e.Prim.(op.Evaluator)
+	if !ok {
+		return layout{}, fmt.Errorf("cannot be evaluated")
+	}
+	for i := range in {
+		in[i] = c.contiguousCopy(in[i])
+		c.use(in[i])
+	}
+	n := tensor.Size(shape)
+	bi := c.newBuf(n)
+	args := slices.Clone(in)
+	c.steps = append(c.steps, func(s *state) {
+		ts := make([]*tensor.Tensor, len(args))
+		for i, l := range args {
+			ts[i], _ = tensor.New(l.shape, s.bufs[l.buf][l.off:l.off+tensor.Size(l.shape)])
+		}
+		t, err := ev.Eval(ts)
+		if err != nil {
+			panic(err)
+		}
+		copy(s.bufs[bi][:n], t.Data())
+	})
+	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
+}
+
+// gemmOperand describes a 2-D operand for Dgemm, or ok=false.
+func gemmOperand(rows, cols, rs, cs int) (trans bool, ld int, ok bool) {
+	switch {
+	case cs == 1 || cols == 1:
+		return false, max(rs, cols, 1), rows == 1 || rs >= cols
+	case rs == 1 || rows == 1:
+		return true, max(cs, rows, 1), cs >= rows
+	}
+	return false, 0, false
+}
+
+func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
+	shape := e.Out.Shape
+	rx, ry := len(x.shape), len(y.shape)
+	k, n := x.shape[rx-1], y.shape[ry-1]
+	size := tensor.Size(shape)
+	if ry == 2 {
+		m := tensor.Size(x.shape[:rx-1])
+		ty, ldy, oky := gemmOperand(k, n, y.strides[0], y.strides[1])
+		if !oky {
+			y = c.contiguousCopy(y)
+			ty, ldy = false, n
+		}
+		ls, lst := collapse(x.shape[:rx-1], [][]int{x.strides[:rx-1]})
+		xrs := -1
+		switch len(ls) {
+		case 0:
+			xrs = k
+		case 1:
+			xrs = lst[0][0]
+		}
+		tx, ldx, okx := false, 0, false
+		if xrs >= 0 {
+			tx, ldx, okx = gemmOperand(m, k, xrs, x.strides[rx-1])
+		}
+		if !okx {
+			x = c.contiguousCopy(x)
+			tx, ldx = false, k
+		}
+		c.use(x)
+		c.use(y)
+		bi := c.newBuf(size)
+		c.steps = append(c.steps, func(s *state) {
+			op.Gemm(tx, ty, m, n, k, 1, s.bufs[x.buf][x.off:], ldx, s.bufs[y.buf][y.off:], ldy, 0, s.bufs[bi][:size], n)
+		})
+		return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
+	}
+	x, y = c.contiguousCopy(x), c.contiguousCopy(y)
+	c.use(x)
+	c.use(y)
+	m := x.shape[rx-2]
+	batch := tensor.Size(x.shape[:rx-2])
+	bi := c.newBuf(size)
+	c.steps = append(c.steps, func(s *state) {
+		xs, ys, out := s.bufs[x.buf][x.off:], s.bufs[y.buf][y.off:], s.bufs[bi]
+		for i := 0; i < batch; i++ {
+			op.Gemm(false, false, m, n, k, 1, xs[i*m*k:], k, ys[i*k*n:], n, 0, out[i*m*n:], n)
+		}
+	})
+	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
+}
+
+func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
+	shape := e.Out.Shape
+	size := tensor.Size(shape)
+	ost := rowMajor(shape)
+	st := make([]int, len(x.shape))
+	j := 0
+	for d := range x.shape {
+		if !slices.Contains(p.Axes, d) {
+			st[d] = ost[j]
+			j++
+		}
+	}
+	cs, cst := collapse(x.shape, [][]int{x.strides, st})
+	c.use(x)
+	bi := c.newBuf(size)
+	total := tensor.Size(x.shape)
+	xoff, xb := x.off, x.buf
+	c.steps = append(c.steps, func(s *state) {
+		dst := s.bufs[bi][:size]
+		clear(dst)
+		if total == 0 {
+			return
+		}
+		src := s.bufs[xb]
+		r := len(cs)
+		if r == 0 {
+			dst[0] = src[xoff]
+			return
+		}
+		inner := cs[r-1]
+		is, os := cst[0][r-1], cst[1][r-1]
+		var idxArr [16]int
+		idx := idxArr[:r-1]
+		ib, ob := xoff, 0
+		for o := 0; o < total; o += inner {
+			if os == 0 {
+				acc := dst[ob]
+				for i := 0; i < inner; i++ {
+					acc += src[ib+i*is]
+				}
+				dst[ob] = acc
+			} else if is == 1 && os == 1 {
+				d, sr := dst[ob:ob+inner], src[ib:ib+inner]
+				for i := range d {
+					d[i] += sr[i]
+				}
+			} else {
+				for i := 0; i < inner; i++ {
+					dst[ob+i*os] += src[ib+i*is]
+				}
+			}
+			for d := r - 2; d >= 0; d-- {
+				idx[d]++
+				ib += cst[0][d]
+				ob += cst[1][d]
+				if idx[d] < cs[d] {
+					break
+				}
+				ib -= cst[0][d] * cs[d]
+				ob -= cst[1][d] * cs[d]
+				idx[d] = 0
+			}
+		}
+	})
+	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
+}
+
+// elementwise adds a step running row kernels over operands broadcast to
+// shape; operands whose rows are not contiguous are copied a row at a time
+// into scratch that lives in the slab for this step only.
+func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
+	n := tensor.Size(shape)
+	strides := make([][]int, len(in)+1)
+	strides[0] = rowMajor(shape)
+	for i, l := range in {
+		strides[i+1] = l.strides
+		c.use(l)
+	}
+	cs, cst := collapse(shape, strides)
+	r := len(cs)
+	inner := 1
+	if r > 0 {
+		inner = cs[r-1]
+	}
+	type operand struct {
+		buf, off, scratch, stride int // scratch < 0: rows are contiguous
+	}
+	ops := make([]operand, len(in))
+	for i, l := range in {
+		ops[i] = operand{buf: l.buf, off: l.off, scratch: -1, stride: 1}
+		if r > 0 && cst[i+1][r-1] != 1 {
+			ops[i].scratch = c.newBuf(inner)
+			ops[i].stride = cst[i+1][r-1]
+		}
+	}
+	bi := c.newBuf(n)
+	c.steps = append(c.steps, func(s *state) {
+		if n == 0 {
+			return
+		}
+		out := s.bufs[bi]
+		var rows [3][]float64
+		var base [3]int
+		for i, o := range ops {
+			base[i] = o.off
+		}
+		var idxArr [16]int
+		idx := idxArr[:max(r-1, 0)]
+		for o := 0; o < n; o += inner {
+			for i, op := range ops {
+				src := s.bufs[op.buf]
+				if op.scratch < 0 {
+					rows[i] = src[base[i] : base[i]+inner]
+					continue
+				}
+				sc := s.bufs[op.scratch][:inner]
+				if op.stride == 0 {
+					x := src[base[i]]
+					for j := range sc {
+						sc[j] = x
+					}
+				} else {
+					for j := range sc {
+						sc[j] = src[base[i]+j*op.stride]
+					}
+				}
+				rows[i] = sc
+			}
+			k(out[o:o+inner], rows[0], rows[1], rows[2])
+			for d := r - 2; d >= 0; d-- {
+				idx[d]++
+				for i := range ops {
+					base[i] += cst[i+1][d]
+				}
+				if idx[d] < cs[d] {
+					break
+				}
+				for i := range ops {
+					base[i] -= cst[i+1][d] * cs[d]
+				}
+				idx[d] = 0
+			}
+		}
+	})
+	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
+}
+
+// gatherLayout copies a strided value into out in row-major order.
+func gatherLayout(out, src []float64, l layout) {
+	gatherView(out, value{buf: &buffer{data: src}, shape: l.shape, strides: l.strides, off: l.off})
+}
+
+// placeSlab assigns slab offsets by liveness (first fit) and returns the
+// slab size.
+func placeSlab(bufs []bufInfo) int {
+	type live struct{ off, size, last int }
+	var act []live
+	top := 0
+	for i := range bufs {
+		b := &bufs[i]
+		if b.kind != bufSlab {
+			continue
+		}
+		// Drop regions whose last reader ran before this buffer is written.
+		kept := act[:0]
+		for _, a := range act {
+			if a.last >= b.def {
+				kept = append(kept, a)
+			}
+		}
+		act = kept
+		slices.SortFunc(act, func(x, y live) int { return x.off - y.off })
+		off := 0
+		for _, a := range act {
+			if a.off-off >= b.size {
+				break
+			}
+			off = max(off, a.off+a.size)
+		}
+		b.off = off
+		act = append(act, live{off, b.size, b.last})
+		top = max(top, off+b.size)
+	}
+	return top
+}
+
+// compiled is a program ready to run.
+type compiled struct {
+	c        *compiler
+	slabSize int
+	out      []layout
+	pool     sync.Pool
+}
+
+func newCompiled(p *ir.Program) (*compiled, error) {
+	c, err := compilePlan(p)
+	if err != nil {
+		return nil, err
+	}
+	cp := &compiled{c: c, slabSize: placeSlab(c.bufs)}
+	for _, v := range p.Out {
+		cp.out = append(cp.out, c.lay[v])
+	}
+	cp.pool.New = func() any {
+		s := &state{bufs: make([][]float64, len(c.bufs)), slab: make([]float64, cp.slabSize)}
+		for i, b := range c.bufs {
+			switch b.kind {
+			case bufConst:
+				s.bufs[i] = b.data
+			case bufSlab:
+				s.bufs[i] = s.slab[b.off : b.off+b.size]
+			}
+		}
+		return s
+	}
+	return cp, nil
+}
+
+// run executes the steps with the inputs' data and copies the outputs
+// into dst (one slice per output, of the outputs' sizes).
+func (cp *compiled) run(in [][]float64, dst [][]float64) {
+	s := cp.pool.Get().(*state)
+	defer cp.pool.Put(s)
+	for i, b := range cp.c.bufs {
+		if b.kind == bufInput {
+			s.bufs[i] = in[b.input]
+		}
+	}
+	for _, st := range cp.c.steps {
+		st(s)
+	}
+	for i, l := range cp.out {
+		gatherLayout(dst[i], s.bufs[l.buf], l)
+	}
+	for i, b := range cp.c.bufs {
+		if b.kind == bufInput {
+			s.bufs[i] = nil
+		}
+	}
+}
