@@ -192,6 +192,7 @@ func TestCompare(t *testing.T) {
 		{Case: "a", Method: MethodJacobi, Seconds: 1, GFLOPs: 2},
 		{Case: "a", Method: MethodForward, Seconds: 0.5},
 		{Case: "b", Method: MethodJacobi, Seconds: 4},
+		{Case: "b", Method: MethodJacobi, Seconds: 5}, // a second, slower round
 	}
 	torch := []Result{
 		{Case: "a", Method: "slow", Seconds: 9},

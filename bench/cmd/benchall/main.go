@@ -4,7 +4,7 @@
 // machine) it prints a Markdown comparison with the fastest PyTorch method
 // of every case.
 //
-//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-cpuprofile FILE]
+//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-results jacobi.jsonl] [-cpuprofile FILE]
 package main
 
 import (
@@ -26,6 +26,7 @@ func main() {
 	budget := flag.Duration("budget", 0, "timing budget per method (default 2s)")
 	jsonOut := flag.String("json", "", "write the results as JSON lines to this file")
 	torch := flag.String("torch", "", "torch_anchor.py's JSON lines to compare with")
+	results := flag.String("results", "", "do not run: read jacobi's results from this file (JSON lines of -json) and compare them with -torch")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -41,30 +42,67 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*casesPath, *only, *budget, *jsonOut, *torch); err != nil {
+	var err error
+	if *results != "" {
+		err = compareOnly(*casesPath, *results, *torch)
+	} else {
+		err = run(*casesPath, *only, *budget, *jsonOut, *torch)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchall:", err)
 		exit = 1
 	}
 }
 
+func loadCases(path string) ([]bench.Case, error) {
+	if path == "" {
+		return bench.DefaultCases(), nil
+	}
+	return bench.LoadCases(path)
+}
+
+func readResults(path string) ([]bench.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rs, err := bench.ReadJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rs, nil
+}
+
+// compareOnly prints the comparison of saved results without running.
+func compareOnly(casesPath, results, torch string) error {
+	if torch == "" {
+		return fmt.Errorf("-results needs -torch")
+	}
+	cases, err := loadCases(casesPath)
+	if err != nil {
+		return err
+	}
+	ours, err := readResults(results)
+	if err != nil {
+		return err
+	}
+	anchor, err := readResults(torch)
+	if err != nil {
+		return err
+	}
+	return bench.WriteComparison(os.Stdout, bench.Compare(cases, ours, anchor))
+}
+
 func run(casesPath, only string, budget time.Duration, jsonOut, torch string) error {
-	cases := bench.DefaultCases()
-	if casesPath != "" {
-		var err error
-		if cases, err = bench.LoadCases(casesPath); err != nil {
-			return err
-		}
+	cases, err := loadCases(casesPath)
+	if err != nil {
+		return err
 	}
 	var anchor []bench.Result
 	if torch != "" {
-		f, err := os.Open(torch)
-		if err != nil {
+		if anchor, err = readResults(torch); err != nil {
 			return err
-		}
-		anchor, err = bench.ReadJSON(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", torch, err)
 		}
 	}
 	opts := bench.Options{Budget: budget, Progress: func(s string) { fmt.Fprintln(os.Stderr, s) }}
