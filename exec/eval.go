@@ -105,4 +105,3 @@ func rowKernels(p ir.Primitive) rowKernel {
 	}
 	return nil
 }
-

@@ -1,6 +1,5 @@
 package exec
 
-
 type buffer struct {
 	data []float64
 }
