@@ -93,41 +93,30 @@ func Cos(dst, src []float64) {
 func Erf(dst, src []float64) { map1(dst, src, math.Erf) }
 
 // Derivative expressions and fused chains, the shapes derivative programs
-// produce most.
+// produce most. Products are rounded before sums (never fused), so results
+// are the same on every architecture and path.
 
 // TanhDeriv sets dst[i] = 1 - y[i]², the derivative of tanh given y = tanh(x).
 func TanhDeriv(dst, y []float64) {
 	checkLen(dst, y)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, s := dst[lo:hi], y[lo:hi]
-		s = s[:len(d)]
-		for i := range d {
-			d[i] = 1 - s[i]*s[i]
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { oneMinusSqSlice(dst[lo:hi], y[lo:hi]) })
 }
 
 // TanhBackward sets dst[i] = g[i] * (1 - y[i]²): the cotangent through tanh.
 func TanhBackward(dst, g, y []float64) {
 	checkLen(dst, g, y)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, gg, s := dst[lo:hi], g[lo:hi], y[lo:hi]
-		gg, s = gg[:len(d)], s[:len(d)]
-		for i := range d {
-			d[i] = gg[i] * (1 - s[i]*s[i])
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { tanhBackwardSlice(dst[lo:hi], g[lo:hi], y[lo:hi]) })
 }
 
-// TanhWithDeriv sets y[i] = tanh(x[i]) and dy[i] = 1 - y[i]² in one pass.
+// TanhWithDeriv sets y[i] = tanh(x[i]) and dy[i] = 1 - y[i]² in one pass
+// (chunk by chunk, while the chunk is in cache).
 func TanhWithDeriv(y, dy, x []float64) {
 	checkLen(y, dy, x)
 	parallelMap(len(y), func(lo, hi int) {
-		tanhSlice(y[lo:hi], x[lo:hi])
-		yy, d := y[lo:hi], dy[lo:hi]
-		d = d[:len(yy)]
-		for i := range yy {
-			d[i] = 1 - yy[i]*yy[i]
+		for l := lo; l < hi; l += 1024 {
+			h := min(hi, l+1024)
+			tanhSlice(y[l:h], x[l:h])
+			oneMinusSqSlice(dy[l:h], y[l:h])
 		}
 	})
 }
@@ -136,84 +125,41 @@ func TanhWithDeriv(y, dy, x []float64) {
 // sigmoid given s = sigmoid(x).
 func SigmoidDeriv(dst, s []float64) {
 	checkLen(dst, s)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, ss := dst[lo:hi], s[lo:hi]
-		ss = ss[:len(d)]
-		for i := range d {
-			d[i] = ss[i] * (1 - ss[i])
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { sigmoidDerivSlice(dst[lo:hi], s[lo:hi]) })
 }
 
-// SigmoidBackward sets dst[i] = g[i] * s[i] * (1 - s[i]).
+// SigmoidBackward sets dst[i] = g[i] * (s[i] * (1 - s[i])).
 func SigmoidBackward(dst, g, s []float64) {
 	checkLen(dst, g, s)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, gg, ss := dst[lo:hi], g[lo:hi], s[lo:hi]
-		gg, ss = gg[:len(d)], ss[:len(d)]
-		for i := range d {
-			d[i] = gg[i] * (ss[i] * (1 - ss[i]))
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { sigmoidBackwardSlice(dst[lo:hi], g[lo:hi], s[lo:hi]) })
 }
 
 // Mul sets dst[i] = a[i] * b[i].
 func Mul(dst, a, b []float64) {
 	checkLen(dst, a, b)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] * y[i]
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { mulSlice(dst[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
 // Add sets dst[i] = a[i] + b[i].
 func Add(dst, a, b []float64) {
 	checkLen(dst, a, b)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] + y[i]
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { addSlice(dst[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
-// MulAdd sets dst[i] = a[i]*b[i] + c[i] (rounded twice, not fused, so the
-// result is the same on every architecture).
+// MulAdd sets dst[i] = a[i]*b[i] + c[i] (rounded twice, not fused).
 func MulAdd(dst, a, b, c []float64) {
 	checkLen(dst, a, b, c)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, x, y, z := dst[lo:hi], a[lo:hi], b[lo:hi], c[lo:hi]
-		x, y, z = x[:len(d)], y[:len(d)], z[:len(d)]
-		for i := range d {
-			d[i] = float64(x[i]*y[i]) + z[i]
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { mulAddSlice(dst[lo:hi], a[lo:hi], b[lo:hi], c[lo:hi]) })
 }
 
-// Axpy sets dst[i] += alpha * x[i].
+// Axpy sets dst[i] += alpha * x[i] (rounded twice, not fused).
 func Axpy(dst []float64, alpha float64, x []float64) {
 	checkLen(dst, x)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, s := dst[lo:hi], x[lo:hi]
-		s = s[:len(d)]
-		for i := range d {
-			d[i] += float64(alpha * s[i])
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { axpySlice(dst[lo:hi], alpha, x[lo:hi]) })
 }
 
 // Scale sets dst[i] = alpha * src[i].
 func Scale(dst []float64, alpha float64, src []float64) {
 	checkLen(dst, src)
-	parallelMap(len(dst), func(lo, hi int) {
-		d, s := dst[lo:hi], src[lo:hi]
-		s = s[:len(d)]
-		for i := range d {
-			d[i] = alpha * s[i]
-		}
-	})
+	parallelMap(len(dst), func(lo, hi int) { scaleSlice(dst[lo:hi], alpha, src[lo:hi]) })
 }

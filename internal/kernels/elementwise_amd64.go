@@ -76,3 +76,143 @@ func cosSlice(dst, src []float64) { trigSlice(dst, src, cosAVX512, cos) }
 func logAVX512(dst, src []float64) int
 
 func logSlice(dst, src []float64) { trigSlice(dst, src, logAVX512, log) }
+
+// Streaming ops: func(n int, d, a, b, c *float64, alpha float64).
+
+//go:noescape
+func vecAddTo(n int, d, a, b, c *float64, alpha float64)
+
+func addToSlice(d, a []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		vecAddTo(len(d), ptr(d), ptr(a), nil, nil, 0)
+		return
+	}
+	addToGo(d, a)
+}
+
+//go:noescape
+func vecMul(n int, d, a, b, c *float64, alpha float64)
+
+func mulSlice(d, a, b []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		_ = b[len(d)-1]
+		vecMul(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+		return
+	}
+	mulGo(d, a, b)
+}
+
+//go:noescape
+func vecAdd(n int, d, a, b, c *float64, alpha float64)
+
+func addSlice(d, a, b []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		_ = b[len(d)-1]
+		vecAdd(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+		return
+	}
+	addGo(d, a, b)
+}
+
+//go:noescape
+func vecMulAdd(n int, d, a, b, c *float64, alpha float64)
+
+func mulAddSlice(d, a, b, c []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		_ = b[len(d)-1]
+		_ = c[len(d)-1]
+		vecMulAdd(len(d), ptr(d), ptr(a), ptr(b), ptr(c), 0)
+		return
+	}
+	mulAddGo(d, a, b, c)
+}
+
+//go:noescape
+func vecOneMinusSq(n int, d, a, b, c *float64, alpha float64)
+
+func oneMinusSqSlice(d, a []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		vecOneMinusSq(len(d), ptr(d), ptr(a), nil, nil, 0)
+		return
+	}
+	oneMinusSqGo(d, a)
+}
+
+//go:noescape
+func vecTanhBackward(n int, d, a, b, c *float64, alpha float64)
+
+func tanhBackwardSlice(d, a, b []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		_ = b[len(d)-1]
+		vecTanhBackward(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+		return
+	}
+	tanhBackwardGo(d, a, b)
+}
+
+//go:noescape
+func vecSigmoidDeriv(n int, d, a, b, c *float64, alpha float64)
+
+func sigmoidDerivSlice(d, a []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		vecSigmoidDeriv(len(d), ptr(d), ptr(a), nil, nil, 0)
+		return
+	}
+	sigmoidDerivGo(d, a)
+}
+
+//go:noescape
+func vecSigmoidBackward(n int, d, a, b, c *float64, alpha float64)
+
+func sigmoidBackwardSlice(d, a, b []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		_ = b[len(d)-1]
+		vecSigmoidBackward(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+		return
+	}
+	sigmoidBackwardGo(d, a, b)
+}
+
+//go:noescape
+func vecAxpy(n int, d, a, b, c *float64, alpha float64)
+
+func axpySlice(d []float64, alpha float64, a []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		vecAxpy(len(d), ptr(d), ptr(a), nil, nil, alpha)
+		return
+	}
+	axpyGo(d, alpha, a)
+}
+
+//go:noescape
+func vecScale(n int, d, a, b, c *float64, alpha float64)
+
+func scaleSlice(d []float64, alpha float64, a []float64) {
+	if useAVX512Maps && len(d) > 0 {
+		_ = a[len(d)-1]
+		vecScale(len(d), ptr(d), ptr(a), nil, nil, alpha)
+		return
+	}
+	scaleGo(d, alpha, a)
+}
+
+func ptr(s []float64) *float64 { return &s[0] }
+
+//go:noescape
+func vecSumRow(x []float64) float64
+
+func sumRowSlice(x []float64) float64 {
+	if useAVX512Maps {
+		return vecSumRow(x)
+	}
+	return sumRow(x)
+}

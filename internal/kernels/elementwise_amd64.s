@@ -977,3 +977,396 @@ logAVX512_bail:
 	VZEROUPPER
 	RET
 
+// func vecAddTo(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecAddTo(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecAddTo_loop:
+	CMPQ CX, $8
+	JLT vecAddTo_tail
+	VMOVUPD (DI)(AX*1), Z0
+	VMOVUPD (SI)(AX*1), Z1
+	VADDPD Z1, Z0, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecAddTo_loop
+vecAddTo_tail:
+	TESTQ CX, CX
+	JZ vecAddTo_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (DI)(AX*1), K1, Z0
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VADDPD Z1, Z0, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecAddTo_done:
+	VZEROUPPER
+	RET
+
+// func vecMul(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecMul(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecMul_loop:
+	CMPQ CX, $8
+	JLT vecMul_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMOVUPD (DX)(AX*1), Z2
+	VMULPD Z2, Z1, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecMul_loop
+vecMul_tail:
+	TESTQ CX, CX
+	JZ vecMul_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMOVUPD.Z (DX)(AX*1), K1, Z2
+	VMULPD Z2, Z1, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecMul_done:
+	VZEROUPPER
+	RET
+
+// func vecAdd(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecAdd(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecAdd_loop:
+	CMPQ CX, $8
+	JLT vecAdd_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMOVUPD (DX)(AX*1), Z2
+	VADDPD Z2, Z1, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecAdd_loop
+vecAdd_tail:
+	TESTQ CX, CX
+	JZ vecAdd_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMOVUPD.Z (DX)(AX*1), K1, Z2
+	VADDPD Z2, Z1, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecAdd_done:
+	VZEROUPPER
+	RET
+
+// func vecMulAdd(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecMulAdd(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecMulAdd_loop:
+	CMPQ CX, $8
+	JLT vecMulAdd_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMOVUPD (DX)(AX*1), Z2
+	VMOVUPD (R8)(AX*1), Z3
+	VMULPD Z2, Z1, Z0
+	VADDPD Z3, Z0, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecMulAdd_loop
+vecMulAdd_tail:
+	TESTQ CX, CX
+	JZ vecMulAdd_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMOVUPD.Z (DX)(AX*1), K1, Z2
+	VMOVUPD.Z (R8)(AX*1), K1, Z3
+	VMULPD Z2, Z1, Z0
+	VADDPD Z3, Z0, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecMulAdd_done:
+	VZEROUPPER
+	RET
+
+// func vecOneMinusSq(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecOneMinusSq(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecOneMinusSq_loop:
+	CMPQ CX, $8
+	JLT vecOneMinusSq_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMULPD Z1, Z1, Z0
+	VSUBPD Z0, Z31, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecOneMinusSq_loop
+vecOneMinusSq_tail:
+	TESTQ CX, CX
+	JZ vecOneMinusSq_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMULPD Z1, Z1, Z0
+	VSUBPD Z0, Z31, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecOneMinusSq_done:
+	VZEROUPPER
+	RET
+
+// func vecTanhBackward(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecTanhBackward(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecTanhBackward_loop:
+	CMPQ CX, $8
+	JLT vecTanhBackward_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMOVUPD (DX)(AX*1), Z2
+	VMULPD Z2, Z2, Z0
+	VSUBPD Z0, Z31, Z0
+	VMULPD Z0, Z1, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecTanhBackward_loop
+vecTanhBackward_tail:
+	TESTQ CX, CX
+	JZ vecTanhBackward_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMOVUPD.Z (DX)(AX*1), K1, Z2
+	VMULPD Z2, Z2, Z0
+	VSUBPD Z0, Z31, Z0
+	VMULPD Z0, Z1, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecTanhBackward_done:
+	VZEROUPPER
+	RET
+
+// func vecSigmoidDeriv(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecSigmoidDeriv(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecSigmoidDeriv_loop:
+	CMPQ CX, $8
+	JLT vecSigmoidDeriv_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VSUBPD Z1, Z31, Z0
+	VMULPD Z0, Z1, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecSigmoidDeriv_loop
+vecSigmoidDeriv_tail:
+	TESTQ CX, CX
+	JZ vecSigmoidDeriv_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VSUBPD Z1, Z31, Z0
+	VMULPD Z0, Z1, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecSigmoidDeriv_done:
+	VZEROUPPER
+	RET
+
+// func vecSigmoidBackward(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecSigmoidBackward(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecSigmoidBackward_loop:
+	CMPQ CX, $8
+	JLT vecSigmoidBackward_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMOVUPD (DX)(AX*1), Z2
+	VSUBPD Z2, Z31, Z0
+	VMULPD Z0, Z2, Z0
+	VMULPD Z0, Z1, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecSigmoidBackward_loop
+vecSigmoidBackward_tail:
+	TESTQ CX, CX
+	JZ vecSigmoidBackward_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMOVUPD.Z (DX)(AX*1), K1, Z2
+	VSUBPD Z2, Z31, Z0
+	VMULPD Z0, Z2, Z0
+	VMULPD Z0, Z1, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecSigmoidBackward_done:
+	VZEROUPPER
+	RET
+
+// func vecAxpy(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecAxpy(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecAxpy_loop:
+	CMPQ CX, $8
+	JLT vecAxpy_tail
+	VMOVUPD (DI)(AX*1), Z0
+	VMOVUPD (SI)(AX*1), Z1
+	VMULPD Z1, Z30, Z1
+	VADDPD Z1, Z0, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecAxpy_loop
+vecAxpy_tail:
+	TESTQ CX, CX
+	JZ vecAxpy_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (DI)(AX*1), K1, Z0
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMULPD Z1, Z30, Z1
+	VADDPD Z1, Z0, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecAxpy_done:
+	VZEROUPPER
+	RET
+
+// func vecScale(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecScale(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Z30
+	VBROADCASTSD mapconst<>+144(SB), Z31
+	XORQ AX, AX
+vecScale_loop:
+	CMPQ CX, $8
+	JLT vecScale_tail
+	VMOVUPD (SI)(AX*1), Z1
+	VMULPD Z1, Z30, Z0
+	VMOVUPD Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $8, CX
+	JMP vecScale_loop
+vecScale_tail:
+	TESTQ CX, CX
+	JZ vecScale_done
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPD.Z (SI)(AX*1), K1, Z1
+	VMULPD Z1, Z30, Z0
+	VMOVUPD Z0, K1, (DI)(AX*1)
+vecScale_done:
+	VZEROUPPER
+	RET
+
+// func vecSumRow(x []float64) float64
+TEXT ·vecSumRow(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VPXORQ Z0, Z0, Z0
+sumrow_loop:
+	CMPQ CX, $8
+	JLT sumrow_combine
+	VADDPD (SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP sumrow_loop
+sumrow_combine:
+	VSHUFPD $0x55, Z0, Z0, Z1
+	VADDPD Z1, Z0, Z0
+	VPERMPD $0x4e, Z0, Z1
+	VADDPD Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDSD X1, X0, X0
+sumrow_tail:
+	TESTQ CX, CX
+	JZ sumrow_done
+	VADDSD (SI), X0, X0
+	ADDQ $8, SI
+	DECQ CX
+	JMP sumrow_tail
+sumrow_done:
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+

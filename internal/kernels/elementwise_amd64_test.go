@@ -82,3 +82,49 @@ func absAll(s []float64) []float64 {
 	}
 	return a
 }
+
+// The vector streaming ops and row sums agree bit for bit with the Go
+// loops, at every tail length.
+func TestAVX512StreamsMatchGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	for n := 0; n < 70; n++ {
+		a, b, c := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+		d0 := randSlice(r, n)
+		type op struct {
+			name   string
+			vec, g func(d []float64)
+		}
+		for _, o := range []op{
+			{"addTo", func(d []float64) { addToSlice(d, a) }, func(d []float64) { addToGo(d, a) }},
+			{"mul", func(d []float64) { mulSlice(d, a, b) }, func(d []float64) { mulGo(d, a, b) }},
+			{"add", func(d []float64) { addSlice(d, a, b) }, func(d []float64) { addGo(d, a, b) }},
+			{"mulAdd", func(d []float64) { mulAddSlice(d, a, b, c) }, func(d []float64) { mulAddGo(d, a, b, c) }},
+			{"oneMinusSq", func(d []float64) { oneMinusSqSlice(d, a) }, func(d []float64) { oneMinusSqGo(d, a) }},
+			{"tanhBackward", func(d []float64) { tanhBackwardSlice(d, a, b) }, func(d []float64) { tanhBackwardGo(d, a, b) }},
+			{"sigmoidDeriv", func(d []float64) { sigmoidDerivSlice(d, a) }, func(d []float64) { sigmoidDerivGo(d, a) }},
+			{"sigmoidBackward", func(d []float64) { sigmoidBackwardSlice(d, a, b) }, func(d []float64) { sigmoidBackwardGo(d, a, b) }},
+			{"axpy", func(d []float64) { axpySlice(d, 0.3, a) }, func(d []float64) { axpyGo(d, 0.3, a) }},
+			{"scale", func(d []float64) { scaleSlice(d, -1.7, a) }, func(d []float64) { scaleGo(d, -1.7, a) }},
+			{"aliased mul", func(d []float64) { mulSlice(d, d, d) }, func(d []float64) { mulGo(d, d, d) }},
+		} {
+			got := append(append([]float64(nil), d0...), 42)
+			want := append([]float64(nil), d0...)
+			o.vec(got[:n])
+			o.g(want)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("%s n=%d: element %d: vector %v, Go %v", o.name, n, i, got[i], want[i])
+				}
+			}
+			if got[n] != 42 {
+				t.Fatalf("%s n=%d: wrote past the end", o.name, n)
+			}
+		}
+		if s, g := vecSumRow(a), sumRow(a); math.Float64bits(s) != math.Float64bits(g) {
+			t.Fatalf("sumRow n=%d: vector %v, Go %v", n, s, g)
+		}
+	}
+}

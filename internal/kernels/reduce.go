@@ -24,7 +24,7 @@ func SumAxis(dst, src []float64, outer, axis, inner int) {
 		work := outer * axis
 		f := func(lo, hi int) {
 			for o := lo; o < hi; o++ {
-				dst[o] = sumRow(src[o*axis : (o+1)*axis])
+				dst[o] = sumRowSlice(src[o*axis : (o+1)*axis])
 			}
 		}
 		if work < 1<<15 || pool.size() == 1 {
@@ -46,7 +46,7 @@ func SumAxis(dst, src []float64, outer, axis, inner int) {
 		base := o * axis * inner
 		copy(d, src[base+lo:base+hi])
 		for a := 1; a < axis; a++ {
-			addTo(d, src[base+a*inner+lo:base+a*inner+hi])
+			addToSlice(d, src[base+a*inner+lo:base+a*inner+hi])
 		}
 	}
 	if outer*axis*inner < 1<<15 || pool.size() == 1 {
@@ -78,21 +78,4 @@ func sumRow(x []float64) float64 {
 		s += v
 	}
 	return s
-}
-
-// addTo sets d[i] += s[i].
-func addTo(d, s []float64) {
-	s = s[:len(d)]
-	n := len(d) &^ 3
-	for i := 0; i < n; i += 4 {
-		dd := d[i : i+4 : i+4]
-		ss := s[i : i+4 : i+4]
-		dd[0] += ss[0]
-		dd[1] += ss[1]
-		dd[2] += ss[2]
-		dd[3] += ss[3]
-	}
-	for i := n; i < len(d); i++ {
-		d[i] += s[i]
-	}
 }

@@ -198,6 +198,7 @@ func main() {
 	genMaps()
 	genTrigs()
 	genLogs()
+	genStreams()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
