@@ -292,6 +292,9 @@ func (x *Node) Exp() *Node { return apply(op.Exp{}, x) }
 // Log returns the natural logarithm of x.
 func (x *Node) Log() *Node { return apply(op.Log{}, x) }
 
+// Log1p returns log(1 + x), accurate for tiny x.
+func (x *Node) Log1p() *Node { return apply(op.Log1p{}, x) }
+
 // Tanh returns tanh(x).
 func (x *Node) Tanh() *Node { return apply(op.Tanh{}, x) }
 

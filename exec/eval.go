@@ -52,6 +52,13 @@ func rowKernels(p ir.Primitive) rowKernel {
 		}
 	case op.Exp:
 		return func(d, a, b, c []float64) { kernels.Exp(d, a) }
+	case op.Log1p:
+		return func(d, a, b, c []float64) {
+			x := a[:len(d)]
+			for i := range d {
+				d[i] = math.Log1p(x[i])
+			}
+		}
 	case op.Log:
 		return func(d, a, b, c []float64) { kernels.Log(d, a) }
 	case op.Tanh:

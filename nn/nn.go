@@ -16,10 +16,10 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// Softplus returns log(1 + e^x), computed as max(x,0) + log(1 + e^-|x|) so
+// Softplus returns log(1 + e^x), computed as max(x,0) + log1p(e^-|x|) so
 // that it neither overflows nor loses precision for large |x|.
 func Softplus(x *jacobi.Node) *jacobi.Node {
-	return x.Relu().Add(x.Abs().Neg().Exp().AddScalar(1).Log())
+	return x.Relu().Add(x.Abs().Neg().Exp().Log1p())
 }
 
 // GELU is x·Φ(x) with the exact normal CDF, as torch.nn.GELU().

@@ -562,3 +562,38 @@ func (p Select) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 func (p Select) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
+
+// Log1p is log(1 + x), accurate for tiny x (softplus needs it).
+type Log1p struct{}
+
+func (Log1p) Name() string                       { return "log1p" }
+func (Log1p) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+func (Log1p) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
+	return mapUnary(in, math.Log1p)
+}
+
+// JVP: log1p'(x) = 1/(1+x).
+func (Log1p) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
+	if t[0] == nil {
+		return nil
+	}
+	return b.Emit(Div{}, t[0], b.Emit(Add{}, Full(b, 1, x[0].Shape), x[0]))
+}
+func (p Log1p) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
+	return batchElementwise(b, p, in, bt, n)
+}
+func (p Log1p) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
+	return unbatchElementwise(b, p, in, axes, d)
+}
+
+// Taylor: log1p' = 1/(1+x), log1p” = -1/(1+x)².
+func (Log1p) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
+	b := t.B
+	var inv *ir.Var
+	d1 := func() *ir.Var {
+		inv = b.Emit(Div{}, Full(b, 1, x[0].Shape), b.Emit(Add{}, Full(b, 1, x[0].Shape), x[0]))
+		return inv
+	}
+	d2 := func() *ir.Var { return b.Emit(Neg{}, b.Emit(Mul{}, inv, inv)) }
+	return taylorUnary(t, x1[0], x2[0], d1, d2)
+}

@@ -256,6 +256,11 @@ func progCases() []fdcheck.ProgCase {
 		{Name: "neg_times_y", Build: timesY(op.Neg{}), Shapes: [][]int{s23, s23}, Ref: mapRef2(func(a, b float64) float64 { return -a * b })},
 		{Name: "exp", Build: unary(op.Exp{}), Shapes: [][]int{s23}, Ref: mapRef(math.Exp)},
 		{Name: "log", Build: unary(op.Log{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{pos}, Ref: mapRef(math.Log)},
+		{Name: "log1p", Build: unary(op.Log1p{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{pos}, Ref: mapRef(math.Log1p)},
+		{Name: "log1p", Build: unary(op.Log1p{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{{Lo: -0.5, Hi: 2}}, Ref: mapRef(math.Log1p)},
+		{Name: "log1p_tiny", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Log1p{}, op.Scale(b, 1e-10, in[0]))
+		}, Shapes: [][]int{s23}, Ref: mapRef(func(a float64) float64 { return math.Log1p(1e-10 * a) })},
 		{Name: "tanh", Build: unary(op.Tanh{}), Shapes: [][]int{s23}, Ref: mapRef(math.Tanh)},
 		{Name: "sigmoid", Build: unary(op.Sigmoid{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{{Lo: -4, Hi: 4}}, Ref: mapRef(func(a float64) float64 { return 1 / (1 + math.Exp(-a)) })},
 		{Name: "sin", Build: unary(op.Sin{}), Shapes: [][]int{s23}, Domains: []fdcheck.Domain{{Lo: -4, Hi: 4}}, Ref: mapRef(math.Sin)},
@@ -418,7 +423,7 @@ func TestPrimitiveDerivatives(t *testing.T) {
 // primitives lists one value of every primitive type, by type name.
 var primitives = map[string]ir.Primitive{
 	"Add": op.Add{}, "Sub": op.Sub{}, "Mul": op.Mul{}, "Div": op.Div{}, "Neg": op.Neg{},
-	"Exp": op.Exp{}, "Log": op.Log{}, "Tanh": op.Tanh{}, "Sigmoid": op.Sigmoid{},
+	"Exp": op.Exp{}, "Log": op.Log{}, "Log1p": op.Log1p{}, "Tanh": op.Tanh{}, "Sigmoid": op.Sigmoid{},
 	"Sin": op.Sin{}, "Cos": op.Cos{}, "Erf": op.Erf{}, "Sqrt": op.Sqrt{},
 	"IntPow": op.IntPow{N: 2}, "Compare": op.Compare{Op: op.GT}, "Select": op.Select{},
 	"MatMul": op.MatMul{}, "Transpose": op.Transpose{Perm: []int{1, 0}},
@@ -625,6 +630,8 @@ func nodeCases() []fdcheck.Case {
 		}, Shape: s},
 		{Name: "exp", F: func(x *jacobi.Node) *jacobi.Node { return x.Exp() }, Shape: s, Ref: ew(math.Exp)},
 		{Name: "log", F: func(x *jacobi.Node) *jacobi.Node { return x.Log() }, Shape: s, Domain: pos, Ref: ew(math.Log)},
+		{Name: "log1p", F: func(x *jacobi.Node) *jacobi.Node { return x.Log1p() }, Shape: s, Domain: pos, Ref: ew(math.Log1p)},
+		{Name: "log1p", F: func(x *jacobi.Node) *jacobi.Node { return x.Log1p() }, Shape: s, Domain: fdcheck.Domain{Lo: -0.5, Hi: 2}, Ref: ew(math.Log1p)},
 		{Name: "tanh", F: func(x *jacobi.Node) *jacobi.Node { return x.Tanh() }, Shape: s, Ref: ew(math.Tanh)},
 		{Name: "sigmoid", F: func(x *jacobi.Node) *jacobi.Node { return x.Sigmoid() }, Shape: s, Ref: ew(func(a float64) float64 { return 1 / (1 + math.Exp(-a)) })},
 		{Name: "sin", F: func(x *jacobi.Node) *jacobi.Node { return x.Sin() }, Shape: s, Ref: ew(math.Sin)},

@@ -40,7 +40,7 @@ func CostOf(p *ir.Program) Cost {
 			f = out
 		case op.IntPow:
 			f = 2 * out
-		case op.Exp, op.Log, op.Tanh, op.Sigmoid, op.Sin, op.Cos, op.Erf, op.Sqrt:
+		case op.Exp, op.Log, op.Log1p, op.Tanh, op.Sigmoid, op.Sin, op.Cos, op.Erf, op.Sqrt:
 			f = transcendental * out
 		case op.ReduceSum:
 			f = float64(e.In[0].Size())

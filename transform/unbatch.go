@@ -174,7 +174,7 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 			return nil, err
 		}
 		return op.Const(u.b, c), nil
-	case op.Add, op.Sub, op.Mul, op.Div, op.Neg, op.Exp, op.Log, op.Tanh, op.Sigmoid,
+	case op.Add, op.Sub, op.Mul, op.Div, op.Neg, op.Exp, op.Log, op.Log1p, op.Tanh, op.Sigmoid,
 		op.Sin, op.Cos, op.Erf, op.Sqrt, op.IntPow, op.Compare, op.Select:
 		args := make([]*ir.Var, len(e.In))
 		for i, w := range e.In {
