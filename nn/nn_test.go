@@ -241,10 +241,9 @@ func TestSoftplusExtremes(t *testing.T) {
 }
 
 // TestSoftplusRelativePrecision: for very negative x, softplus(x) ≈ e^x is
-// tiny but not zero; torch.nn.functional.softplus(-40) = log1p(e^-40) =
-// 4.248e-18. nn.Softplus computes log(1 + e^-|x|), where 1 + e^-40 rounds
-// to 1, and returns 0: every digit is lost, against its doc comment ("nor
-// loses precision for large |x|"). A fix needs a log1p primitive.
+// tiny but not zero: torch.nn.functional.softplus(-40) = log1p(e^-40) =
+// 4.248e-18. Computed as log(1 + e^-|x|), 1 + e^-40 rounds to 1 and every
+// digit is lost; log1p keeps them.
 func TestSoftplusRelativePrecision(t *testing.T) {
 	x := tensor.MustNew([]int{3}, []float64{-40, -60, -100})
 	y, err := jacobi.Eval(nn.Softplus, x)

@@ -1,6 +1,7 @@
 package fdcheck
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -259,6 +260,7 @@ func CheckProgram(t *testing.T, c ProgCase, rng *rand.Rand) {
 		{"jvp of vjp", hv, append(append(append([]*tensor.Tensor{}, xs...), one), split(v.Data(), shapes)...)},
 	} {
 		CheckSimplify(t, pr.name, pr.p, pr.args)
+		CheckEval(t, pr.name, pr.p, pr.args)
 	}
 
 	// Vmap against a loop, and Unbatch of the Vmap against the original.
@@ -308,6 +310,55 @@ func CheckSimplify(t *testing.T, name string, p *ir.Program, args []*tensor.Tens
 	return s
 }
 
+// Interpret evaluates p equation by equation with the primitives' own Eval
+// methods (what constant folding uses), independently of package exec.
+func Interpret(p *ir.Program, args []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	env := map[*ir.Var]*tensor.Tensor{}
+	for i, v := range p.In {
+		env[v] = args[i]
+	}
+	for _, e := range p.Eqns {
+		in := make([]*tensor.Tensor, len(e.In))
+		for i, v := range e.In {
+			in[i] = env[v]
+		}
+		ev, ok := e.Prim.(op.Evaluator)
+		if !ok {
+			return nil, fmt.Errorf("%s has no Eval", e.Prim.Name())
+		}
+		out, err := ev.Eval(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Prim.Name(), err)
+		}
+		if !sameInts(out.Shape(), e.Out.Shape) {
+			return nil, fmt.Errorf("%s: Eval gives shape %v, the shape rule %v", e.Prim.Name(), out.Shape(), e.Out.Shape)
+		}
+		env[e.Out] = out
+	}
+	outs := make([]*tensor.Tensor, len(p.Out))
+	for i, v := range p.Out {
+		outs[i] = env[v]
+	}
+	return outs, nil
+}
+
+// CheckEval checks that exec.Run and the primitives' Eval methods agree on p.
+func CheckEval(t *testing.T, name string, p *ir.Program, args []*tensor.Tensor) {
+	t.Helper()
+	want, err := Interpret(p, args)
+	if err != nil {
+		t.Fatalf("interpret %s: %v", name, err)
+	}
+	got := Run(t, p, args...)
+	for i := range want {
+		if !sameInts(got[i].Shape(), want[i].Shape()) {
+			t.Errorf("%s: exec gives output %d shape %v, Eval %v", name, i, got[i].Shape(), want[i].Shape())
+			continue
+		}
+		Compare(t, name+": exec.Run against the primitives' Eval", got[i].Data(), want[i].Data(), want[i].Shape(), Tight)
+	}
+}
+
 // CheckVmap checks transform.Vmap(p, flags, 3) against running p on each
 // entry (inputs drawn by sample; unbatched ones shared), then that
 // transform.Unbatch of the batched program recovers a program equal to p.
@@ -339,6 +390,7 @@ func CheckVmap(t *testing.T, name string, p *ir.Program, flags []bool, sample fu
 			args[i] = per[0][i]
 		}
 	}
+	CheckEval(t, "vmap of "+name, vm, args)
 	got := Run(t, vm, args...)
 	wants := make([][]*tensor.Tensor, nb)
 	for j := range wants {
