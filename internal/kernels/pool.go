@@ -58,8 +58,7 @@ func (j *job) run(id int) {
 type workerPool struct {
 	mu      sync.Mutex
 	workers int // total workers, the caller included
-	queue   []*job
-	queued  atomic.Int32  // len(queue), read without the lock
+	queue   atomic.Pointer[[]*job] // copy on write, under mu; read without it
 	wake    chan struct{} // tokens for parked helpers
 	quit    []chan bool   // one per helper, to stop it
 }
@@ -94,19 +93,28 @@ func (p *workerPool) resize(n int) {
 	p.workers = n
 }
 
-// take returns a queued job with tasks left, or nil.
+// take returns a queued job with tasks left, or nil. It takes no lock:
+// idle helpers call it in a loop.
 func (p *workerPool) take() *job {
-	if p.queued.Load() == 0 {
+	q := p.queue.Load()
+	if q == nil {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, j := range p.queue {
+	for _, j := range *q {
 		if j.left.Load() > 0 {
 			return j
 		}
 	}
 	return nil
+}
+
+// setQueue replaces the queue (under p.mu).
+func (p *workerPool) setQueue(q []*job) {
+	if len(q) == 0 {
+		p.queue.Store(nil)
+		return
+	}
+	p.queue.Store(&q)
 }
 
 func (p *workerPool) helper(quit chan bool, id int) {
@@ -165,10 +173,14 @@ func (p *workerPool) parallelFor(n int, fn func(task int)) {
 		j.ranges[i].end = int64((i + 1) * n / len(j.ranges))
 	}
 	j.left.Store(int64(n))
-	p.queue = append(p.queue, j)
-	p.queued.Store(int32(len(p.queue)))
+	var q []*job
+	if old := p.queue.Load(); old != nil {
+		q = append(q, *old...)
+	}
+	p.setQueue(append(q, j))
+	helpers := len(p.quit)
 	p.mu.Unlock()
-	for i := 0; i < min(w, n)-1; i++ {
+	for i := 0; i < min(w, n)-1 && len(p.wake) < helpers; i++ {
 		select {
 		case p.wake <- struct{}{}:
 		default:
@@ -176,13 +188,13 @@ func (p *workerPool) parallelFor(n int, fn func(task int)) {
 	}
 	j.run(0)
 	p.mu.Lock()
-	for i, q := range p.queue {
-		if q == j {
-			p.queue = append(p.queue[:i], p.queue[i+1:]...)
-			break
+	var rest []*job
+	for _, q := range *p.queue.Load() {
+		if q != j {
+			rest = append(rest, q)
 		}
 	}
-	p.queued.Store(int32(len(p.queue)))
+	p.setQueue(rest)
 	p.mu.Unlock()
 	for spins := 0; j.finished.Load() < j.n; spins++ {
 		if spins > 1000 {

@@ -49,3 +49,28 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDgemmTrans covers the transpose combinations the runtime uses
+// (VJP: G·Wᵀ; weight gradients: Xᵀ·G).
+func BenchmarkDgemmTrans(b *testing.B) {
+	for _, s := range [][3]int{{1024, 1024, 1024}, {8192, 256, 256}, {256, 256, 8192}} {
+		for _, tr := range [][2]bool{{false, true}, {true, false}, {true, true}} {
+			m, n, k := s[0], s[1], s[2]
+			b.Run(fmt.Sprintf("tA=%v,tB=%v/%dx%dx%d", tr[0], tr[1], m, n, k), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 1))
+				a, bb, c := randSlice(r, m*k), randSlice(r, k*n), randSlice(r, m*n)
+				lda, ldb := k, n
+				if tr[0] {
+					lda = m
+				}
+				if tr[1] {
+					ldb = k
+				}
+				for i := 0; i < b.N; i++ {
+					Dgemm(tr[0], tr[1], m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+				}
+				b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
