@@ -57,10 +57,10 @@ func (j *job) run(id int) {
 
 type workerPool struct {
 	mu      sync.Mutex
-	workers int // total workers, the caller included
+	workers int                    // total workers, the caller included
 	queue   atomic.Pointer[[]*job] // copy on write, under mu; read without it
-	wake    chan struct{} // tokens for parked helpers
-	quit    []chan bool   // one per helper, to stop it
+	wake    chan struct{}          // tokens for parked helpers
+	quit    []chan bool            // one per helper, to stop it
 }
 
 // spinTime is how long an idle helper looks for work before it parks.
