@@ -3,6 +3,7 @@ package fdcheck
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/jacobi-ad/jacobi/exec"
@@ -63,11 +64,32 @@ func (c ProgCase) Sample(t testing.TB, rng *rand.Rand) []*tensor.Tensor {
 	return nil
 }
 
+// plans caches compiled programs: fd runs one program many times.
+var plans = struct {
+	sync.Mutex
+	m map[*ir.Program]*exec.Plan
+}{m: map[*ir.Program]*exec.Plan{}}
+
 // Run runs p and fails the test on error. Outputs are copied (a program's
 // output may share its input's storage).
 func Run(t testing.TB, p *ir.Program, in ...*tensor.Tensor) []*tensor.Tensor {
 	t.Helper()
-	out, err := exec.Run(p, in...)
+	plans.Lock()
+	pl, ok := plans.m[p]
+	plans.Unlock()
+	if !ok {
+		var err error
+		if pl, err = exec.Compile(p); err != nil {
+			t.Fatalf("compile: %v\n%v", err, p)
+		}
+		plans.Lock()
+		if len(plans.m) > 64 {
+			plans.m = map[*ir.Program]*exec.Plan{}
+		}
+		plans.m[p] = pl
+		plans.Unlock()
+	}
+	out, err := pl.Run(in)
 	if err != nil {
 		t.Fatalf("run: %v\n%v", err, p)
 	}
