@@ -63,6 +63,18 @@ func networks() []fdcheck.ProgCase {
 			m := b.Emit(op.Slice{Start: []int{0, 0}, Limit: []int{2, 5}}, b.Emit(op.Concat{Axis: 1}, in[0], in[0]))
 			return b.Emit(op.Mul{}, b.Emit(op.Pad{Lo: []int{0, 1}, Hi: []int{0, 0}}, s), m)
 		}},
+		{Name: "samples_as_columns", Shapes: [][]int{{4, 3}, {2, 3}, {2, 1}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			// tanh(W xᵀ + c) puts the samples on the columns of the right operand.
+			z := b.Emit(op.MatMul{}, in[1], b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])) // (2, 4)
+			z = b.Emit(op.Add{}, z, b.Emit(op.Broadcast{Shape: []int{2, 4}, Dims: []int{0, 1}}, in[2]))
+			return b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Tanh{}, z))
+		}},
+		{Name: "reshape_per_sample", Shapes: [][]int{{3, 6}, {3}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			r := b.Emit(op.Reshape{Shape: []int{3, 2, 3}}, b.Emit(op.Sin{}, in[0]))
+			w := b.Emit(op.Broadcast{Shape: []int{3, 2, 3}, Dims: []int{2}}, in[1])
+			s := b.Emit(op.ReduceSum{Axes: []int{2}}, b.Emit(op.Mul{}, r, w)) // (3, 2)
+			return b.Emit(op.Reshape{Shape: []int{3, 2, 1}}, b.Emit(op.IntPow{N: 2}, s))
+		}},
 		{Name: "batched_matmul_attention_like", Shapes: [][]int{{2, 3, 2}, {2, 2}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
 			q := b.Emit(op.MatMul{}, in[0], in[1])                                         // (2,3,2)
 			s := b.Emit(op.MatMul{}, q, b.Emit(op.Transpose{Perm: []int{0, 2, 1}}, in[0])) // (2,3,3)
