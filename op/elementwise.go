@@ -85,21 +85,29 @@ func mapBinary(in []*tensor.Tensor, f func(x, y float64) float64) (*tensor.Tenso
 // Add is x + y.
 type Add struct{}
 
+// Name implements ir.Primitive.
 func (Add) Name() string                       { return "add" }
+// OutShape implements ir.Primitive.
 func (Add) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+// Eval implements Evaluator.
 func (Add) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x + y })
 }
+// JVP implements JVPRule.
 func (Add) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	return AddZ(b, t[0], t[1])
 }
+// LinearIn implements Linear.
 func (Add) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (Add) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	return []*ir.Var{pick(lin[0], ct), pick(lin[1], ct)}
 }
+// Batch implements BatchRule.
 func (p Add) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Add) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -114,11 +122,15 @@ func pick(ok bool, v *ir.Var) *ir.Var {
 // Sub is x - y.
 type Sub struct{}
 
+// Name implements ir.Primitive.
 func (Sub) Name() string                       { return "sub" }
+// OutShape implements ir.Primitive.
 func (Sub) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+// Eval implements Evaluator.
 func (Sub) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x - y })
 }
+// JVP implements JVPRule.
 func (Sub) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	switch {
 	case t[1] == nil:
@@ -128,7 +140,9 @@ func (Sub) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Sub{}, t[0], t[1])
 }
+// LinearIn implements Linear.
 func (Sub) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (Sub) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	out := []*ir.Var{pick(lin[0], ct), nil}
 	if lin[1] {
@@ -136,9 +150,11 @@ func (Sub) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bo
 	}
 	return out
 }
+// Batch implements BatchRule.
 func (p Sub) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Sub) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -146,15 +162,21 @@ func (p Sub) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Mul is x * y.
 type Mul struct{}
 
+// Name implements ir.Primitive.
 func (Mul) Name() string                       { return "mul" }
+// OutShape implements ir.Primitive.
 func (Mul) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+// Eval implements Evaluator.
 func (Mul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x * y })
 }
+// JVP implements JVPRule.
 func (Mul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	return AddZ(b, MulZ(b, t[0], x[1]), MulZ(b, t[1], x[0]))
 }
+// LinearIn implements Linear.
 func (Mul) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (Mul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	if lin[0] && lin[1] {
 		b.Fail(fmt.Errorf("mul: both operands are linear, the product is not (internal error)"))
@@ -165,9 +187,11 @@ func (Mul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []b
 	}
 	return []*ir.Var{nil, b.Emit(Mul{}, in[0], ct)}
 }
+// Batch implements BatchRule.
 func (p Mul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Mul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -175,8 +199,11 @@ func (p Mul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Div is x / y.
 type Div struct{}
 
+// Name implements ir.Primitive.
 func (Div) Name() string                       { return "div" }
+// OutShape implements ir.Primitive.
 func (Div) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+// Eval implements Evaluator.
 func (Div) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x / y })
 }
@@ -192,16 +219,20 @@ func (Div) JVP(b *ir.Builder, x []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, num, x[1])
 }
+// LinearIn implements Linear.
 func (Div) LinearIn(i int) bool { return i == 0 }
+// Transpose implements Linear.
 func (Div) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	if lin[1] {
 		b.Fail(fmt.Errorf("div: the divisor is not linear (internal error)"))
 	}
 	return []*ir.Var{b.Emit(Div{}, ct, in[1]), nil}
 }
+// Batch implements BatchRule.
 func (p Div) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Div) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -209,24 +240,32 @@ func (p Div) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Neg is -x.
 type Neg struct{}
 
+// Name implements ir.Primitive.
 func (Neg) Name() string                       { return "neg" }
+// OutShape implements ir.Primitive.
 func (Neg) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Neg) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, func(x float64) float64 { return -x })
 }
+// JVP implements JVPRule.
 func (Neg) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(Neg{}, t[0])
 }
+// LinearIn implements Linear.
 func (Neg) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (Neg) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{b.Emit(Neg{}, ct)}
 }
+// Batch implements BatchRule.
 func (p Neg) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Neg) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -234,15 +273,21 @@ func (p Neg) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Exp is e^x.
 type Exp struct{}
 
+// Name implements ir.Primitive.
 func (Exp) Name() string                                     { return "exp" }
+// OutShape implements ir.Primitive.
 func (Exp) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Exp) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Exp) }
+// JVP implements JVPRule.
 func (Exp) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	return MulZ(b, t[0], out)
 }
+// Batch implements BatchRule.
 func (p Exp) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Exp) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -250,18 +295,24 @@ func (p Exp) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Log is the natural logarithm.
 type Log struct{}
 
+// Name implements ir.Primitive.
 func (Log) Name() string                                     { return "log" }
+// OutShape implements ir.Primitive.
 func (Log) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Log) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Log) }
+// JVP implements JVPRule.
 func (Log) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(Div{}, t[0], x[0])
 }
+// Batch implements BatchRule.
 func (p Log) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Log) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -269,8 +320,11 @@ func (p Log) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Tanh is the hyperbolic tangent.
 type Tanh struct{}
 
+// Name implements ir.Primitive.
 func (Tanh) Name() string                                     { return "tanh" }
+// OutShape implements ir.Primitive.
 func (Tanh) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Tanh) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Tanh) }
 
 // JVP: tanh' = 1 - tanh².
@@ -281,9 +335,11 @@ func (Tanh) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	d := b.Emit(Sub{}, Full(b, 1, out.Shape), b.Emit(Mul{}, out, out))
 	return b.Emit(Mul{}, t[0], d)
 }
+// Batch implements BatchRule.
 func (p Tanh) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Tanh) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -291,8 +347,11 @@ func (p Tanh) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Drop
 // Sigmoid is the logistic function 1/(1+e^-x).
 type Sigmoid struct{}
 
+// Name implements ir.Primitive.
 func (Sigmoid) Name() string                                     { return "sigmoid" }
+// OutShape implements ir.Primitive.
 func (Sigmoid) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Sigmoid) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, sigmoid) }
 
 func sigmoid(x float64) float64 {
@@ -311,9 +370,11 @@ func (Sigmoid) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var
 	d := b.Emit(Mul{}, out, b.Emit(Sub{}, Full(b, 1, out.Shape), out))
 	return b.Emit(Mul{}, t[0], d)
 }
+// Batch implements BatchRule.
 func (p Sigmoid) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Sigmoid) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -321,18 +382,24 @@ func (p Sigmoid) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d D
 // Sin is the sine.
 type Sin struct{}
 
+// Name implements ir.Primitive.
 func (Sin) Name() string                                     { return "sin" }
+// OutShape implements ir.Primitive.
 func (Sin) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Sin) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sin) }
+// JVP implements JVPRule.
 func (Sin) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(Mul{}, t[0], b.Emit(Cos{}, x[0]))
 }
+// Batch implements BatchRule.
 func (p Sin) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Sin) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -340,18 +407,24 @@ func (p Sin) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Cos is the cosine.
 type Cos struct{}
 
+// Name implements ir.Primitive.
 func (Cos) Name() string                                     { return "cos" }
+// OutShape implements ir.Primitive.
 func (Cos) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Cos) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Cos) }
+// JVP implements JVPRule.
 func (Cos) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(Neg{}, b.Emit(Mul{}, t[0], b.Emit(Sin{}, x[0])))
 }
+// Batch implements BatchRule.
 func (p Cos) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Cos) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -359,8 +432,11 @@ func (p Cos) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Erf is the error function.
 type Erf struct{}
 
+// Name implements ir.Primitive.
 func (Erf) Name() string                                     { return "erf" }
+// OutShape implements ir.Primitive.
 func (Erf) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Erf) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Erf) }
 
 // JVP: erf'(x) = 2/√π · e^(-x²).
@@ -371,9 +447,11 @@ func (Erf) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	g := b.Emit(Exp{}, b.Emit(Neg{}, b.Emit(Mul{}, x[0], x[0])))
 	return b.Emit(Mul{}, t[0], Scale(b, 2/math.SqrtPi, g))
 }
+// Batch implements BatchRule.
 func (p Erf) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Erf) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -381,8 +459,11 @@ func (p Erf) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 // Sqrt is the square root.
 type Sqrt struct{}
 
+// Name implements ir.Primitive.
 func (Sqrt) Name() string                                     { return "sqrt" }
+// OutShape implements ir.Primitive.
 func (Sqrt) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Sqrt) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sqrt) }
 
 // JVP: √x' = 1/(2√x).
@@ -392,9 +473,11 @@ func (Sqrt) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, t[0], Scale(b, 2, out))
 }
+// Batch implements BatchRule.
 func (p Sqrt) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Sqrt) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -402,9 +485,13 @@ func (p Sqrt) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Drop
 // IntPow is x^N for an integer N (negative N allowed).
 type IntPow struct{ N int }
 
+// Name implements ir.Primitive.
 func (IntPow) Name() string                       { return "integer_pow" }
+// String prints the parameters.
 func (p IntPow) String() string                   { return fmt.Sprintf("n=%d", p.N) }
+// OutShape implements ir.Primitive.
 func (IntPow) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (p IntPow) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, func(x float64) float64 { return Powi(x, p.N) })
 }
@@ -451,9 +538,11 @@ func (p IntPow) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var 
 	}
 	return b.Emit(Mul{}, t[0], Scale(b, float64(p.N), d))
 }
+// Batch implements BatchRule.
 func (p IntPow) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p IntPow) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -472,8 +561,11 @@ const (
 // zero everywhere; it feeds Select to build relu, max, clamp and friends.
 type Compare struct{ Op string }
 
+// Name implements ir.Primitive.
 func (Compare) Name() string     { return "compare" }
+// String prints the parameters.
 func (p Compare) String() string { return p.Op }
+// OutShape implements ir.Primitive.
 func (p Compare) OutShape(in [][]int) ([]int, error) {
 	switch p.Op {
 	case GT, GE, LT, LE, EQ, NE:
@@ -482,6 +574,7 @@ func (p Compare) OutShape(in [][]int) ([]int, error) {
 	}
 	return sameShapes(in, 2)
 }
+// Eval implements Evaluator.
 func (p Compare) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	f := CompareFunc(p.Op)
 	return mapBinary(in, func(x, y float64) float64 {
@@ -511,10 +604,13 @@ func CompareFunc(o string) func(x, y float64) bool {
 	}
 	return f
 }
+// JVP implements JVPRule.
 func (Compare) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var { return nil }
+// Batch implements BatchRule.
 func (p Compare) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Compare) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -522,8 +618,11 @@ func (p Compare) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d D
 // Select picks x where the predicate is non-zero and y elsewhere.
 type Select struct{}
 
+// Name implements ir.Primitive.
 func (Select) Name() string                       { return "select" }
+// OutShape implements ir.Primitive.
 func (Select) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 3) }
+// Eval implements Evaluator.
 func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	p, x, y := in[0].Data(), in[1].Data(), in[2].Data()
 	out := make([]float64, len(p))
@@ -536,13 +635,16 @@ func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	return tensor.New(in[0].Shape(), out)
 }
+// JVP implements JVPRule.
 func (Select) JVP(b *ir.Builder, x []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	if t[1] == nil && t[2] == nil {
 		return nil
 	}
 	return b.Emit(Select{}, x[0], OrZeros(b, t[1], out.Shape), OrZeros(b, t[2], out.Shape))
 }
+// LinearIn implements Linear.
 func (Select) LinearIn(i int) bool { return i > 0 }
+// Transpose implements Linear.
 func (Select) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int, lin []bool) []*ir.Var {
 	if lin[0] {
 		b.Fail(fmt.Errorf("select: the predicate is not linear (internal error)"))
@@ -556,9 +658,11 @@ func (Select) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 	}
 	return out
 }
+// Batch implements BatchRule.
 func (p Select) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Select) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }
@@ -566,8 +670,11 @@ func (p Select) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dr
 // Log1p is log(1 + x), accurate for tiny x (softplus needs it).
 type Log1p struct{}
 
+// Name implements ir.Primitive.
 func (Log1p) Name() string                       { return "log1p" }
+// OutShape implements ir.Primitive.
 func (Log1p) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+// Eval implements Evaluator.
 func (Log1p) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, math.Log1p)
 }
@@ -579,9 +686,11 @@ func (Log1p) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, t[0], b.Emit(Add{}, Full(b, 1, x[0].Shape), x[0]))
 }
+// Batch implements BatchRule.
 func (p Log1p) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+// Unbatch implements UnbatchRule.
 func (p Log1p) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
 }

@@ -82,6 +82,7 @@ type MixError struct {
 	Reason string
 }
 
+// Error describes the mixing, naming the primitive and where it was traced.
 func (e *MixError) Error() string {
 	at := ""
 	if e.Src != "" {

@@ -14,7 +14,9 @@ import (
 // with the same leading dimensions as x, giving (..., m, n).
 type MatMul struct{}
 
+// Name implements ir.Primitive.
 func (MatMul) Name() string { return "matmul" }
+// OutShape implements ir.Primitive.
 func (MatMul) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 2); err != nil {
 		return nil, err
@@ -33,6 +35,7 @@ func (MatMul) OutShape(in [][]int) ([]int, error) {
 	out := append([]int{}, x[:len(x)-1]...)
 	return append(out, y[len(y)-1]), nil
 }
+// Eval implements Evaluator.
 func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape(), in[1].Shape()})
 	if err != nil {
@@ -57,6 +60,7 @@ func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	return tensor.New(s, out)
 }
+// JVP implements JVPRule.
 func (MatMul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	var l, r *ir.Var
 	if t[0] != nil {
@@ -67,7 +71,9 @@ func (MatMul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return AddZ(b, l, r)
 }
+// LinearIn implements Linear.
 func (MatMul) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (MatMul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int, lin []bool) []*ir.Var {
 	if lin[0] && lin[1] {
 		b.Fail(fmt.Errorf("matmul: both operands are linear (internal error)"))
@@ -87,6 +93,7 @@ func (MatMul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 	}
 	return []*ir.Var{nil, b.Emit(MatMul{}, SwapLast(b, x), ct)}
 }
+// Batch implements BatchRule.
 func (p MatMul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	x, y := in[0], in[1]
 	switch {
@@ -113,6 +120,7 @@ func (p MatMul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 		return b.Emit(p, x, y)
 	}
 }
+// Unbatch implements UnbatchRule.
 func (p MatMul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, drop Dropper) (*ir.Var, int, error) {
 	x, y := in[0], in[1]
 	ax, ay := axes[0], axes[1]
@@ -167,8 +175,11 @@ func (p MatMul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int,
 // Transpose permutes axes: output axis i is input axis Perm[i].
 type Transpose struct{ Perm []int }
 
+// Name implements ir.Primitive.
 func (Transpose) Name() string     { return "transpose" }
+// String prints the parameters.
 func (p Transpose) String() string { return fmt.Sprintf("perm=%v", p.Perm) }
+// OutShape implements ir.Primitive.
 func (p Transpose) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
@@ -187,6 +198,7 @@ func (p Transpose) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+// Eval implements Evaluator.
 func (p Transpose) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
 	if err != nil {
@@ -208,16 +220,20 @@ func (p Transpose) inverse() Transpose {
 	}
 	return Transpose{Perm: inv}
 }
+// JVP implements JVPRule.
 func (p Transpose) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(p, t[0])
 }
+// LinearIn implements Linear.
 func (Transpose) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (p Transpose) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{b.Emit(p.inverse(), ct)}
 }
+// Batch implements BatchRule.
 func (p Transpose) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	perm := []int{0}
 	for _, a := range p.Perm {
@@ -225,6 +241,7 @@ func (p Transpose) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	}
 	return b.Emit(Transpose{Perm: perm}, in[0])
 }
+// Unbatch implements UnbatchRule.
 func (p Transpose) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
 	if a < 0 {
@@ -250,8 +267,11 @@ func (p Transpose) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, _
 // Reshape gives the data a new shape of the same size (row-major order kept).
 type Reshape struct{ Shape []int }
 
+// Name implements ir.Primitive.
 func (Reshape) Name() string     { return "reshape" }
+// String prints the parameters.
 func (p Reshape) String() string { return fmt.Sprintf("shape=%v", p.Shape) }
+// OutShape implements ir.Primitive.
 func (p Reshape) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
@@ -266,22 +286,28 @@ func (p Reshape) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int{}, p.Shape...), nil
 }
+// Eval implements Evaluator.
 func (p Reshape) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return tensor.New(p.Shape, in[0].Data())
 }
+// JVP implements JVPRule.
 func (p Reshape) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(p, t[0])
 }
+// LinearIn implements Linear.
 func (Reshape) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (Reshape) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{ReshapeTo(b, ct, shapes[0])}
 }
+// Batch implements BatchRule.
 func (p Reshape) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	return b.Emit(Reshape{Shape: append([]int{n}, p.Shape...)}, in[0])
 }
+// Unbatch implements UnbatchRule.
 func (p Reshape) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
 	if a < 0 {
@@ -311,8 +337,11 @@ type Broadcast struct {
 	Dims  []int
 }
 
+// Name implements ir.Primitive.
 func (Broadcast) Name() string     { return "broadcast" }
+// String prints the parameters.
 func (p Broadcast) String() string { return fmt.Sprintf("shape=%v dims=%v", p.Shape, p.Dims) }
+// OutShape implements ir.Primitive.
 func (p Broadcast) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
@@ -331,6 +360,7 @@ func (p Broadcast) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int{}, p.Shape...), nil
 }
+// Eval implements Evaluator.
 func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	x := in[0]
 	src := strides(x.Shape())
@@ -344,13 +374,16 @@ func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	gather(out, x.Data(), p.Shape, st, 0)
 	return tensor.New(p.Shape, out)
 }
+// JVP implements JVPRule.
 func (p Broadcast) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(p, t[0])
 }
+// LinearIn implements Linear.
 func (Broadcast) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (p Broadcast) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	x := shapes[0]
 	var axes []int
@@ -371,6 +404,7 @@ func (p Broadcast) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]
 	}
 	return []*ir.Var{ReshapeTo(b, s, x)}
 }
+// Batch implements BatchRule.
 func (p Broadcast) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	dims := []int{0}
 	for _, d := range p.Dims {
@@ -378,6 +412,7 @@ func (p Broadcast) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	}
 	return b.Emit(Broadcast{Shape: append([]int{n}, p.Shape...), Dims: dims}, in[0])
 }
+// Unbatch implements UnbatchRule.
 func (p Broadcast) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
 	if a < 0 {
@@ -411,8 +446,11 @@ func (p Broadcast) WithoutAxis(out, in int) Broadcast {
 // ReduceSum sums over Axes, removing them.
 type ReduceSum struct{ Axes []int }
 
+// Name implements ir.Primitive.
 func (ReduceSum) Name() string     { return "reduce_sum" }
+// String prints the parameters.
 func (p ReduceSum) String() string { return fmt.Sprintf("axes=%v", p.Axes) }
+// OutShape implements ir.Primitive.
 func (p ReduceSum) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
@@ -433,6 +471,7 @@ func (p ReduceSum) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+// Eval implements Evaluator.
 func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
 	if err != nil {
@@ -453,13 +492,16 @@ func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	scatterAdd(out, in[0].Data(), xs, st)
 	return tensor.New(s, out)
 }
+// JVP implements JVPRule.
 func (p ReduceSum) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(p, t[0])
 }
+// LinearIn implements Linear.
 func (ReduceSum) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (p ReduceSum) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	var dims []int
 	for d := range shapes[0] {
@@ -472,6 +514,7 @@ func (p ReduceSum) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]
 	}
 	return []*ir.Var{b.Emit(Broadcast{Shape: append([]int{}, shapes[0]...), Dims: dims}, ct)}
 }
+// Batch implements BatchRule.
 func (p ReduceSum) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	axes := make([]int, len(p.Axes))
 	for i, a := range p.Axes {
@@ -479,6 +522,7 @@ func (p ReduceSum) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	}
 	return b.Emit(ReduceSum{Axes: axes}, in[0])
 }
+// Unbatch implements UnbatchRule.
 func (p ReduceSum) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
 	if a < 0 {
@@ -508,8 +552,11 @@ func (p ReduceSum) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]i
 // Concat joins its inputs along Axis.
 type Concat struct{ Axis int }
 
+// Name implements ir.Primitive.
 func (Concat) Name() string     { return "concat" }
+// String prints the parameters.
 func (p Concat) String() string { return fmt.Sprintf("axis=%d", p.Axis) }
+// OutShape implements ir.Primitive.
 func (p Concat) OutShape(in [][]int) ([]int, error) {
 	if len(in) == 0 {
 		return nil, fmt.Errorf("needs at least one input")
@@ -532,6 +579,7 @@ func (p Concat) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+// Eval implements Evaluator.
 func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	shapes := make([][]int, len(in))
 	for i, t := range in {
@@ -556,6 +604,7 @@ func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	return tensor.New(s, out)
 }
+// JVP implements JVPRule.
 func (p Concat) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	any := false
 	for _, v := range t {
@@ -570,7 +619,9 @@ func (p Concat) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var 
 	}
 	return b.Emit(p, args...)
 }
+// LinearIn implements Linear.
 func (Concat) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (p Concat) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, lin []bool) []*ir.Var {
 	out := make([]*ir.Var, len(shapes))
 	off := 0
@@ -586,6 +637,7 @@ func (p Concat) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int
 	}
 	return out
 }
+// Batch implements BatchRule.
 func (p Concat) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	args := make([]*ir.Var, len(in))
 	for i, v := range in {
@@ -597,6 +649,7 @@ func (p Concat) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	}
 	return b.Emit(Concat{Axis: p.Axis + 1}, args...)
 }
+// Unbatch implements UnbatchRule.
 func (p Concat) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, drop Dropper) (*ir.Var, int, error) {
 	a := -1
 	for _, x := range axes {
@@ -637,8 +690,11 @@ func (p Concat) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int,
 // Slice takes x[Start[0]:Limit[0], Start[1]:Limit[1], ...] (unit stride).
 type Slice struct{ Start, Limit []int }
 
+// Name implements ir.Primitive.
 func (Slice) Name() string     { return "slice" }
+// String prints the parameters.
 func (p Slice) String() string { return fmt.Sprintf("start=%v limit=%v", p.Start, p.Limit) }
+// OutShape implements ir.Primitive.
 func (p Slice) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
@@ -656,6 +712,7 @@ func (p Slice) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+// Eval implements Evaluator.
 func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
 	if err != nil {
@@ -670,13 +727,16 @@ func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	gather(out, in[0].Data(), s, st, off)
 	return tensor.New(s, out)
 }
+// JVP implements JVPRule.
 func (p Slice) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(p, t[0])
 }
+// LinearIn implements Linear.
 func (Slice) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (p Slice) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	hi := make([]int, len(p.Limit))
 	for d := range hi {
@@ -684,9 +744,11 @@ func (p Slice) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int,
 	}
 	return []*ir.Var{b.Emit(Pad{Lo: append([]int{}, p.Start...), Hi: hi}, ct)}
 }
+// Batch implements BatchRule.
 func (p Slice) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	return b.Emit(Slice{Start: append([]int{0}, p.Start...), Limit: append([]int{n}, p.Limit...)}, in[0])
 }
+// Unbatch implements UnbatchRule.
 func (p Slice) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
 	if a < 0 {
@@ -704,8 +766,11 @@ func (p Slice) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, 
 // axis d. It is the transpose of Slice.
 type Pad struct{ Lo, Hi []int }
 
+// Name implements ir.Primitive.
 func (Pad) Name() string     { return "pad" }
+// String prints the parameters.
 func (p Pad) String() string { return fmt.Sprintf("lo=%v hi=%v", p.Lo, p.Hi) }
+// OutShape implements ir.Primitive.
 func (p Pad) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
@@ -723,6 +788,7 @@ func (p Pad) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+// Eval implements Evaluator.
 func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
 	if err != nil {
@@ -737,13 +803,16 @@ func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	scatterAdd(out[off:], in[0].Data(), in[0].Shape(), ost)
 	return tensor.New(s, out)
 }
+// JVP implements JVPRule.
 func (p Pad) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
 		return nil
 	}
 	return b.Emit(p, t[0])
 }
+// LinearIn implements Linear.
 func (Pad) LinearIn(int) bool { return true }
+// Transpose implements Linear.
 func (p Pad) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	limit := make([]int, len(p.Lo))
 	for d := range limit {
@@ -751,9 +820,11 @@ func (p Pad) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _
 	}
 	return []*ir.Var{b.Emit(Slice{Start: append([]int{}, p.Lo...), Limit: limit}, ct)}
 }
+// Batch implements BatchRule.
 func (p Pad) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	return b.Emit(Pad{Lo: append([]int{0}, p.Lo...), Hi: append([]int{0}, p.Hi...)}, in[0])
 }
+// Unbatch implements UnbatchRule.
 func (p Pad) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
 	if a < 0 {
@@ -770,24 +841,31 @@ func (p Pad) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ 
 // Constant produces a fixed tensor.
 type Constant struct{ Value *tensor.Tensor }
 
+// Name implements ir.Primitive.
 func (Constant) Name() string { return "constant" }
+// String prints the parameters.
 func (p Constant) String() string {
 	if p.Value.Len() == 1 {
 		return fmt.Sprintf("%g", p.Value.Data()[0])
 	}
 	return fmt.Sprintf("shape=%v", p.Value.Shape())
 }
+// OutShape implements ir.Primitive.
 func (p Constant) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 0); err != nil {
 		return nil, err
 	}
 	return append([]int{}, p.Value.Shape()...), nil
 }
+// Eval implements Evaluator.
 func (p Constant) Eval([]*tensor.Tensor) (*tensor.Tensor, error) { return p.Value, nil }
+// JVP implements JVPRule.
 func (Constant) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var {
 	return nil
 }
+// Batch implements BatchRule.
 func (p Constant) Batch(b *ir.Builder, _ []*ir.Var, _ []bool, _ int) *ir.Var { return b.Emit(p) }
+// Unbatch implements UnbatchRule.
 func (p Constant) Unbatch(b *ir.Builder, _ []*ir.Var, _ []int, _ [][]int, _ Dropper) (*ir.Var, int, error) {
 	return b.Emit(p), -1, nil
 }

@@ -145,18 +145,23 @@ func anyVar(vs []*ir.Var) bool {
 
 // ---- the rules ----
 
+// Taylor implements TaylorRule.
 func (p Add) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Sub) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Neg) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Mul) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorBilinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p MatMul) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorBilinear(t, p, x0, x1, x2)
 }
@@ -188,10 +193,12 @@ func (Div) Taylor(t *TaylorCtx, x0 []*ir.Var, y0 *ir.Var, x1, x2 []*ir.Var) (*ir
 	return y1, y2
 }
 
+// Taylor implements TaylorRule.
 func (Exp) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorUnary(t, x1[0], x2[0], func() *ir.Var { return y }, func() *ir.Var { return y })
 }
 
+// Taylor implements TaylorRule.
 func (Log) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	var inv *ir.Var
@@ -229,11 +236,13 @@ func (Sigmoid) Taylor(t *TaylorCtx, _ []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*
 	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }
 
+// Taylor implements TaylorRule.
 func (Sin) Taylor(t *TaylorCtx, x []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	return taylorUnary(t, x1[0], x2[0], func() *ir.Var { return b.Emit(Cos{}, x[0]) }, func() *ir.Var { return b.Emit(Neg{}, y) })
 }
 
+// Taylor implements TaylorRule.
 func (Cos) Taylor(t *TaylorCtx, x []*ir.Var, y *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	b := t.B
 	return taylorUnary(t, x1[0], x2[0], func() *ir.Var { return b.Emit(Neg{}, b.Emit(Sin{}, x[0])) }, func() *ir.Var { return b.Emit(Neg{}, y) })
@@ -289,6 +298,7 @@ func (p IntPow) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (
 	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }
 
+// Taylor implements TaylorRule.
 func (Compare) Taylor(*TaylorCtx, []*ir.Var, *ir.Var, []*ir.Var, []*ir.Var) (*ir.Var, *ir.Var) {
 	return nil, nil
 }
@@ -307,27 +317,35 @@ func (p Select) Taylor(t *TaylorCtx, x0 []*ir.Var, y0 *ir.Var, x1, x2 []*ir.Var)
 	return y1, y2
 }
 
+// Taylor implements TaylorRule.
 func (p Transpose) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Reshape) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Broadcast) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p ReduceSum) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Concat) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Slice) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (p Pad) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+// Taylor implements TaylorRule.
 func (Constant) Taylor(*TaylorCtx, []*ir.Var, *ir.Var, []*ir.Var, []*ir.Var) (*ir.Var, *ir.Var) {
 	return nil, nil
 }
