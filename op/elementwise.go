@@ -86,27 +86,34 @@ func mapBinary(in []*tensor.Tensor, f func(x, y float64) float64) (*tensor.Tenso
 type Add struct{}
 
 // Name implements ir.Primitive.
-func (Add) Name() string                       { return "add" }
+func (Add) Name() string { return "add" }
+
 // OutShape implements ir.Primitive.
 func (Add) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
 // Eval implements Evaluator.
 func (Add) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x + y })
 }
+
 // JVP implements JVPRule.
 func (Add) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	return AddZ(b, t[0], t[1])
 }
+
 // LinearIn implements Linear.
 func (Add) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (Add) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	return []*ir.Var{pick(lin[0], ct), pick(lin[1], ct)}
 }
+
 // Batch implements BatchRule.
 func (p Add) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Add) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -123,13 +130,16 @@ func pick(ok bool, v *ir.Var) *ir.Var {
 type Sub struct{}
 
 // Name implements ir.Primitive.
-func (Sub) Name() string                       { return "sub" }
+func (Sub) Name() string { return "sub" }
+
 // OutShape implements ir.Primitive.
 func (Sub) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
 // Eval implements Evaluator.
 func (Sub) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x - y })
 }
+
 // JVP implements JVPRule.
 func (Sub) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	switch {
@@ -140,8 +150,10 @@ func (Sub) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Sub{}, t[0], t[1])
 }
+
 // LinearIn implements Linear.
 func (Sub) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (Sub) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	out := []*ir.Var{pick(lin[0], ct), nil}
@@ -150,10 +162,12 @@ func (Sub) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bo
 	}
 	return out
 }
+
 // Batch implements BatchRule.
 func (p Sub) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Sub) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -163,19 +177,24 @@ func (p Sub) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Mul struct{}
 
 // Name implements ir.Primitive.
-func (Mul) Name() string                       { return "mul" }
+func (Mul) Name() string { return "mul" }
+
 // OutShape implements ir.Primitive.
 func (Mul) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
 // Eval implements Evaluator.
 func (Mul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x * y })
 }
+
 // JVP implements JVPRule.
 func (Mul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	return AddZ(b, MulZ(b, t[0], x[1]), MulZ(b, t[1], x[0]))
 }
+
 // LinearIn implements Linear.
 func (Mul) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (Mul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	if lin[0] && lin[1] {
@@ -187,10 +206,12 @@ func (Mul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []b
 	}
 	return []*ir.Var{nil, b.Emit(Mul{}, in[0], ct)}
 }
+
 // Batch implements BatchRule.
 func (p Mul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Mul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -200,9 +221,11 @@ func (p Mul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Div struct{}
 
 // Name implements ir.Primitive.
-func (Div) Name() string                       { return "div" }
+func (Div) Name() string { return "div" }
+
 // OutShape implements ir.Primitive.
 func (Div) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
 // Eval implements Evaluator.
 func (Div) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapBinary(in, func(x, y float64) float64 { return x / y })
@@ -219,8 +242,10 @@ func (Div) JVP(b *ir.Builder, x []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, num, x[1])
 }
+
 // LinearIn implements Linear.
 func (Div) LinearIn(i int) bool { return i == 0 }
+
 // Transpose implements Linear.
 func (Div) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []bool) []*ir.Var {
 	if lin[1] {
@@ -228,10 +253,12 @@ func (Div) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []b
 	}
 	return []*ir.Var{b.Emit(Div{}, ct, in[1]), nil}
 }
+
 // Batch implements BatchRule.
 func (p Div) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Div) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -241,13 +268,16 @@ func (p Div) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Neg struct{}
 
 // Name implements ir.Primitive.
-func (Neg) Name() string                       { return "neg" }
+func (Neg) Name() string { return "neg" }
+
 // OutShape implements ir.Primitive.
 func (Neg) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Neg) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, func(x float64) float64 { return -x })
 }
+
 // JVP implements JVPRule.
 func (Neg) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -255,16 +285,20 @@ func (Neg) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Neg{}, t[0])
 }
+
 // LinearIn implements Linear.
 func (Neg) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (Neg) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{b.Emit(Neg{}, ct)}
 }
+
 // Batch implements BatchRule.
 func (p Neg) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Neg) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -274,19 +308,24 @@ func (p Neg) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Exp struct{}
 
 // Name implements ir.Primitive.
-func (Exp) Name() string                                     { return "exp" }
+func (Exp) Name() string { return "exp" }
+
 // OutShape implements ir.Primitive.
-func (Exp) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Exp) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Exp) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Exp) }
+
 // JVP implements JVPRule.
 func (Exp) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	return MulZ(b, t[0], out)
 }
+
 // Batch implements BatchRule.
 func (p Exp) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Exp) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -296,11 +335,14 @@ func (p Exp) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Log struct{}
 
 // Name implements ir.Primitive.
-func (Log) Name() string                                     { return "log" }
+func (Log) Name() string { return "log" }
+
 // OutShape implements ir.Primitive.
-func (Log) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Log) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Log) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Log) }
+
 // JVP implements JVPRule.
 func (Log) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -308,10 +350,12 @@ func (Log) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, t[0], x[0])
 }
+
 // Batch implements BatchRule.
 func (p Log) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Log) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -321,9 +365,11 @@ func (p Log) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Tanh struct{}
 
 // Name implements ir.Primitive.
-func (Tanh) Name() string                                     { return "tanh" }
+func (Tanh) Name() string { return "tanh" }
+
 // OutShape implements ir.Primitive.
-func (Tanh) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Tanh) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Tanh) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Tanh) }
 
@@ -335,10 +381,12 @@ func (Tanh) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	d := b.Emit(Sub{}, Full(b, 1, out.Shape), b.Emit(Mul{}, out, out))
 	return b.Emit(Mul{}, t[0], d)
 }
+
 // Batch implements BatchRule.
 func (p Tanh) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Tanh) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -348,9 +396,11 @@ func (p Tanh) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Drop
 type Sigmoid struct{}
 
 // Name implements ir.Primitive.
-func (Sigmoid) Name() string                                     { return "sigmoid" }
+func (Sigmoid) Name() string { return "sigmoid" }
+
 // OutShape implements ir.Primitive.
-func (Sigmoid) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Sigmoid) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Sigmoid) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, sigmoid) }
 
@@ -370,10 +420,12 @@ func (Sigmoid) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var
 	d := b.Emit(Mul{}, out, b.Emit(Sub{}, Full(b, 1, out.Shape), out))
 	return b.Emit(Mul{}, t[0], d)
 }
+
 // Batch implements BatchRule.
 func (p Sigmoid) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Sigmoid) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -383,11 +435,14 @@ func (p Sigmoid) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d D
 type Sin struct{}
 
 // Name implements ir.Primitive.
-func (Sin) Name() string                                     { return "sin" }
+func (Sin) Name() string { return "sin" }
+
 // OutShape implements ir.Primitive.
-func (Sin) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Sin) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Sin) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sin) }
+
 // JVP implements JVPRule.
 func (Sin) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -395,10 +450,12 @@ func (Sin) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Mul{}, t[0], b.Emit(Cos{}, x[0]))
 }
+
 // Batch implements BatchRule.
 func (p Sin) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Sin) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -408,11 +465,14 @@ func (p Sin) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Cos struct{}
 
 // Name implements ir.Primitive.
-func (Cos) Name() string                                     { return "cos" }
+func (Cos) Name() string { return "cos" }
+
 // OutShape implements ir.Primitive.
-func (Cos) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Cos) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Cos) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Cos) }
+
 // JVP implements JVPRule.
 func (Cos) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -420,10 +480,12 @@ func (Cos) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Neg{}, b.Emit(Mul{}, t[0], b.Emit(Sin{}, x[0])))
 }
+
 // Batch implements BatchRule.
 func (p Cos) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Cos) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -433,9 +495,11 @@ func (p Cos) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Erf struct{}
 
 // Name implements ir.Primitive.
-func (Erf) Name() string                                     { return "erf" }
+func (Erf) Name() string { return "erf" }
+
 // OutShape implements ir.Primitive.
-func (Erf) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Erf) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Erf) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Erf) }
 
@@ -447,10 +511,12 @@ func (Erf) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	g := b.Emit(Exp{}, b.Emit(Neg{}, b.Emit(Mul{}, x[0], x[0])))
 	return b.Emit(Mul{}, t[0], Scale(b, 2/math.SqrtPi, g))
 }
+
 // Batch implements BatchRule.
 func (p Erf) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Erf) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -460,9 +526,11 @@ func (p Erf) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropp
 type Sqrt struct{}
 
 // Name implements ir.Primitive.
-func (Sqrt) Name() string                                     { return "sqrt" }
+func (Sqrt) Name() string { return "sqrt" }
+
 // OutShape implements ir.Primitive.
-func (Sqrt) OutShape(in [][]int) ([]int, error)               { return sameShapes(in, 1) }
+func (Sqrt) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Sqrt) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sqrt) }
 
@@ -473,10 +541,12 @@ func (Sqrt) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, t[0], Scale(b, 2, out))
 }
+
 // Batch implements BatchRule.
 func (p Sqrt) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Sqrt) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -486,11 +556,14 @@ func (p Sqrt) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Drop
 type IntPow struct{ N int }
 
 // Name implements ir.Primitive.
-func (IntPow) Name() string                       { return "integer_pow" }
+func (IntPow) Name() string { return "integer_pow" }
+
 // String prints the parameters.
-func (p IntPow) String() string                   { return fmt.Sprintf("n=%d", p.N) }
+func (p IntPow) String() string { return fmt.Sprintf("n=%d", p.N) }
+
 // OutShape implements ir.Primitive.
 func (IntPow) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (p IntPow) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, func(x float64) float64 { return Powi(x, p.N) })
@@ -538,10 +611,12 @@ func (p IntPow) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var 
 	}
 	return b.Emit(Mul{}, t[0], Scale(b, float64(p.N), d))
 }
+
 // Batch implements BatchRule.
 func (p IntPow) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p IntPow) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -562,9 +637,11 @@ const (
 type Compare struct{ Op string }
 
 // Name implements ir.Primitive.
-func (Compare) Name() string     { return "compare" }
+func (Compare) Name() string { return "compare" }
+
 // String prints the parameters.
 func (p Compare) String() string { return p.Op }
+
 // OutShape implements ir.Primitive.
 func (p Compare) OutShape(in [][]int) ([]int, error) {
 	switch p.Op {
@@ -574,6 +651,7 @@ func (p Compare) OutShape(in [][]int) ([]int, error) {
 	}
 	return sameShapes(in, 2)
 }
+
 // Eval implements Evaluator.
 func (p Compare) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	f := CompareFunc(p.Op)
@@ -604,12 +682,15 @@ func CompareFunc(o string) func(x, y float64) bool {
 	}
 	return f
 }
+
 // JVP implements JVPRule.
 func (Compare) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var { return nil }
+
 // Batch implements BatchRule.
 func (p Compare) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Compare) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -619,9 +700,11 @@ func (p Compare) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d D
 type Select struct{}
 
 // Name implements ir.Primitive.
-func (Select) Name() string                       { return "select" }
+func (Select) Name() string { return "select" }
+
 // OutShape implements ir.Primitive.
 func (Select) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 3) }
+
 // Eval implements Evaluator.
 func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	p, x, y := in[0].Data(), in[1].Data(), in[2].Data()
@@ -635,6 +718,7 @@ func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	return tensor.New(in[0].Shape(), out)
 }
+
 // JVP implements JVPRule.
 func (Select) JVP(b *ir.Builder, x []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
 	if t[1] == nil && t[2] == nil {
@@ -642,8 +726,10 @@ func (Select) JVP(b *ir.Builder, x []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var 
 	}
 	return b.Emit(Select{}, x[0], OrZeros(b, t[1], out.Shape), OrZeros(b, t[2], out.Shape))
 }
+
 // LinearIn implements Linear.
 func (Select) LinearIn(i int) bool { return i > 0 }
+
 // Transpose implements Linear.
 func (Select) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int, lin []bool) []*ir.Var {
 	if lin[0] {
@@ -658,10 +744,12 @@ func (Select) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 	}
 	return out
 }
+
 // Batch implements BatchRule.
 func (p Select) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Select) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)
@@ -671,9 +759,11 @@ func (p Select) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dr
 type Log1p struct{}
 
 // Name implements ir.Primitive.
-func (Log1p) Name() string                       { return "log1p" }
+func (Log1p) Name() string { return "log1p" }
+
 // OutShape implements ir.Primitive.
 func (Log1p) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
 // Eval implements Evaluator.
 func (Log1p) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, math.Log1p)
@@ -686,10 +776,12 @@ func (Log1p) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(Div{}, t[0], b.Emit(Add{}, Full(b, 1, x[0].Shape), x[0]))
 }
+
 // Batch implements BatchRule.
 func (p Log1p) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	return batchElementwise(b, p, in, bt, n)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Log1p) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
 	return unbatchElementwise(b, p, in, axes, d)

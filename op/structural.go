@@ -16,6 +16,7 @@ type MatMul struct{}
 
 // Name implements ir.Primitive.
 func (MatMul) Name() string { return "matmul" }
+
 // OutShape implements ir.Primitive.
 func (MatMul) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 2); err != nil {
@@ -35,6 +36,7 @@ func (MatMul) OutShape(in [][]int) ([]int, error) {
 	out := append([]int{}, x[:len(x)-1]...)
 	return append(out, y[len(y)-1]), nil
 }
+
 // Eval implements Evaluator.
 func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape(), in[1].Shape()})
@@ -60,6 +62,7 @@ func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	return tensor.New(s, out)
 }
+
 // JVP implements JVPRule.
 func (MatMul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	var l, r *ir.Var
@@ -71,8 +74,10 @@ func (MatMul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return AddZ(b, l, r)
 }
+
 // LinearIn implements Linear.
 func (MatMul) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (MatMul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int, lin []bool) []*ir.Var {
 	if lin[0] && lin[1] {
@@ -93,6 +98,7 @@ func (MatMul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 	}
 	return []*ir.Var{nil, b.Emit(MatMul{}, SwapLast(b, x), ct)}
 }
+
 // Batch implements BatchRule.
 func (p MatMul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	x, y := in[0], in[1]
@@ -120,6 +126,7 @@ func (p MatMul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 		return b.Emit(p, x, y)
 	}
 }
+
 // Unbatch implements UnbatchRule.
 func (p MatMul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, drop Dropper) (*ir.Var, int, error) {
 	x, y := in[0], in[1]
@@ -176,9 +183,11 @@ func (p MatMul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int,
 type Transpose struct{ Perm []int }
 
 // Name implements ir.Primitive.
-func (Transpose) Name() string     { return "transpose" }
+func (Transpose) Name() string { return "transpose" }
+
 // String prints the parameters.
 func (p Transpose) String() string { return fmt.Sprintf("perm=%v", p.Perm) }
+
 // OutShape implements ir.Primitive.
 func (p Transpose) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
@@ -198,6 +207,7 @@ func (p Transpose) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+
 // Eval implements Evaluator.
 func (p Transpose) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -220,6 +230,7 @@ func (p Transpose) inverse() Transpose {
 	}
 	return Transpose{Perm: inv}
 }
+
 // JVP implements JVPRule.
 func (p Transpose) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -227,12 +238,15 @@ func (p Transpose) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.V
 	}
 	return b.Emit(p, t[0])
 }
+
 // LinearIn implements Linear.
 func (Transpose) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (p Transpose) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{b.Emit(p.inverse(), ct)}
 }
+
 // Batch implements BatchRule.
 func (p Transpose) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	perm := []int{0}
@@ -241,6 +255,7 @@ func (p Transpose) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	}
 	return b.Emit(Transpose{Perm: perm}, in[0])
 }
+
 // Unbatch implements UnbatchRule.
 func (p Transpose) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
@@ -268,9 +283,11 @@ func (p Transpose) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, _
 type Reshape struct{ Shape []int }
 
 // Name implements ir.Primitive.
-func (Reshape) Name() string     { return "reshape" }
+func (Reshape) Name() string { return "reshape" }
+
 // String prints the parameters.
 func (p Reshape) String() string { return fmt.Sprintf("shape=%v", p.Shape) }
+
 // OutShape implements ir.Primitive.
 func (p Reshape) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
@@ -286,10 +303,12 @@ func (p Reshape) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int{}, p.Shape...), nil
 }
+
 // Eval implements Evaluator.
 func (p Reshape) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return tensor.New(p.Shape, in[0].Data())
 }
+
 // JVP implements JVPRule.
 func (p Reshape) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -297,16 +316,20 @@ func (p Reshape) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var
 	}
 	return b.Emit(p, t[0])
 }
+
 // LinearIn implements Linear.
 func (Reshape) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (Reshape) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{ReshapeTo(b, ct, shapes[0])}
 }
+
 // Batch implements BatchRule.
 func (p Reshape) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	return b.Emit(Reshape{Shape: append([]int{n}, p.Shape...)}, in[0])
 }
+
 // Unbatch implements UnbatchRule.
 func (p Reshape) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
@@ -338,9 +361,11 @@ type Broadcast struct {
 }
 
 // Name implements ir.Primitive.
-func (Broadcast) Name() string     { return "broadcast" }
+func (Broadcast) Name() string { return "broadcast" }
+
 // String prints the parameters.
 func (p Broadcast) String() string { return fmt.Sprintf("shape=%v dims=%v", p.Shape, p.Dims) }
+
 // OutShape implements ir.Primitive.
 func (p Broadcast) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
@@ -360,6 +385,7 @@ func (p Broadcast) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int{}, p.Shape...), nil
 }
+
 // Eval implements Evaluator.
 func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	x := in[0]
@@ -374,6 +400,7 @@ func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	gather(out, x.Data(), p.Shape, st, 0)
 	return tensor.New(p.Shape, out)
 }
+
 // JVP implements JVPRule.
 func (p Broadcast) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -381,8 +408,10 @@ func (p Broadcast) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.V
 	}
 	return b.Emit(p, t[0])
 }
+
 // LinearIn implements Linear.
 func (Broadcast) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (p Broadcast) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	x := shapes[0]
@@ -404,6 +433,7 @@ func (p Broadcast) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]
 	}
 	return []*ir.Var{ReshapeTo(b, s, x)}
 }
+
 // Batch implements BatchRule.
 func (p Broadcast) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	dims := []int{0}
@@ -412,6 +442,7 @@ func (p Broadcast) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	}
 	return b.Emit(Broadcast{Shape: append([]int{n}, p.Shape...), Dims: dims}, in[0])
 }
+
 // Unbatch implements UnbatchRule.
 func (p Broadcast) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
@@ -447,9 +478,11 @@ func (p Broadcast) WithoutAxis(out, in int) Broadcast {
 type ReduceSum struct{ Axes []int }
 
 // Name implements ir.Primitive.
-func (ReduceSum) Name() string     { return "reduce_sum" }
+func (ReduceSum) Name() string { return "reduce_sum" }
+
 // String prints the parameters.
 func (p ReduceSum) String() string { return fmt.Sprintf("axes=%v", p.Axes) }
+
 // OutShape implements ir.Primitive.
 func (p ReduceSum) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
@@ -471,6 +504,7 @@ func (p ReduceSum) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+
 // Eval implements Evaluator.
 func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -492,6 +526,7 @@ func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	scatterAdd(out, in[0].Data(), xs, st)
 	return tensor.New(s, out)
 }
+
 // JVP implements JVPRule.
 func (p ReduceSum) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -499,8 +534,10 @@ func (p ReduceSum) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.V
 	}
 	return b.Emit(p, t[0])
 }
+
 // LinearIn implements Linear.
 func (ReduceSum) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (p ReduceSum) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	var dims []int
@@ -514,6 +551,7 @@ func (p ReduceSum) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]
 	}
 	return []*ir.Var{b.Emit(Broadcast{Shape: append([]int{}, shapes[0]...), Dims: dims}, ct)}
 }
+
 // Batch implements BatchRule.
 func (p ReduceSum) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	axes := make([]int, len(p.Axes))
@@ -522,6 +560,7 @@ func (p ReduceSum) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	}
 	return b.Emit(ReduceSum{Axes: axes}, in[0])
 }
+
 // Unbatch implements UnbatchRule.
 func (p ReduceSum) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
@@ -553,9 +592,11 @@ func (p ReduceSum) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]i
 type Concat struct{ Axis int }
 
 // Name implements ir.Primitive.
-func (Concat) Name() string     { return "concat" }
+func (Concat) Name() string { return "concat" }
+
 // String prints the parameters.
 func (p Concat) String() string { return fmt.Sprintf("axis=%d", p.Axis) }
+
 // OutShape implements ir.Primitive.
 func (p Concat) OutShape(in [][]int) ([]int, error) {
 	if len(in) == 0 {
@@ -579,6 +620,7 @@ func (p Concat) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+
 // Eval implements Evaluator.
 func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	shapes := make([][]int, len(in))
@@ -604,6 +646,7 @@ func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	return tensor.New(s, out)
 }
+
 // JVP implements JVPRule.
 func (p Concat) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	any := false
@@ -619,8 +662,10 @@ func (p Concat) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var 
 	}
 	return b.Emit(p, args...)
 }
+
 // LinearIn implements Linear.
 func (Concat) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (p Concat) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, lin []bool) []*ir.Var {
 	out := make([]*ir.Var, len(shapes))
@@ -637,6 +682,7 @@ func (p Concat) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int
 	}
 	return out
 }
+
 // Batch implements BatchRule.
 func (p Concat) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	args := make([]*ir.Var, len(in))
@@ -649,6 +695,7 @@ func (p Concat) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
 	}
 	return b.Emit(Concat{Axis: p.Axis + 1}, args...)
 }
+
 // Unbatch implements UnbatchRule.
 func (p Concat) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, drop Dropper) (*ir.Var, int, error) {
 	a := -1
@@ -691,9 +738,11 @@ func (p Concat) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int,
 type Slice struct{ Start, Limit []int }
 
 // Name implements ir.Primitive.
-func (Slice) Name() string     { return "slice" }
+func (Slice) Name() string { return "slice" }
+
 // String prints the parameters.
 func (p Slice) String() string { return fmt.Sprintf("start=%v limit=%v", p.Start, p.Limit) }
+
 // OutShape implements ir.Primitive.
 func (p Slice) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
@@ -712,6 +761,7 @@ func (p Slice) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+
 // Eval implements Evaluator.
 func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -727,6 +777,7 @@ func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	gather(out, in[0].Data(), s, st, off)
 	return tensor.New(s, out)
 }
+
 // JVP implements JVPRule.
 func (p Slice) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -734,8 +785,10 @@ func (p Slice) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(p, t[0])
 }
+
 // LinearIn implements Linear.
 func (Slice) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (p Slice) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	hi := make([]int, len(p.Limit))
@@ -744,10 +797,12 @@ func (p Slice) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int,
 	}
 	return []*ir.Var{b.Emit(Pad{Lo: append([]int{}, p.Start...), Hi: hi}, ct)}
 }
+
 // Batch implements BatchRule.
 func (p Slice) Batch(b *ir.Builder, in []*ir.Var, _ []bool, n int) *ir.Var {
 	return b.Emit(Slice{Start: append([]int{0}, p.Start...), Limit: append([]int{n}, p.Limit...)}, in[0])
 }
+
 // Unbatch implements UnbatchRule.
 func (p Slice) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
@@ -767,9 +822,11 @@ func (p Slice) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, 
 type Pad struct{ Lo, Hi []int }
 
 // Name implements ir.Primitive.
-func (Pad) Name() string     { return "pad" }
+func (Pad) Name() string { return "pad" }
+
 // String prints the parameters.
 func (p Pad) String() string { return fmt.Sprintf("lo=%v hi=%v", p.Lo, p.Hi) }
+
 // OutShape implements ir.Primitive.
 func (p Pad) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
@@ -788,6 +845,7 @@ func (p Pad) OutShape(in [][]int) ([]int, error) {
 	}
 	return out, nil
 }
+
 // Eval implements Evaluator.
 func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -803,6 +861,7 @@ func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	scatterAdd(out[off:], in[0].Data(), in[0].Shape(), ost)
 	return tensor.New(s, out)
 }
+
 // JVP implements JVPRule.
 func (p Pad) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	if t[0] == nil {
@@ -810,8 +869,10 @@ func (p Pad) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	}
 	return b.Emit(p, t[0])
 }
+
 // LinearIn implements Linear.
 func (Pad) LinearIn(int) bool { return true }
+
 // Transpose implements Linear.
 func (p Pad) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _ []bool) []*ir.Var {
 	limit := make([]int, len(p.Lo))
@@ -820,10 +881,12 @@ func (p Pad) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, shapes [][]int, _
 	}
 	return []*ir.Var{b.Emit(Slice{Start: append([]int{}, p.Lo...), Limit: limit}, ct)}
 }
+
 // Batch implements BatchRule.
 func (p Pad) Batch(b *ir.Builder, in []*ir.Var, _ []bool, _ int) *ir.Var {
 	return b.Emit(Pad{Lo: append([]int{0}, p.Lo...), Hi: append([]int{0}, p.Hi...)}, in[0])
 }
+
 // Unbatch implements UnbatchRule.
 func (p Pad) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ Dropper) (*ir.Var, int, error) {
 	a := axes[0]
@@ -843,6 +906,7 @@ type Constant struct{ Value *tensor.Tensor }
 
 // Name implements ir.Primitive.
 func (Constant) Name() string { return "constant" }
+
 // String prints the parameters.
 func (p Constant) String() string {
 	if p.Value.Len() == 1 {
@@ -850,6 +914,7 @@ func (p Constant) String() string {
 	}
 	return fmt.Sprintf("shape=%v", p.Value.Shape())
 }
+
 // OutShape implements ir.Primitive.
 func (p Constant) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 0); err != nil {
@@ -857,14 +922,18 @@ func (p Constant) OutShape(in [][]int) ([]int, error) {
 	}
 	return append([]int{}, p.Value.Shape()...), nil
 }
+
 // Eval implements Evaluator.
 func (p Constant) Eval([]*tensor.Tensor) (*tensor.Tensor, error) { return p.Value, nil }
+
 // JVP implements JVPRule.
 func (Constant) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var {
 	return nil
 }
+
 // Batch implements BatchRule.
 func (p Constant) Batch(b *ir.Builder, _ []*ir.Var, _ []bool, _ int) *ir.Var { return b.Emit(p) }
+
 // Unbatch implements UnbatchRule.
 func (p Constant) Unbatch(b *ir.Builder, _ []*ir.Var, _ []int, _ [][]int, _ Dropper) (*ir.Var, int, error) {
 	return b.Emit(p), -1, nil

@@ -149,18 +149,22 @@ func anyVar(vs []*ir.Var) bool {
 func (p Add) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Sub) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Neg) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Mul) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorBilinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p MatMul) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorBilinear(t, p, x0, x1, x2)
@@ -321,30 +325,37 @@ func (p Select) Taylor(t *TaylorCtx, x0 []*ir.Var, y0 *ir.Var, x1, x2 []*ir.Var)
 func (p Transpose) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Reshape) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Broadcast) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p ReduceSum) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Concat) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Slice) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (p Pad) Taylor(t *TaylorCtx, x0 []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
 	return taylorLinear(t, p, x0, x1, x2)
 }
+
 // Taylor implements TaylorRule.
 func (Constant) Taylor(*TaylorCtx, []*ir.Var, *ir.Var, []*ir.Var, []*ir.Var) (*ir.Var, *ir.Var) {
 	return nil, nil
