@@ -87,24 +87,30 @@ func jacobianProgram(p *ir.Program, m Mode) (*ir.Program, error) {
 	return transform.Simplify(q)
 }
 
-// chooseMode resolves Auto by the cost model: both programs are built and
-// the one with fewer FLOPs wins.
+// jacobianAuto resolves Auto by the cost model: both programs are built
+// and the one with fewer FLOPs wins.
 func jacobianAuto(p *ir.Program, m Mode) (*ir.Program, error) {
+	q, _, err := jacobianChoice(p, m)
+	return q, err
+}
+
+func jacobianChoice(p *ir.Program, m Mode) (*ir.Program, Mode, error) {
 	if m != Auto {
-		return jacobianProgram(p, m)
+		q, err := jacobianProgram(p, m)
+		return q, m, err
 	}
 	fwd, err := jacobianProgram(p, Forward)
 	if err != nil {
-		return nil, err
+		return nil, m, err
 	}
 	rev, err := jacobianProgram(p, Reverse)
 	if err != nil {
-		return nil, err
+		return nil, m, err
 	}
 	if transform.CostOf(rev).FLOPs < transform.CostOf(fwd).FLOPs {
-		return rev, nil
+		return rev, Reverse, nil
 	}
-	return fwd, nil
+	return fwd, Forward, nil
 }
 
 // hessianProgram returns d²y/dx², shaped y.shape ++ x.shape ++ x.shape, by

@@ -502,3 +502,31 @@ func TestErrorsNotPanics(t *testing.T) {
 		})
 	}
 }
+
+// Auto picks the mode with fewer FLOPs: forward for few inputs, reverse for
+// few outputs, and the widths inside the network move the crossover.
+func TestAutoModeByCost(t *testing.T) {
+	cases := []struct {
+		sizes []int
+		want  jacobi.Mode
+	}{
+		{[]int{2, 64, 64, 100}, jacobi.Forward},
+		{[]int{100, 64, 64, 2}, jacobi.Reverse},
+		{[]int{2, 64, 64, 64, 64, 1}, jacobi.Reverse},
+		{[]int{784, 256, 10}, jacobi.Reverse},
+		{[]int{32, 256, 256, 32}, jacobi.Forward},
+	}
+	for _, c := range cases {
+		m, err := nn.RandomMLP(tensor.NewRand(1), c.sizes, "tanh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode, fwd, rev, err := jacobi.JacobianMode(m.Apply, []int{c.sizes[0]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode != c.want || (mode == jacobi.Forward) != (fwd <= rev) {
+			t.Errorf("%v: auto chose %v (forward %.0f FLOPs, reverse %.0f), want %v", c.sizes, mode, fwd, rev, c.want)
+		}
+	}
+}
