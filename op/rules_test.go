@@ -368,6 +368,36 @@ func progCases() []fdcheck.ProgCase {
 			return a * a
 		})},
 	}
+	// Edge cases: empty axis lists, zero-size operands, size-1 axes.
+	cases = append(cases,
+		fdcheck.ProgCase{Name: "edge_reduce_sum_no_axes", Build: timesY(op.ReduceSum{Axes: []int{}}), Shapes: [][]int{s23, s23}, Ref: func(in [][]float64) []float64 {
+			return mulRef(in[0], in[1])
+		}},
+		fdcheck.ProgCase{Name: "edge_concat_empty", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Exp{}, b.Emit(op.Concat{Axis: 1}, in[1], in[0], in[1]))
+		}, Shapes: [][]int{s23, {2, 0}}, Ref: mapRef(math.Exp)},
+		fdcheck.ProgCase{Name: "edge_matmul_inner_zero", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Add{}, b.Emit(op.MatMul{}, in[1], in[2]), b.Emit(op.Sin{}, in[0]))
+		}, Shapes: [][]int{s23, {2, 0}, {0, 3}}, Ref: func(in [][]float64) []float64 { return mapRef(math.Sin)(in[:1]) }},
+		fdcheck.ProgCase{Name: "edge_slice_empty", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			e := b.Emit(op.Slice{Start: []int{0, 2}, Limit: []int{2, 2}}, in[0]) // (2, 0)
+			return b.Emit(op.Concat{Axis: 1}, b.Emit(op.Tanh{}, in[0]), b.Emit(op.Exp{}, e))
+		}, Shapes: [][]int{s23}, Ref: mapRef(math.Tanh)},
+		fdcheck.ProgCase{Name: "edge_size1_axes", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			x := b.Emit(op.Broadcast{Shape: []int{1, 3}, Dims: []int{0, 1}}, in[0])
+			x = b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Mul{}, x, x))
+			return b.Emit(op.ReduceSum{Axes: []int{1}}, b.Emit(op.MatMul{}, x, in[1])) // (3)
+		}, Shapes: [][]int{{1, 3}, {1, 2}}, Ref: func(in [][]float64) []float64 {
+			out := make([]float64, 3)
+			for i := range out {
+				out[i] = in[0][i] * in[0][i] * (in[1][0] + in[1][1])
+			}
+			return out
+		}},
+		fdcheck.ProgCase{Name: "edge_scalar_ops", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			return b.Emit(op.Div{}, b.Emit(op.Sin{}, in[0]), b.Emit(op.Exp{}, b.Emit(op.Mul{}, in[0], in[1])))
+		}, Shapes: [][]int{{}, {}}, Ref: mapRef2(func(a, b float64) float64 { return math.Sin(a) / math.Exp(a*b) })},
+	)
 	for _, c := range []struct {
 		op   string
 		pred func(a, b float64) bool
@@ -717,5 +747,31 @@ func TestNodePrimitives(t *testing.T) {
 	rng := tensor.NewRand(2)
 	for _, c := range nodeCases() {
 		t.Run(c.Name, func(t *testing.T) { fdcheck.CheckFn(t, c, rng) })
+	}
+}
+
+// TestKinkConventions checks the derivatives the doc comments promise at
+// the kinks: relu' = 0 at 0, abs' = +1 at 0, max and min follow their
+// first operand on ties, so clip has derivative 1 at its bounds.
+func TestKinkConventions(t *testing.T) {
+	cases := []struct {
+		name string
+		f    jacobi.Fn
+		x    []float64
+		want []float64
+	}{
+		{"relu", func(x *jacobi.Node) *jacobi.Node { return x.Relu().Sum() }, []float64{0, 1, -1}, []float64{0, 1, 0}},
+		{"abs", func(x *jacobi.Node) *jacobi.Node { return x.Abs().Sum() }, []float64{0, 2, -2}, []float64{1, 1, -1}},
+		{"maximum tie", func(x *jacobi.Node) *jacobi.Node { return jacobi.Maximum(x.Slice(0, 0, 1), x.Slice(0, 1, 2)).Sum() }, []float64{1, 1}, []float64{1, 0}},
+		{"minimum tie", func(x *jacobi.Node) *jacobi.Node { return jacobi.Minimum(x.Slice(0, 0, 1), x.Slice(0, 1, 2)).Sum() }, []float64{1, 1}, []float64{1, 0}},
+		{"clip", func(x *jacobi.Node) *jacobi.Node { return x.Clip(-1, 1).Sum() }, []float64{-1, 1, 2, -2, 0.5}, []float64{1, 1, 0, 0, 1}},
+	}
+	for _, c := range cases {
+		x := tensor.MustNew([]int{len(c.x)}, c.x)
+		g, err := jacobi.Grad(c.f, x)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		fdcheck.Compare(t, c.name+" gradient at its kinks", g.Data(), c.want, []int{len(c.x)}, fdcheck.Tol{})
 	}
 }
