@@ -1,0 +1,228 @@
+package onnx
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/internal/npy"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+const modelsDir = "../testdata/models"
+
+// refModels are the models with PyTorch references (see scripts/make_testdata.py).
+var refModels = []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo_op12", "piecewise"}
+
+func readNpy(t *testing.T, path string) *tensor.Tensor {
+	t.Helper()
+	x, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// closeRel reports the first element where got and want differ by more than
+// rtol relative to the largest magnitude of want (plus a tiny absolute floor).
+func closeRel(t *testing.T, what string, got, want *tensor.Tensor, rtol float64) {
+	t.Helper()
+	if !tensor.SameShape(got.Shape(), want.Shape()) {
+		t.Fatalf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
+	}
+	scale := 0.0
+	for _, v := range want.Data() {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for i, w := range want.Data() {
+		g := got.Data()[i]
+		if math.Abs(g-w) > rtol*math.Max(math.Abs(w), 1e-3*scale)+1e-300 || math.IsNaN(g) {
+			t.Fatalf("%s: element %d is %.17g, PyTorch says %.17g (rel. diff %.3g)", what, i, g, w, math.Abs(g-w)/math.Abs(w))
+		}
+	}
+}
+
+func loadModel(t *testing.T, name, file string) (*Model, jacobi.Fn, *tensor.Tensor) {
+	t.Helper()
+	dir := filepath.Join(modelsDir, name)
+	m, err := Load(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := readNpy(t, filepath.Join(dir, "x.npy"))
+	f, err := m.Fn(x.Shape()[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, f, x
+}
+
+func TestModelsMatchPyTorch(t *testing.T) {
+	for _, name := range refModels {
+		t.Run(name, func(t *testing.T) {
+			_, f, x := loadModel(t, name, "model.onnx")
+			dir := filepath.Join(modelsDir, name)
+			y, err := jacobi.Eval(f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The forward pass: float32 models agree with PyTorch's
+			// float64 evaluation of the same (widened) weights.
+			closeRel(t, "output", y, readNpy(t, filepath.Join(dir, "y.npy")), 1e-9)
+			for _, mode := range []jacobi.Mode{jacobi.Forward, jacobi.Reverse} {
+				j, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(mode))
+				if err != nil {
+					t.Fatal(err)
+				}
+				closeRel(t, "jacobian "+mode.String(), j, readNpy(t, filepath.Join(dir, "jacobian.npy")), 1e-9)
+			}
+			h, err := jacobi.BatchHessian(f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeRel(t, "hessian", h, readNpy(t, filepath.Join(dir, "hessian.npy")), 1e-9)
+			d, err := jacobi.BatchHessianDiag(f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeRel(t, "hessian diagonal", d, readNpy(t, filepath.Join(dir, "hessian_diag.npy")), 1e-9)
+			l, err := jacobi.BatchLaplacian(f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeRel(t, "laplacian", l, readNpy(t, filepath.Join(dir, "laplacian.npy")), 1e-9)
+		})
+	}
+}
+
+// TestTypedInitializers: the same MLP with its weights in float_data and in
+// double_data instead of raw_data gives the same Jacobian.
+func TestTypedInitializers(t *testing.T) {
+	want := readNpy(t, filepath.Join(modelsDir, "mlp", "jacobian.npy"))
+	for _, file := range []string{"model_float_data.onnx", "model_double_data.onnx"} {
+		_, f, x := loadModel(t, "mlp", file)
+		j, err := jacobi.BatchJacobian(f, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeRel(t, file, j, want, 1e-9)
+	}
+}
+
+func TestBatchSizes(t *testing.T) {
+	// residual was exported with a fixed batch of 4, mlp with a symbolic one:
+	// both run at other batch sizes, row by row as at the reference batch.
+	for _, name := range []string{"mlp", "residual"} {
+		m, f, x := loadModel(t, name, "model.onnx")
+		if name == "residual" && m.InputShape[0].Size != 4 {
+			t.Fatalf("residual: input shape %v, want a fixed batch of 4", m.InputShape)
+		}
+		if name == "mlp" && m.InputShape[0].Param != "batch" {
+			t.Fatalf("mlp: input shape %v, want a symbolic batch", m.InputShape)
+		}
+		want := readNpy(t, filepath.Join(modelsDir, name, "jacobian.npy"))
+		in := x.Shape()[1]
+		one := tensor.MustNew([]int{1, in}, x.Data()[in:2*in])
+		j, err := jacobi.BatchJacobian(f, one)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		per := tensor.Size(want.Shape()[1:])
+		closeRel(t, name+" batch of one", j, tensor.MustNew(append([]int{1}, want.Shape()[1:]...), want.Data()[per:2*per]), 1e-9)
+	}
+}
+
+func TestMixingModelIsRefused(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "mixing", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Fn([]int{3})
+	if err == nil {
+		t.Fatal("a model computing x - x.mean(0) was accepted")
+	}
+	for _, want := range []string{"mixes samples along the batch axis", "ReduceMean", "mixing/model.onnx"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestUnsupportedOperator(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "mlp", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Nodes[1].OpType = "Celu"
+	m.Nodes[1].Name = "/act/Celu"
+	_, err = m.Fn([]int{5})
+	if err == nil {
+		t.Fatal("unsupported operator accepted")
+	}
+	for _, want := range []string{`"Celu"`, `"/act/Celu"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestWrongInputShape(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "mlp", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Fn([]int{4}); err == nil || !strings.Contains(err.Error(), "shape") {
+		t.Fatalf("input of 4 features for a model of 5: err = %v", err)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(modelsDir, "mlp", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{
+		"empty":     {},
+		"text":      []byte("hello, this is not a model"),
+		"truncated": good[:len(good)/2],
+		"npy":       []byte("\x93NUMPY\x01\x00"),
+	}
+	for name, b := range cases {
+		if _, err := Decode(b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"mlp/model.onnx", "mlp/model_float_data.onnx", "mlp/model_double_data.onnx", "layernorm/model.onnx", "mixing/model.onnx", "fourier/model.onnx"} {
+		b, err := os.ReadFile(filepath.Join(modelsDir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Add([]byte("\x08\x07\x3a\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		for name, c := range m.Inits {
+			if c.Value.Len() > len(b) {
+				t.Fatalf("initializer %q holds %d values decoded from %d bytes", name, c.Value.Len(), len(b))
+			}
+		}
+		// Lowering a decoded model must not panic either.
+		if len(m.InputShape) == 2 && m.InputShape[1].Size > 0 && m.InputShape[1].Size < 64 {
+			if f, err := m.Fn([]int{m.InputShape[1].Size}); err == nil {
+				x := tensor.Zeros(2, m.InputShape[1].Size)
+				jacobi.Eval(f, x)
+			}
+		}
+	})
+}
