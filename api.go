@@ -179,6 +179,68 @@ func scalarOut(p *ir.Program) *ir.Program {
 	return q
 }
 
+// ValueAndGradOf returns f(xs) and its gradient with respect to every
+// x in xs, inside a trace; f must have a single-element output. Tracing a
+// function that returns both gives a compiled training step.
+func ValueAndGradOf(f func(xs []*Node) *Node, xs []*Node) (*Node, []*Node) {
+	src := callerSrc()
+	fail := func(err error) (*Node, []*Node) {
+		err = fmt.Errorf("jacobi: value and grad (at %s): %w", src, err)
+		n := &Node{err: err}
+		for _, x := range xs {
+			if x != nil && x.b != nil {
+				x.b.Fail(err)
+				n = &Node{b: x.b, v: &ir.Var{}}
+				break
+			}
+		}
+		gs := make([]*Node, len(xs))
+		for i := range gs {
+			gs[i] = n
+		}
+		return n, gs
+	}
+	if f == nil || len(xs) == 0 {
+		return fail(fmt.Errorf("needs a function and at least one input"))
+	}
+	prog, parent, outer, err := subtrace(func(in []*Node) []*Node { return []*Node{f(in)} }, xs...)
+	if err != nil {
+		return fail(err)
+	}
+	if n := prog.Out[0].Size(); n != 1 {
+		return fail(fmt.Errorf("the function's output has shape %v; grad needs a single element", prog.Out[0].Shape))
+	}
+	wrt := make([]bool, len(prog.In))
+	for i := range xs {
+		wrt[i] = true
+	}
+	vp, err := transform.VJP(prog, wrt)
+	if err != nil {
+		return fail(err)
+	}
+	b := ir.NewBuilder(nil)
+	args := make([]*ir.Var, len(prog.In))
+	for i, v := range prog.In {
+		args[i] = b.Input(v.Shape)
+	}
+	outs := b.Inline(vp, append(args, op.Const(b, tensor.Ones(prog.Out[0].Shape...))))
+	q, err := b.Build(outs...)
+	if err == nil {
+		q, err = transform.Simplify(q)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	parent.Src = src
+	res := parent.Inline(q, outer)
+	parent.Src = ""
+	grads := make([]*Node, len(xs))
+	for i := range grads {
+		grads[i] = &Node{b: parent, v: res[1+i]}
+	}
+	return &Node{b: parent, v: res[0]}, grads
+}
+
 // JVPOf returns f(x) and the Jacobian-vector product J·v inside a trace.
 func JVPOf(f Fn, x, v *Node) (y, jv *Node) {
 	return pairOf("jvp", f, x, v, func(p *ir.Program) (*ir.Program, error) { return transform.JVP(p, wrtFirst(p)) })

@@ -96,7 +96,8 @@ func (t *Traced) Run(in ...*tensor.Tensor) ([]*tensor.Tensor, error) {
 
 // ValueAndGrad returns f's value and its gradient with respect to every
 // input (f must have a single-element output), e.g. a training loss and
-// the gradients of the parameters.
+// the gradients of the parameters. To run the same step many times, Trace
+// a function that returns ValueAndGradOf's results instead.
 func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tensor, []*tensor.Tensor, error) {
 	shapes := make([][]int, len(in))
 	for i, t := range in {
@@ -105,26 +106,14 @@ func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tenso
 		}
 		shapes[i] = t.Shape()
 	}
-	p, err := trace(func(x []*Node) []*Node { return []*Node{f(x)} }, shapes)
+	t, err := Trace(func(xs []*Node) []*Node {
+		v, g := ValueAndGradOf(f, xs)
+		return append([]*Node{v}, g...)
+	}, shapes...)
 	if err != nil {
 		return nil, nil, err
 	}
-	if n := p.Out[0].Size(); n != 1 {
-		return nil, nil, fmt.Errorf("jacobi: grad needs a single-element output, got shape %v", p.Out[0].Shape)
-	}
-	wrt := make([]bool, len(p.In))
-	for i := range wrt {
-		wrt[i] = true
-	}
-	vp, err := transform.VJP(p, wrt)
-	if err != nil {
-		return nil, nil, err
-	}
-	if vp, err = transform.Simplify(vp); err != nil {
-		return nil, nil, err
-	}
-	args := append(append([]*tensor.Tensor{}, in...), tensor.Ones(p.Out[0].Shape...))
-	outs, err := exec.Run(vp, args...)
+	outs, err := t.Run(in...)
 	if err != nil {
 		return nil, nil, err
 	}
