@@ -2,6 +2,28 @@
 
 package kernels
 
+// Vector code for the elementwise maps: AVX-512 (all maps) or AVX2 (the
+// exp family and the streaming ops); the rest falls back to the Go loops.
+// Every vector routine does the Go code's operations lane by lane, so the
+// result does not depend on the path (tests check this bit for bit).
+
+const (
+	mapsGo = iota
+	mapsAVX2
+	mapsAVX512
+)
+
+// mapLevel selects the vector code; tests lower it to compare paths.
+var mapLevel = func() int {
+	switch {
+	case hasAVX512:
+		return mapsAVX512
+	case hasAVX2:
+		return mapsAVX2
+	}
+	return mapsGo
+}()
+
 //go:noescape
 func expAVX512(dst, src []float64)
 
@@ -11,36 +33,52 @@ func sigmoidAVX512(dst, src []float64)
 //go:noescape
 func tanhAVX512(dst, src []float64)
 
-// useAVX512Maps selects the vector maps; tests switch it off to compare.
-var useAVX512Maps = hasAVX512
+//go:noescape
+func expAVX2(dst, src []float64)
+
+//go:noescape
+func sigmoidAVX2(dst, src []float64)
+
+//go:noescape
+func tanhAVX2(dst, src []float64)
 
 func expSlice(dst, src []float64) {
-	if useAVX512Maps {
+	switch mapLevel {
+	case mapsAVX512:
 		expAVX512(dst, src[:len(dst)])
-		return
+	case mapsAVX2:
+		expAVX2(dst, src[:len(dst)])
+	default:
+		expSliceGo(dst, src)
 	}
-	expSliceGo(dst, src)
 }
 
 func sigmoidSlice(dst, src []float64) {
-	if useAVX512Maps {
+	switch mapLevel {
+	case mapsAVX512:
 		sigmoidAVX512(dst, src[:len(dst)])
-		return
+	case mapsAVX2:
+		sigmoidAVX2(dst, src[:len(dst)])
+	default:
+		sigmoidSliceGo(dst, src)
 	}
-	sigmoidSliceGo(dst, src)
 }
 
 func tanhSlice(dst, src []float64) {
-	if useAVX512Maps {
+	switch mapLevel {
+	case mapsAVX512:
 		tanhAVX512(dst, src[:len(dst)])
-		return
+	case mapsAVX2:
+		tanhAVX2(dst, src[:len(dst)])
+	default:
+		tanhSliceGo(dst, src)
 	}
-	tanhSliceGo(dst, src)
 }
 
-// sinAVX512 and cosAVX512 return how many elements they did: they stop at
-// the first vector of 8 with an element that needs the math package
-// (|x| >= 2^29, Inf, NaN).
+// sinAVX512, cosAVX512 and logAVX512 return how many elements they did:
+// they stop at the first vector of 8 with an element that needs the math
+// package (sin, cos: |x| >= 2^29, Inf, NaN; log: x <= 0, subnormal, Inf,
+// NaN).
 //
 //go:noescape
 func sinAVX512(dst, src []float64) int
@@ -48,17 +86,24 @@ func sinAVX512(dst, src []float64) int
 //go:noescape
 func cosAVX512(dst, src []float64) int
 
-func trigSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func(float64) float64) {
+//go:noescape
+func logAVX512(dst, src []float64) int
+
+// bailSlice runs vec over dst/src, doing the vectors it stops at with the
+// scalar function, which computes the same values (or the math package's
+// for the special arguments).
+func bailSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func(float64) float64) {
 	src = src[:len(dst)]
+	if mapLevel < mapsAVX512 {
+		for i, x := range src {
+			dst[i] = scalar(x)
+		}
+		return
+	}
 	for len(dst) > 0 {
-		if useAVX512Maps {
-			n := vec(dst, src)
-			dst, src = dst[n:], src[n:]
-		}
+		n := vec(dst, src)
+		dst, src = dst[n:], src[n:]
 		m := min(8, len(dst))
-		if !useAVX512Maps {
-			m = len(dst)
-		}
 		for i := 0; i < m; i++ {
 			dst[i] = scalar(src[i])
 		}
@@ -66,153 +111,222 @@ func trigSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func
 	}
 }
 
-func sinSlice(dst, src []float64) { trigSlice(dst, src, sinAVX512, sin) }
-func cosSlice(dst, src []float64) { trigSlice(dst, src, cosAVX512, cos) }
-
-// logAVX512 returns how many elements it did: it stops at the first vector
-// of 8 with an element <= 0, subnormal, Inf or NaN.
-//
-//go:noescape
-func logAVX512(dst, src []float64) int
-
-func logSlice(dst, src []float64) { trigSlice(dst, src, logAVX512, log) }
+func sinSlice(dst, src []float64) { bailSlice(dst, src, sinAVX512, sin) }
+func cosSlice(dst, src []float64) { bailSlice(dst, src, cosAVX512, cos) }
+func logSlice(dst, src []float64) { bailSlice(dst, src, logAVX512, log) }
 
 // Streaming ops: func(n int, d, a, b, c *float64, alpha float64).
+
+func ptr(s []float64) *float64 { return &s[0] }
 
 //go:noescape
 func vecAddTo(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecAddToAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func addToSlice(d, a []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		vecAddTo(len(d), ptr(d), ptr(a), nil, nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		addToGo(d, a)
 		return
 	}
-	addToGo(d, a)
+	_ = a[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecAddTo(len(d), ptr(d), ptr(a), nil, nil, 0)
+	} else {
+		vecAddToAVX2(len(d), ptr(d), ptr(a), nil, nil, 0)
+	}
 }
 
 //go:noescape
 func vecMul(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecMulAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func mulSlice(d, a, b []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		_ = b[len(d)-1]
-		vecMul(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		mulGo(d, a, b)
 		return
 	}
-	mulGo(d, a, b)
+	_ = a[len(d)-1]
+	_ = b[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecMul(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	} else {
+		vecMulAVX2(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	}
 }
 
 //go:noescape
 func vecAdd(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecAddAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func addSlice(d, a, b []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		_ = b[len(d)-1]
-		vecAdd(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		addGo(d, a, b)
 		return
 	}
-	addGo(d, a, b)
+	_ = a[len(d)-1]
+	_ = b[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecAdd(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	} else {
+		vecAddAVX2(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	}
 }
 
 //go:noescape
 func vecMulAdd(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecMulAddAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func mulAddSlice(d, a, b, c []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		_ = b[len(d)-1]
-		_ = c[len(d)-1]
-		vecMulAdd(len(d), ptr(d), ptr(a), ptr(b), ptr(c), 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		mulAddGo(d, a, b, c)
 		return
 	}
-	mulAddGo(d, a, b, c)
+	_ = a[len(d)-1]
+	_ = b[len(d)-1]
+	_ = c[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecMulAdd(len(d), ptr(d), ptr(a), ptr(b), ptr(c), 0)
+	} else {
+		vecMulAddAVX2(len(d), ptr(d), ptr(a), ptr(b), ptr(c), 0)
+	}
 }
 
 //go:noescape
 func vecOneMinusSq(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecOneMinusSqAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func oneMinusSqSlice(d, a []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		vecOneMinusSq(len(d), ptr(d), ptr(a), nil, nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		oneMinusSqGo(d, a)
 		return
 	}
-	oneMinusSqGo(d, a)
+	_ = a[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecOneMinusSq(len(d), ptr(d), ptr(a), nil, nil, 0)
+	} else {
+		vecOneMinusSqAVX2(len(d), ptr(d), ptr(a), nil, nil, 0)
+	}
 }
 
 //go:noescape
 func vecTanhBackward(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecTanhBackwardAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func tanhBackwardSlice(d, a, b []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		_ = b[len(d)-1]
-		vecTanhBackward(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		tanhBackwardGo(d, a, b)
 		return
 	}
-	tanhBackwardGo(d, a, b)
+	_ = a[len(d)-1]
+	_ = b[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecTanhBackward(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	} else {
+		vecTanhBackwardAVX2(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	}
 }
 
 //go:noescape
 func vecSigmoidDeriv(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecSigmoidDerivAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func sigmoidDerivSlice(d, a []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		vecSigmoidDeriv(len(d), ptr(d), ptr(a), nil, nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		sigmoidDerivGo(d, a)
 		return
 	}
-	sigmoidDerivGo(d, a)
+	_ = a[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecSigmoidDeriv(len(d), ptr(d), ptr(a), nil, nil, 0)
+	} else {
+		vecSigmoidDerivAVX2(len(d), ptr(d), ptr(a), nil, nil, 0)
+	}
 }
 
 //go:noescape
 func vecSigmoidBackward(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecSigmoidBackwardAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func sigmoidBackwardSlice(d, a, b []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		_ = b[len(d)-1]
-		vecSigmoidBackward(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	if mapLevel == mapsGo || len(d) == 0 {
+		sigmoidBackwardGo(d, a, b)
 		return
 	}
-	sigmoidBackwardGo(d, a, b)
+	_ = a[len(d)-1]
+	_ = b[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecSigmoidBackward(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	} else {
+		vecSigmoidBackwardAVX2(len(d), ptr(d), ptr(a), ptr(b), nil, 0)
+	}
 }
 
 //go:noescape
 func vecAxpy(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecAxpyAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func axpySlice(d []float64, alpha float64, a []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		vecAxpy(len(d), ptr(d), ptr(a), nil, nil, alpha)
+	if mapLevel == mapsGo || len(d) == 0 {
+		axpyGo(d, alpha, a)
 		return
 	}
-	axpyGo(d, alpha, a)
+	_ = a[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecAxpy(len(d), ptr(d), ptr(a), nil, nil, alpha)
+	} else {
+		vecAxpyAVX2(len(d), ptr(d), ptr(a), nil, nil, alpha)
+	}
 }
 
 //go:noescape
 func vecScale(n int, d, a, b, c *float64, alpha float64)
 
+//go:noescape
+func vecScaleAVX2(n int, d, a, b, c *float64, alpha float64)
+
 func scaleSlice(d []float64, alpha float64, a []float64) {
-	if useAVX512Maps && len(d) > 0 {
-		_ = a[len(d)-1]
-		vecScale(len(d), ptr(d), ptr(a), nil, nil, alpha)
+	if mapLevel == mapsGo || len(d) == 0 {
+		scaleGo(d, alpha, a)
 		return
 	}
-	scaleGo(d, alpha, a)
+	_ = a[len(d)-1]
+	if mapLevel == mapsAVX512 {
+		vecScale(len(d), ptr(d), ptr(a), nil, nil, alpha)
+	} else {
+		vecScaleAVX2(len(d), ptr(d), ptr(a), nil, nil, alpha)
+	}
 }
-
-func ptr(s []float64) *float64 { return &s[0] }
 
 //go:noescape
 func vecSumRow(x []float64) float64
 
+//go:noescape
+func vecSumRowAVX2(x []float64) float64
+
 func sumRowSlice(x []float64) float64 {
-	if useAVX512Maps {
+	switch mapLevel {
+	case mapsAVX512:
 		return vecSumRow(x)
+	case mapsAVX2:
+		return vecSumRowAVX2(x)
 	}
 	return sumRow(x)
 }

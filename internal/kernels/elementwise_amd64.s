@@ -1370,3 +1370,875 @@ sumrow_done:
 	VZEROUPPER
 	RET
 
+DATA mapconst4<>+0(SB)/8, $0x3ff71547652b82fe
+DATA mapconst4<>+8(SB)/8, $0x3ff71547652b82fe
+DATA mapconst4<>+16(SB)/8, $0x3ff71547652b82fe
+DATA mapconst4<>+24(SB)/8, $0x3ff71547652b82fe
+DATA mapconst4<>+32(SB)/8, $0x4338000000000000
+DATA mapconst4<>+40(SB)/8, $0x4338000000000000
+DATA mapconst4<>+48(SB)/8, $0x4338000000000000
+DATA mapconst4<>+56(SB)/8, $0x4338000000000000
+DATA mapconst4<>+64(SB)/8, $0x3fe62e42fee00000
+DATA mapconst4<>+72(SB)/8, $0x3fe62e42fee00000
+DATA mapconst4<>+80(SB)/8, $0x3fe62e42fee00000
+DATA mapconst4<>+88(SB)/8, $0x3fe62e42fee00000
+DATA mapconst4<>+96(SB)/8, $0x3dea39ef35793c76
+DATA mapconst4<>+104(SB)/8, $0x3dea39ef35793c76
+DATA mapconst4<>+112(SB)/8, $0x3dea39ef35793c76
+DATA mapconst4<>+120(SB)/8, $0x3dea39ef35793c76
+DATA mapconst4<>+128(SB)/8, $0x4086300000000000
+DATA mapconst4<>+136(SB)/8, $0x4086300000000000
+DATA mapconst4<>+144(SB)/8, $0x4086300000000000
+DATA mapconst4<>+152(SB)/8, $0x4086300000000000
+DATA mapconst4<>+160(SB)/8, $0xc087500000000000
+DATA mapconst4<>+168(SB)/8, $0xc087500000000000
+DATA mapconst4<>+176(SB)/8, $0xc087500000000000
+DATA mapconst4<>+184(SB)/8, $0xc087500000000000
+DATA mapconst4<>+192(SB)/8, $0x3de6124613a86d09
+DATA mapconst4<>+200(SB)/8, $0x3de6124613a86d09
+DATA mapconst4<>+208(SB)/8, $0x3de6124613a86d09
+DATA mapconst4<>+216(SB)/8, $0x3de6124613a86d09
+DATA mapconst4<>+224(SB)/8, $0x3e21eed8eff8d898
+DATA mapconst4<>+232(SB)/8, $0x3e21eed8eff8d898
+DATA mapconst4<>+240(SB)/8, $0x3e21eed8eff8d898
+DATA mapconst4<>+248(SB)/8, $0x3e21eed8eff8d898
+DATA mapconst4<>+256(SB)/8, $0x3e5ae64567f544e4
+DATA mapconst4<>+264(SB)/8, $0x3e5ae64567f544e4
+DATA mapconst4<>+272(SB)/8, $0x3e5ae64567f544e4
+DATA mapconst4<>+280(SB)/8, $0x3e5ae64567f544e4
+DATA mapconst4<>+288(SB)/8, $0x3e927e4fb7789f5c
+DATA mapconst4<>+296(SB)/8, $0x3e927e4fb7789f5c
+DATA mapconst4<>+304(SB)/8, $0x3e927e4fb7789f5c
+DATA mapconst4<>+312(SB)/8, $0x3e927e4fb7789f5c
+DATA mapconst4<>+320(SB)/8, $0x3ec71de3a556c734
+DATA mapconst4<>+328(SB)/8, $0x3ec71de3a556c734
+DATA mapconst4<>+336(SB)/8, $0x3ec71de3a556c734
+DATA mapconst4<>+344(SB)/8, $0x3ec71de3a556c734
+DATA mapconst4<>+352(SB)/8, $0x3efa01a01a01a01a
+DATA mapconst4<>+360(SB)/8, $0x3efa01a01a01a01a
+DATA mapconst4<>+368(SB)/8, $0x3efa01a01a01a01a
+DATA mapconst4<>+376(SB)/8, $0x3efa01a01a01a01a
+DATA mapconst4<>+384(SB)/8, $0x3f2a01a01a01a01a
+DATA mapconst4<>+392(SB)/8, $0x3f2a01a01a01a01a
+DATA mapconst4<>+400(SB)/8, $0x3f2a01a01a01a01a
+DATA mapconst4<>+408(SB)/8, $0x3f2a01a01a01a01a
+DATA mapconst4<>+416(SB)/8, $0x3f56c16c16c16c17
+DATA mapconst4<>+424(SB)/8, $0x3f56c16c16c16c17
+DATA mapconst4<>+432(SB)/8, $0x3f56c16c16c16c17
+DATA mapconst4<>+440(SB)/8, $0x3f56c16c16c16c17
+DATA mapconst4<>+448(SB)/8, $0x3f81111111111111
+DATA mapconst4<>+456(SB)/8, $0x3f81111111111111
+DATA mapconst4<>+464(SB)/8, $0x3f81111111111111
+DATA mapconst4<>+472(SB)/8, $0x3f81111111111111
+DATA mapconst4<>+480(SB)/8, $0x3fa5555555555555
+DATA mapconst4<>+488(SB)/8, $0x3fa5555555555555
+DATA mapconst4<>+496(SB)/8, $0x3fa5555555555555
+DATA mapconst4<>+504(SB)/8, $0x3fa5555555555555
+DATA mapconst4<>+512(SB)/8, $0x3fc5555555555555
+DATA mapconst4<>+520(SB)/8, $0x3fc5555555555555
+DATA mapconst4<>+528(SB)/8, $0x3fc5555555555555
+DATA mapconst4<>+536(SB)/8, $0x3fc5555555555555
+DATA mapconst4<>+544(SB)/8, $0x3fe0000000000000
+DATA mapconst4<>+552(SB)/8, $0x3fe0000000000000
+DATA mapconst4<>+560(SB)/8, $0x3fe0000000000000
+DATA mapconst4<>+568(SB)/8, $0x3fe0000000000000
+DATA mapconst4<>+576(SB)/8, $0x3ff0000000000000
+DATA mapconst4<>+584(SB)/8, $0x3ff0000000000000
+DATA mapconst4<>+592(SB)/8, $0x3ff0000000000000
+DATA mapconst4<>+600(SB)/8, $0x3ff0000000000000
+DATA mapconst4<>+608(SB)/8, $0x4000000000000000
+DATA mapconst4<>+616(SB)/8, $0x4000000000000000
+DATA mapconst4<>+624(SB)/8, $0x4000000000000000
+DATA mapconst4<>+632(SB)/8, $0x4000000000000000
+DATA mapconst4<>+640(SB)/8, $0x3fe4000000000000
+DATA mapconst4<>+648(SB)/8, $0x3fe4000000000000
+DATA mapconst4<>+656(SB)/8, $0x3fe4000000000000
+DATA mapconst4<>+664(SB)/8, $0x3fe4000000000000
+DATA mapconst4<>+672(SB)/8, $0xbfeedc5baafd6f4b
+DATA mapconst4<>+680(SB)/8, $0xbfeedc5baafd6f4b
+DATA mapconst4<>+688(SB)/8, $0xbfeedc5baafd6f4b
+DATA mapconst4<>+696(SB)/8, $0xbfeedc5baafd6f4b
+DATA mapconst4<>+704(SB)/8, $0xc058d26a0e26682d
+DATA mapconst4<>+712(SB)/8, $0xc058d26a0e26682d
+DATA mapconst4<>+720(SB)/8, $0xc058d26a0e26682d
+DATA mapconst4<>+728(SB)/8, $0xc058d26a0e26682d
+DATA mapconst4<>+736(SB)/8, $0xc0993ac030580563
+DATA mapconst4<>+744(SB)/8, $0xc0993ac030580563
+DATA mapconst4<>+752(SB)/8, $0xc0993ac030580563
+DATA mapconst4<>+760(SB)/8, $0xc0993ac030580563
+DATA mapconst4<>+768(SB)/8, $0x405c33f28a581b86
+DATA mapconst4<>+776(SB)/8, $0x405c33f28a581b86
+DATA mapconst4<>+784(SB)/8, $0x405c33f28a581b86
+DATA mapconst4<>+792(SB)/8, $0x405c33f28a581b86
+DATA mapconst4<>+800(SB)/8, $0x40a176fa0e5535fa
+DATA mapconst4<>+808(SB)/8, $0x40a176fa0e5535fa
+DATA mapconst4<>+816(SB)/8, $0x40a176fa0e5535fa
+DATA mapconst4<>+824(SB)/8, $0x40a176fa0e5535fa
+DATA mapconst4<>+832(SB)/8, $0x40b2ec102442040c
+DATA mapconst4<>+840(SB)/8, $0x40b2ec102442040c
+DATA mapconst4<>+848(SB)/8, $0x40b2ec102442040c
+DATA mapconst4<>+856(SB)/8, $0x40b2ec102442040c
+DATA mapconst4<>+864(SB)/8, $0x8000000000000000
+DATA mapconst4<>+872(SB)/8, $0x8000000000000000
+DATA mapconst4<>+880(SB)/8, $0x8000000000000000
+DATA mapconst4<>+888(SB)/8, $0x8000000000000000
+DATA mapconst4<>+896(SB)/8, $0x7fffffffffffffff
+DATA mapconst4<>+904(SB)/8, $0x7fffffffffffffff
+DATA mapconst4<>+912(SB)/8, $0x7fffffffffffffff
+DATA mapconst4<>+920(SB)/8, $0x7fffffffffffffff
+DATA mapconst4<>+928(SB)/8, $0x0000000000000001
+DATA mapconst4<>+936(SB)/8, $0x0000000000000001
+DATA mapconst4<>+944(SB)/8, $0x0000000000000001
+DATA mapconst4<>+952(SB)/8, $0x0000000000000001
+DATA mapconst4<>+960(SB)/8, $0x0000000000000800
+DATA mapconst4<>+968(SB)/8, $0x0000000000000800
+DATA mapconst4<>+976(SB)/8, $0x0000000000000800
+DATA mapconst4<>+984(SB)/8, $0x0000000000000800
+GLOBL mapconst4<>(SB), RODATA|NOPTR, $992
+
+DATA lane4<>+0(SB)/8, $0
+DATA lane4<>+8(SB)/8, $1
+DATA lane4<>+16(SB)/8, $2
+DATA lane4<>+24(SB)/8, $3
+GLOBL lane4<>(SB), RODATA|NOPTR, $32
+
+// func expAVX2(dst, src []float64)
+TEXT ·expAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+expAVX2_loop:
+	CMPQ CX, $4
+	JLT expAVX2_tail
+	VMOVUPD (SI), Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMOVUPD mapconst4<>+192(SB), Y2
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+256(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+320(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+384(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+448(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+512(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP expAVX2_loop
+expAVX2_tail:
+	TESTQ CX, CX
+	JZ expAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMOVUPD mapconst4<>+192(SB), Y2
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+256(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+320(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+384(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+448(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+512(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+expAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX2(dst, src []float64)
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+sigmoidAVX2_loop:
+	CMPQ CX, $4
+	JLT sigmoidAVX2_tail
+	VMOVUPD (SI), Y0
+	VMOVAPD Y0, Y6
+	VORPD mapconst4<>+864(SB), Y0, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMOVUPD mapconst4<>+192(SB), Y2
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+256(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+320(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+384(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+448(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+512(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y7
+	VXORPD Y8, Y8, Y8
+	VCMPPD $1, Y8, Y6, Y8
+	VMOVUPD mapconst4<>+576(SB), Y9
+	VBLENDVPD Y8, Y0, Y9, Y9
+	VDIVPD Y7, Y9, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP sigmoidAVX2_loop
+sigmoidAVX2_tail:
+	TESTQ CX, CX
+	JZ sigmoidAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VMOVAPD Y0, Y6
+	VORPD mapconst4<>+864(SB), Y0, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMOVUPD mapconst4<>+192(SB), Y2
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+256(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+320(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+384(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+448(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+512(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y7
+	VXORPD Y8, Y8, Y8
+	VCMPPD $1, Y8, Y6, Y8
+	VMOVUPD mapconst4<>+576(SB), Y9
+	VBLENDVPD Y8, Y0, Y9, Y9
+	VDIVPD Y7, Y9, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+sigmoidAVX2_done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(dst, src []float64)
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+tanhAVX2_loop:
+	CMPQ CX, $4
+	JLT tanhAVX2_tail
+	VMOVUPD (SI), Y0
+	VMOVAPD Y0, Y6
+	VANDPD mapconst4<>+896(SB), Y0, Y7
+	VADDPD Y7, Y7, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMOVUPD mapconst4<>+192(SB), Y2
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+256(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+320(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+384(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+448(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+512(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y0
+	VMOVUPD mapconst4<>+608(SB), Y8
+	VDIVPD Y0, Y8, Y0
+	VMOVUPD mapconst4<>+576(SB), Y8
+	VSUBPD Y0, Y8, Y0
+	VMULPD Y7, Y7, Y8
+	VMULPD mapconst4<>+672(SB), Y8, Y9
+	VADDPD mapconst4<>+704(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD mapconst4<>+736(SB), Y9, Y9
+	VADDPD mapconst4<>+768(SB), Y8, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD mapconst4<>+800(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD mapconst4<>+832(SB), Y10, Y10
+	VMULPD Y8, Y7, Y11
+	VMULPD Y9, Y11, Y11
+	VDIVPD Y10, Y11, Y11
+	VADDPD Y11, Y7, Y11
+	VMOVUPD mapconst4<>+640(SB), Y12
+	VCMPPD $1, Y12, Y7, Y12
+	VBLENDVPD Y12, Y11, Y0, Y0
+	VANDPD mapconst4<>+864(SB), Y6, Y6
+	VORPD Y6, Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP tanhAVX2_loop
+tanhAVX2_tail:
+	TESTQ CX, CX
+	JZ tanhAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VMOVAPD Y0, Y6
+	VANDPD mapconst4<>+896(SB), Y0, Y7
+	VADDPD Y7, Y7, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMOVUPD mapconst4<>+192(SB), Y2
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+256(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+320(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+384(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+448(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+512(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VFMADD213PD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y0
+	VMOVUPD mapconst4<>+608(SB), Y8
+	VDIVPD Y0, Y8, Y0
+	VMOVUPD mapconst4<>+576(SB), Y8
+	VSUBPD Y0, Y8, Y0
+	VMULPD Y7, Y7, Y8
+	VMULPD mapconst4<>+672(SB), Y8, Y9
+	VADDPD mapconst4<>+704(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD mapconst4<>+736(SB), Y9, Y9
+	VADDPD mapconst4<>+768(SB), Y8, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD mapconst4<>+800(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD mapconst4<>+832(SB), Y10, Y10
+	VMULPD Y8, Y7, Y11
+	VMULPD Y9, Y11, Y11
+	VDIVPD Y10, Y11, Y11
+	VADDPD Y11, Y7, Y11
+	VMOVUPD mapconst4<>+640(SB), Y12
+	VCMPPD $1, Y12, Y7, Y12
+	VBLENDVPD Y12, Y11, Y0, Y0
+	VANDPD mapconst4<>+864(SB), Y6, Y6
+	VORPD Y6, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+tanhAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecAddToAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecAddToAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecAddToAVX2_loop:
+	CMPQ CX, $4
+	JLT vecAddToAVX2_tail
+	VMOVUPD (DI)(AX*1), Y0
+	VMOVUPD (SI)(AX*1), Y1
+	VADDPD Y1, Y0, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecAddToAVX2_loop
+vecAddToAVX2_tail:
+	TESTQ CX, CX
+	JZ vecAddToAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (DI)(AX*1), Y13, Y0
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VADDPD Y1, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecAddToAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecMulAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecMulAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecMulAVX2_loop:
+	CMPQ CX, $4
+	JLT vecMulAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMOVUPD (DX)(AX*1), Y2
+	VMULPD Y2, Y1, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecMulAVX2_loop
+vecMulAVX2_tail:
+	TESTQ CX, CX
+	JZ vecMulAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMASKMOVPD (DX)(AX*1), Y13, Y2
+	VMULPD Y2, Y1, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecMulAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecAddAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecAddAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecAddAVX2_loop:
+	CMPQ CX, $4
+	JLT vecAddAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMOVUPD (DX)(AX*1), Y2
+	VADDPD Y2, Y1, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecAddAVX2_loop
+vecAddAVX2_tail:
+	TESTQ CX, CX
+	JZ vecAddAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMASKMOVPD (DX)(AX*1), Y13, Y2
+	VADDPD Y2, Y1, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecAddAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecMulAddAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecMulAddAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecMulAddAVX2_loop:
+	CMPQ CX, $4
+	JLT vecMulAddAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMOVUPD (DX)(AX*1), Y2
+	VMOVUPD (R8)(AX*1), Y3
+	VMULPD Y2, Y1, Y0
+	VADDPD Y3, Y0, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecMulAddAVX2_loop
+vecMulAddAVX2_tail:
+	TESTQ CX, CX
+	JZ vecMulAddAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMASKMOVPD (DX)(AX*1), Y13, Y2
+	VMASKMOVPD (R8)(AX*1), Y13, Y3
+	VMULPD Y2, Y1, Y0
+	VADDPD Y3, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecMulAddAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecOneMinusSqAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecOneMinusSqAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecOneMinusSqAVX2_loop:
+	CMPQ CX, $4
+	JLT vecOneMinusSqAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMULPD Y1, Y1, Y0
+	VSUBPD Y0, Y15, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecOneMinusSqAVX2_loop
+vecOneMinusSqAVX2_tail:
+	TESTQ CX, CX
+	JZ vecOneMinusSqAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMULPD Y1, Y1, Y0
+	VSUBPD Y0, Y15, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecOneMinusSqAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecTanhBackwardAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecTanhBackwardAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecTanhBackwardAVX2_loop:
+	CMPQ CX, $4
+	JLT vecTanhBackwardAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMOVUPD (DX)(AX*1), Y2
+	VMULPD Y2, Y2, Y0
+	VSUBPD Y0, Y15, Y0
+	VMULPD Y0, Y1, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecTanhBackwardAVX2_loop
+vecTanhBackwardAVX2_tail:
+	TESTQ CX, CX
+	JZ vecTanhBackwardAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMASKMOVPD (DX)(AX*1), Y13, Y2
+	VMULPD Y2, Y2, Y0
+	VSUBPD Y0, Y15, Y0
+	VMULPD Y0, Y1, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecTanhBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecSigmoidDerivAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecSigmoidDerivAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecSigmoidDerivAVX2_loop:
+	CMPQ CX, $4
+	JLT vecSigmoidDerivAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VSUBPD Y1, Y15, Y0
+	VMULPD Y0, Y1, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecSigmoidDerivAVX2_loop
+vecSigmoidDerivAVX2_tail:
+	TESTQ CX, CX
+	JZ vecSigmoidDerivAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VSUBPD Y1, Y15, Y0
+	VMULPD Y0, Y1, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecSigmoidDerivAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecSigmoidBackwardAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecSigmoidBackwardAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecSigmoidBackwardAVX2_loop:
+	CMPQ CX, $4
+	JLT vecSigmoidBackwardAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMOVUPD (DX)(AX*1), Y2
+	VSUBPD Y2, Y15, Y0
+	VMULPD Y0, Y2, Y0
+	VMULPD Y0, Y1, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecSigmoidBackwardAVX2_loop
+vecSigmoidBackwardAVX2_tail:
+	TESTQ CX, CX
+	JZ vecSigmoidBackwardAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMASKMOVPD (DX)(AX*1), Y13, Y2
+	VSUBPD Y2, Y15, Y0
+	VMULPD Y0, Y2, Y0
+	VMULPD Y0, Y1, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecSigmoidBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecAxpyAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecAxpyAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecAxpyAVX2_loop:
+	CMPQ CX, $4
+	JLT vecAxpyAVX2_tail
+	VMOVUPD (DI)(AX*1), Y0
+	VMOVUPD (SI)(AX*1), Y1
+	VMULPD Y1, Y14, Y1
+	VADDPD Y1, Y0, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecAxpyAVX2_loop
+vecAxpyAVX2_tail:
+	TESTQ CX, CX
+	JZ vecAxpyAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (DI)(AX*1), Y13, Y0
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMULPD Y1, Y14, Y1
+	VADDPD Y1, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecAxpyAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecScaleAVX2(n int, d, a, b, c *float64, alpha float64)
+TEXT ·vecScaleAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ d+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ c+32(FP), R8
+	VBROADCASTSD alpha+40(FP), Y14
+	VMOVUPD mapconst4<>+576(SB), Y15
+	XORQ AX, AX
+vecScaleAVX2_loop:
+	CMPQ CX, $4
+	JLT vecScaleAVX2_tail
+	VMOVUPD (SI)(AX*1), Y1
+	VMULPD Y1, Y14, Y0
+	VMOVUPD Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	SUBQ $4, CX
+	JMP vecScaleAVX2_loop
+vecScaleAVX2_tail:
+	TESTQ CX, CX
+	JZ vecScaleAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI)(AX*1), Y13, Y1
+	VMULPD Y1, Y14, Y0
+	VMASKMOVPD Y0, Y13, (DI)(AX*1)
+vecScaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func vecSumRowAVX2(x []float64) float64
+TEXT ·vecSumRowAVX2(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+sumrow2_loop:
+	CMPQ CX, $8
+	JLT sumrow2_combine
+	VADDPD (SI), Y0, Y0
+	VADDPD 32(SI), Y1, Y1
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP sumrow2_loop
+sumrow2_combine:
+	VPERMILPD $5, Y0, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X2
+	VADDSD X2, X0, X0
+	VPERMILPD $5, Y1, Y2
+	VADDPD Y2, Y1, Y1
+	VEXTRACTF128 $1, Y1, X2
+	VADDSD X2, X1, X1
+	VADDSD X1, X0, X0
+sumrow2_tail:
+	TESTQ CX, CX
+	JZ sumrow2_done
+	VADDSD (SI), X0, X0
+	ADDQ $8, SI
+	DECQ CX
+	JMP sumrow2_tail
+sumrow2_done:
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+

@@ -65,14 +65,54 @@ func TestAVX512MapsMatchGo(t *testing.T) {
 	}
 }
 
-// The accuracy tests again with the vector maps switched off.
-func TestElementwiseAccuracyScalar(t *testing.T) {
-	if !useAVX512Maps {
-		t.Skip("scalar path already tested")
+// The accuracy tests again on the lower paths.
+func TestElementwiseAccuracyLowerPaths(t *testing.T) {
+	defer func(l int) { mapLevel = l }(mapLevel)
+	for l := mapLevel - 1; l >= mapsGo; l-- {
+		mapLevel = l
+		TestElementwiseAccuracy(t)
+		TestElementwiseLengths(t)
+		TestFusedMaps(t)
 	}
-	useAVX512Maps = false
-	defer func() { useAVX512Maps = true }()
-	TestElementwiseAccuracy(t)
+}
+
+// The AVX2 routines agree bit for bit with the Go loops.
+func TestAVX2MatchesGo(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	defer func(l int) { mapLevel = l }(mapLevel)
+	mapLevel = mapsAVX2
+	r := rand.New(rand.NewPCG(25, 26))
+	xs := testInputs(r, 50000, 30, 1e300)
+	for i := 0; i < 50000; i++ {
+		xs = append(xs, (r.Float64()*2-1)*800, (r.Float64()*2-1)*0.7)
+	}
+	for _, c := range []struct {
+		name   string
+		vec, g func(dst, src []float64)
+	}{
+		{"exp", expAVX2, expSliceGo},
+		{"sigmoid", sigmoidAVX2, sigmoidSliceGo},
+		{"tanh", tanhAVX2, tanhSliceGo},
+	} {
+		for _, n := range []int{len(xs), len(xs) - 1, len(xs) - 2, 3, 2, 1, 0} {
+			in := xs[len(xs)-n:]
+			got, want := make([]float64, n+1), make([]float64, n)
+			got[n] = 42
+			c.vec(got[:n], in)
+			c.g(want, in)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+					t.Fatalf("%s(%v): AVX2 %v, Go %v", c.name, in[i], got[i], want[i])
+				}
+			}
+			if got[n] != 42 {
+				t.Fatalf("%s: wrote past the end (n=%d)", c.name, n)
+			}
+		}
+	}
+	testStreamsMatchGo(t)
 }
 
 func absAll(s []float64) []float64 {
@@ -89,6 +129,12 @@ func TestAVX512StreamsMatchGo(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512")
 	}
+	defer func(l int) { mapLevel = l }(mapLevel)
+	mapLevel = mapsAVX512
+	testStreamsMatchGo(t)
+}
+
+func testStreamsMatchGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	for n := 0; n < 70; n++ {
 		a, b, c := randSlice(r, n), randSlice(r, n), randSlice(r, n)
@@ -123,7 +169,7 @@ func TestAVX512StreamsMatchGo(t *testing.T) {
 				t.Fatalf("%s n=%d: wrote past the end", o.name, n)
 			}
 		}
-		if s, g := vecSumRow(a), sumRow(a); math.Float64bits(s) != math.Float64bits(g) {
+		if s, g := sumRowSlice(a), sumRow(a); math.Float64bits(s) != math.Float64bits(g) {
 			t.Fatalf("sumRow n=%d: vector %v, Go %v", n, s, g)
 		}
 	}

@@ -199,6 +199,7 @@ func main() {
 	genTrigs()
 	genLogs()
 	genStreams()
+	genAVX2()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
