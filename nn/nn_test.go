@@ -523,3 +523,77 @@ func TestPerSampleDeterminism(t *testing.T) {
 		}
 	}
 }
+
+// TestPINNLossGradient: derivatives stay differentiable. A physics-style
+// loss built from per-sample Laplacians and Jacobians of an MLP is
+// differentiated with respect to the inputs and every parameter
+// (ValueAndGrad) and checked against fd.Gradient of the traced loss; the
+// loss's value is checked against BatchLaplacian and BatchJacobian.
+func TestPINNLossGradient(t *testing.T) {
+	for _, a := range []string{"tanh", "sin", "gelu"} {
+		t.Run(a, func(t *testing.T) {
+			m := mustMLP(t, 29, []int{2, 5, 1}, a)
+			x := tensor.Uniform(tensor.NewRand(30), -1, 1, 4, 2)
+			loss := func(in []*jacobi.Node) *jacobi.Node {
+				params := in[1:]
+				u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(params, x) }
+				lap := jacobi.BatchLaplacianOf(u, in[0]) // (b, 1)
+				j := jacobi.BatchJacobianOf(u, in[0])    // (b, 1, 2)
+				return lap.Square().Mean().Add(j.Square().Mean())
+			}
+			in := append([]*tensor.Tensor{x}, m.Params()...)
+			val, grads, err := jacobi.ValueAndGrad(loss, in...)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The value from the one-shot per-sample derivatives.
+			lap, err := jacobi.BatchLaplacian(m.Apply, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jac, err := jacobi.BatchJacobian(m.Apply, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0.0
+			for _, v := range lap.Data() {
+				want += v * v / float64(lap.Len())
+			}
+			for _, v := range jac.Data() {
+				want += v * v / float64(jac.Len())
+			}
+			fdcheck.Compare(t, "loss", val.Data(), []float64{want}, nil, fdcheck.Tol{Rel: 1e-11, Abs: 1e-14})
+
+			shapes := make([][]int, len(in))
+			var flat []float64
+			for i, p := range in {
+				shapes[i] = p.Shape()
+				flat = append(flat, p.Data()...)
+			}
+			tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{loss(in)} }, shapes...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := func(v []float64) []float64 {
+				args := make([]*tensor.Tensor, len(shapes))
+				off := 0
+				for i, s := range shapes {
+					n := tensor.Size(s)
+					args[i] = tensor.MustNew(s, append([]float64{}, v[off:off+n]...))
+					off += n
+				}
+				out, err := tr.Run(args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return []float64{out[0].Data()[0]}
+			}
+			var got []float64
+			for _, g := range grads {
+				got = append(got, g.Data()...)
+			}
+			fdcheck.Compare(t, "gradient of the loss", got, fdcheck.FDJacobian(f, flat, 1), nil, fdcheck.First)
+		})
+	}
+}
