@@ -729,6 +729,34 @@ func nodeCases() []fdcheck.Case {
 		{Name: "concat_slice", F: func(x *jacobi.Node) *jacobi.Node {
 			return jacobi.Concat(-1, x.Slice(1, 2, 3), x.Exp(), x.Slice(1, 0, 1).Square()).Mul(jacobi.Concat(0, x, x).Slice(0, 1, 3).Slice(1, 0, 1).Sin())
 		}, Shape: s},
+		{Name: "matmul_vector_left", F: func(x *jacobi.Node) *jacobi.Node {
+			return x.Slice(0, 0, 1).Reshape(3).MatMul(x.Slice(0, 1, 4)).Exp()
+		}, Shape: []int{4, 3}},
+		{Name: "vmap_with_capture", F: func(x *jacobi.Node) *jacobi.Node {
+			s := x.Sum(0)
+			return jacobi.VmapOf(func(r *jacobi.Node) *jacobi.Node { return r.Mul(s).Sin() }, x)
+		}, Shape: []int{3, 2}, Ref: func(in []float64) []float64 {
+			s := []float64{in[0] + in[2] + in[4], in[1] + in[3] + in[5]}
+			out := make([]float64, 6)
+			for i := range out {
+				out[i] = math.Sin(in[i] * s[i%2])
+			}
+			return out
+		}},
+		{Name: "grad_with_capture", F: func(x *jacobi.Node) *jacobi.Node {
+			// d/dy Σ sin(y ⊙ x) at y = x is x ⊙ cos(x²): the inner
+			// derivative must not differentiate the captured x.
+			return jacobi.GradOf(func(y *jacobi.Node) *jacobi.Node { return y.Mul(x).Sin().Sum() }, x)
+		}, Shape: s, Ref: ew(func(a float64) float64 { return a * math.Cos(a*a) })},
+		{Name: "jvp_vjp_of", F: func(x *jacobi.Node) *jacobi.Node {
+			f := func(y *jacobi.Node) *jacobi.Node { return y.Tanh().Mul(x.Sin()) }
+			_, jv := jacobi.JVPOf(f, x, x.Cos())
+			_, vj := jacobi.VJPOf(f, x, x.Exp())
+			return jv.Add(vj)
+		}, Shape: s, Ref: ew(func(a float64) float64 {
+			d := (1 - math.Tanh(a)*math.Tanh(a)) * math.Sin(a)
+			return d*math.Cos(a) + d*math.Exp(a)
+		})},
 		{Name: "constant_and_scalar", F: func(x *jacobi.Node) *jacobi.Node {
 			return x.Mul(jacobi.Const(cmat)).Add(jacobi.Scalar(2)).Log()
 		}, Shape: s, Domain: fdcheck.Domain{Lo: 0.1, Hi: 1}, Ref: func(in []float64) []float64 {
