@@ -52,9 +52,15 @@ func (pl *Plan) Run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		dst[i] = out[i].Data()
 	}
 	data := make([][]float64, len(in))
+	if len(in) != len(pl.prog.In) {
+		return nil, fmt.Errorf("exec: program takes %d inputs, got %d", len(pl.prog.In), len(in))
+	}
 	for i, t := range in {
 		if t == nil {
 			return nil, fmt.Errorf("exec: input %d is nil", i)
+		}
+		if want := pl.prog.In[i].Shape; !tensor.SameShape(t.Shape(), want) {
+			return nil, fmt.Errorf("exec: input %d has shape %v, the program expects %v", i, t.Shape(), want)
 		}
 		data[i] = t.Data()
 	}

@@ -1,0 +1,162 @@
+package exec_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/jacobi-ad/jacobi/exec"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// reference evaluates p one equation at a time with the primitives' own
+// Eval on contiguous tensors: no views, no slab.
+func reference(t *testing.T, p *ir.Program, in []*tensor.Tensor) []*tensor.Tensor {
+	t.Helper()
+	env := map[*ir.Var]*tensor.Tensor{}
+	for i, v := range p.In {
+		env[v] = in[i]
+	}
+	for _, e := range p.Eqns {
+		args := make([]*tensor.Tensor, len(e.In))
+		for i, v := range e.In {
+			args[i] = env[v]
+		}
+		out, err := e.Prim.(op.Evaluator).Eval(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env[e.Out] = out
+	}
+	outs := make([]*tensor.Tensor, len(p.Out))
+	for i, v := range p.Out {
+		outs[i] = env[v]
+	}
+	return outs
+}
+
+// Each case builds a program whose values take the runtime's layout paths:
+// transposed and broadcast operands of matmul, reshapes of strided views,
+// reductions over permuted axes, slices feeding elementwise work, and many
+// short-lived buffers that the slab must place without overlap.
+var layoutCases = []struct {
+	name   string
+	shapes [][]int
+	build  func(b *ir.Builder, in []*ir.Var) []*ir.Var
+}{
+	{"matmul of transposed operands", [][]int{{5, 3}, {4, 5}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		at := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0]) // (3,5) view
+		bt := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[1]) // (5,4) view
+		return []*ir.Var{b.Emit(op.MatMul{}, at, bt)}
+	}},
+	{"matmul of a broadcast and a slice", [][]int{{3}, {6, 4}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		rows := b.Emit(op.Broadcast{Shape: []int{2, 3}, Dims: []int{1}}, in[0])
+		w := b.Emit(op.Slice{Start: []int{1, 0}, Limit: []int{4, 4}}, in[1])
+		return []*ir.Var{b.Emit(op.MatMul{}, rows, w)}
+	}},
+	{"batched matmul over a permuted stack", [][]int{{2, 3, 4}, {3, 4, 5}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		x := b.Emit(op.Transpose{Perm: []int{1, 0, 2}}, in[0]) // (3,2,4)
+		return []*ir.Var{b.Emit(op.MatMul{}, x, in[1])}
+	}},
+	{"reshape of a transposed view", [][]int{{3, 4}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		x := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])
+		return []*ir.Var{b.Emit(op.Reshape{Shape: []int{2, 6}}, x)}
+	}},
+	{"reductions over permuted and broadcast axes", [][]int{{2, 3, 4}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		x := b.Emit(op.Transpose{Perm: []int{2, 0, 1}}, in[0])
+		y := b.Emit(op.Broadcast{Shape: []int{5, 4, 2, 3}, Dims: []int{1, 2, 3}}, x)
+		return []*ir.Var{
+			b.Emit(op.ReduceSum{Axes: []int{0, 2}}, y),
+			b.Emit(op.ReduceSum{Axes: []int{1}}, x),
+			b.Emit(op.ReduceSum{Axes: []int{0, 1, 2}}, x),
+		}
+	}},
+	{"elementwise on strided rows", [][]int{{4, 3}, {3}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		xt := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])                       // (3,4), rows strided
+		c := b.Emit(op.Broadcast{Shape: []int{3, 4}, Dims: []int{0}}, in[1])       // stride 0 along rows
+		s := b.Emit(op.Slice{Start: []int{0, 1}, Limit: []int{3, 3}}, xt)          // (3,2)
+		c2 := b.Emit(op.Slice{Start: []int{0, 0}, Limit: []int{3, 2}}, c)          // (3,2)
+		m := b.Emit(op.Mul{}, b.Emit(op.Tanh{}, s), c2)                            // strided × broadcast
+		sel := b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, s, c2), m, s)     // three operands
+		return []*ir.Var{b.Emit(op.Add{}, xt, c), sel, b.Emit(op.IntPow{N: 3}, m)} // outputs that are views too
+	}},
+	{"long chain reusing the slab", [][]int{{8, 8}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		x := in[0]
+		keep := x
+		for i := 0; i < 20; i++ {
+			y := b.Emit(op.Sin{}, x)
+			x = b.Emit(op.Add{}, b.Emit(op.MatMul{}, y, keep), x)
+			if i == 10 {
+				keep = b.Emit(op.Transpose{Perm: []int{1, 0}}, x)
+			}
+		}
+		return []*ir.Var{x, keep}
+	}},
+	{"pad and concat fall back to Eval", [][]int{{2, 3}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		t := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])
+		p := b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 2}}, t)
+		return []*ir.Var{b.Emit(op.Concat{Axis: 1}, p, b.Emit(op.Exp{}, p))}
+	}},
+}
+
+func TestPlanMatchesReference(t *testing.T) {
+	for _, c := range layoutCases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder(nil)
+			in := make([]*ir.Var, len(c.shapes))
+			args := make([]*tensor.Tensor, len(c.shapes))
+			for i, s := range c.shapes {
+				in[i] = b.Input(s)
+				args[i] = tensor.Uniform(tensor.NewRand(uint64(i+1)), -1, 1, s...)
+			}
+			p, err := b.Build(c.build(b, in)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := reference(t, p, args)
+			pl, err := exec.Compile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for round := 0; round < 2; round++ { // the second run reuses a pooled slab
+				got, err := pl.Run(args)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					if !tensor.SameShape(got[i].Shape(), want[i].Shape()) {
+						t.Fatalf("output %d: shape %v, want %v", i, got[i].Shape(), want[i].Shape())
+					}
+					for j, v := range got[i].Data() {
+						if w := want[i].Data()[j]; math.Abs(v-w) > 1e-12*(1+math.Abs(w)) {
+							t.Fatalf("run %d, output %d, element %d: %g, want %g", round, i, j, v, w)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadInputs(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{2, 3})
+	p, err := b.Build(b.Emit(op.Exp{}, x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := exec.Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.Run([]*tensor.Tensor{tensor.Zeros(3, 2, 1)}); err == nil {
+		t.Error("an input of the wrong size was accepted")
+	}
+	if _, err := pl.Run(nil); err == nil {
+		t.Error("missing inputs were accepted")
+	}
+	if _, err := pl.Run([]*tensor.Tensor{nil}); err == nil {
+		t.Error("a nil input was accepted")
+	}
+}
