@@ -330,3 +330,17 @@ func sumRowSlice(x []float64) float64 {
 	}
 	return sumRow(x)
 }
+
+//go:noescape
+func erfAVX512(dst, src []float64)
+
+func erfSlice(dst, src []float64) {
+	if mapLevel == mapsAVX512 {
+		erfAVX512(dst, src[:len(dst)])
+		return
+	}
+	src = src[:len(dst)]
+	for i, x := range src {
+		dst[i] = erf(x)
+	}
+}

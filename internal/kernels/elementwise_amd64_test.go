@@ -36,6 +36,11 @@ func TestAVX512MapsMatchGo(t *testing.T) {
 				d[i] = log(x)
 			}
 		}},
+		{"erf", erfAVX512, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = erf(x)
+			}
+		}},
 		{"log|x|", func(d, s []float64) { logSlice(d, absAll(s)) }, func(d, s []float64) {
 			for i, x := range s {
 				d[i] = log(math.Abs(x))

@@ -38,3 +38,10 @@ func sigmoidBackwardSlice(d, a, b []float64)             { sigmoidBackwardGo(d, 
 func axpySlice(d []float64, alpha float64, a []float64)  { axpyGo(d, alpha, a) }
 func scaleSlice(d []float64, alpha float64, a []float64) { scaleGo(d, alpha, a) }
 func sumRowSlice(x []float64) float64                    { return sumRow(x) }
+
+func erfSlice(dst, src []float64) {
+	src = src[:len(dst)]
+	for i, x := range src {
+		dst[i] = erf(x)
+	}
+}

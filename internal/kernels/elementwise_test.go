@@ -64,7 +64,7 @@ var mapCases = []mapCase{
 	{"Log", Log, math.Log, 1, 1e6, nil, 0},
 	{"Sin", Sin, math.Sin, 1, 100, nil, 0},
 	{"Cos", Cos, math.Cos, 1, 100, nil, 0},
-	{"Erf", Erf, math.Erf, 0, 6, nil, 0},
+	{"Erf", Erf, math.Erf, 2, 7, nil, 0},
 }
 
 // mathSigmoid is the sigmoid from the math package's exp.

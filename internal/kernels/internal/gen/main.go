@@ -200,6 +200,7 @@ func main() {
 	genLogs()
 	genStreams()
 	genAVX2()
+	genErf()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
