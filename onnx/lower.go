@@ -173,8 +173,12 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 	if _, err := jacobi.Compile(fn, sampleShape); err != nil {
 		var mix *op.MixError
 		if errors.As(err, &mix) || strings.Contains(err.Error(), "samples along axis") {
+			detail := err.Error()
+			if mix != nil {
+				detail = mix.Prim + " " + mix.Reason
+			}
 			if n := m.firstMixing(sampleShape); n != nil {
-				return nil, fmt.Errorf("onnx: %sthe model mixes samples along the batch axis at %v: row i of its output depends on other rows of the input, so per-sample derivatives do not exist (%v)", m.where(), n, err)
+				return nil, fmt.Errorf("onnx: %sthe model mixes samples along the batch axis at %v: row i of its output depends on other rows of the input, so per-sample derivatives do not exist (%s)", m.where(), n, detail)
 			}
 			return nil, fmt.Errorf("onnx: %sthe model mixes samples along the batch axis: %w", m.where(), err)
 		}

@@ -1,0 +1,500 @@
+// Command jacobi computes per-sample derivatives of ONNX models (as exported
+// by torch.onnx.export) on a batch of inputs read from a .npy file.
+//
+//	jacobi jacobian     --model net.onnx --input x.npy --output j.npy   # (b, out, in)
+//	jacobi hessian      --model net.onnx --input x.npy --output h.npy   # (b, out, in, in)
+//	jacobi hessian-diag --model net.onnx --input x.npy --output d.npy   # (b, out, in)
+//	jacobi laplacian    --model net.onnx --input x.npy --output l.npy   # (b, out)
+//
+// With no --model it uses a built-in seed network, Linear(5,2) → Sigmoid →
+// Linear(2,10) exported from PyTorch; with no --input, a seeded random
+// batch. It prints a summary with the time taken and, for comparison, the
+// same result computed the naive way (the full Jacobian or Hessian of the
+// whole batch, then its diagonal blocks). Run "jacobi help" for more.
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/internal/npy"
+	"github.com/jacobi-ad/jacobi/onnx"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// version is the tool's version, printed by --version.
+const version = "0.1.0"
+
+//go:embed default.onnx
+var defaultModel []byte
+
+// defaultName describes the embedded model.
+const defaultName = "built-in seed network Linear(5,2) → Sigmoid → Linear(2,10)"
+
+// command describes one derivative command.
+type command struct {
+	name, short, shape string
+	modes              bool // whether --mode applies
+}
+
+var commands = []command{
+	{"jacobian", "per-sample Jacobians", "(b, out, in)", true},
+	{"hessian", "per-sample Hessians of every output", "(b, out, in, in)", false},
+	{"hessian-diag", "diagonals of the per-sample Hessians", "(b, out, in)", false},
+	{"laplacian", "per-sample Laplacians (Hessian traces) of every output", "(b, out)", false},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd()))))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `jacobi %s: per-sample derivatives of ONNX models
+
+Usage:
+  jacobi <command> [flags]
+
+Commands:
+`, version)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-13s %s, shape %s\n", c.name, c.short, c.shape)
+	}
+	fmt.Fprintf(w, `  help [command] show help for a command
+
+Flags of every command (see "jacobi help jacobian"):
+  --model FILE.onnx  --input X.npy  --output OUT.npy  --mode auto|forward|reverse
+  --chunk N  --batch N  --seed S  --compare  --quiet
+
+  --version          print the version
+
+With no --model, a built-in seed network Linear(5,2) → Sigmoid → Linear(2,10);
+with no --input, a seeded random batch. Try: jacobi jacobian
+`)
+}
+
+func findCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// options are a command's parsed flags.
+type options struct {
+	model, input, output, mode string
+	chunk, batch               int
+	seed                       uint64
+	compare, quiet             bool
+}
+
+func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
+	o := &options{}
+	fs := flag.NewFlagSet("jacobi "+c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.model, "model", "", "ONNX model `file` (default: the built-in seed network)")
+	fs.StringVar(&o.input, "input", "", "input batch, a float32 or float64 .npy `file` of shape (b, in) (default: a random batch)")
+	fs.StringVar(&o.output, "output", "", "where to write the result, a float64 .npy `file` of shape "+c.shape)
+	fs.StringVar(&o.mode, "mode", "auto", "`method` for Jacobians: auto (cheapest by the cost model), forward or reverse")
+	fs.IntVar(&o.chunk, "chunk", 0, "samples per chunk of the batch (default: the library's)")
+	fs.IntVar(&o.batch, "batch", 256, "size of the random batch used when there is no --input")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random batch")
+	fs.BoolVar(&o.compare, "compare", false, "also compute the result the naive way and compare (default: on without --model and --input)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: jacobi %s [flags]\n\nComputes the %s of the model at every sample of the input batch; the result has shape %s and is written as float64 .npy.\n",
+			c.name, c.short, c.shape)
+		if !c.modes {
+			fmt.Fprintln(stderr, "(--mode applies to Jacobians only; this command uses second-order methods chosen by the library.)")
+		}
+		fmt.Fprintf(stderr, "\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExample:\n  jacobi %s --model net.onnx --input x.npy --output out.npy\n", c.name)
+	}
+	return fs, o
+}
+
+// run is the whole tool; it returns the exit status: 0 success, 1 failure,
+// 2 bad usage.
+func run(args []string, stdout, stderr io.Writer, tty bool) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "--version", "-version", "version":
+		fmt.Fprintf(stdout, "jacobi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	case "help", "-h", "--help", "-help":
+		if len(args) > 1 {
+			c := findCommand(args[1])
+			if c == nil {
+				fmt.Fprintf(stderr, "jacobi: unknown command %q\n\n", args[1])
+				usage(stderr)
+				return 2
+			}
+			fs, _ := flags(c, stdout)
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return 0
+		}
+		usage(stdout)
+		return 0
+	}
+	c := findCommand(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "jacobi: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	fs, o := flags(c, stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "jacobi %s: unexpected argument %q\n", c.name, fs.Arg(0))
+		return 2
+	}
+	if err := execute(c, o, stdout, stderr, tty); err != nil {
+		fmt.Fprintf(stderr, "jacobi %s: %v\n", c.name, err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
+	var mode jacobi.Mode
+	switch o.mode {
+	case "auto":
+		mode = jacobi.Auto
+	case "forward":
+		mode = jacobi.Forward
+	case "reverse":
+		mode = jacobi.Reverse
+	default:
+		return usageError{fmt.Errorf("--mode %q: want auto, forward or reverse", o.mode)}
+	}
+	if o.chunk < 0 || o.batch < 1 {
+		return usageError{errors.New("--chunk and --batch must be positive")}
+	}
+	demo := o.model == "" && o.input == ""
+	compare := o.compare || demo
+
+	// The model.
+	var m *onnx.Model
+	var err error
+	modelName := o.model
+	if o.model == "" {
+		m, err = onnx.Decode(defaultModel)
+		modelName = defaultName
+	} else {
+		m, err = onnx.Load(o.model)
+	}
+	if err != nil {
+		return err
+	}
+
+	// The input.
+	var x *tensor.Tensor
+	inputName := o.input
+	if o.input != "" {
+		if x, err = npy.ReadFile(o.input); err != nil {
+			return err
+		}
+		if x.Rank() < 1 {
+			return fmt.Errorf("%s: input of shape %v has no batch axis", o.input, x.Shape())
+		}
+	} else {
+		sample := make([]int, 0, len(m.InputShape))
+		for i, d := range m.InputShape {
+			if i == 0 {
+				continue
+			}
+			if d.Size < 0 {
+				return usageError{fmt.Errorf("the model's input %q has shape %v with a symbolic sample dimension; give --input", m.Input, m.InputShape)}
+			}
+			sample = append(sample, d.Size)
+		}
+		if len(m.InputShape) == 0 {
+			return usageError{fmt.Errorf("the model does not declare its input shape; give --input")}
+		}
+		x = tensor.Randn(tensor.NewRand(o.seed), append([]int{o.batch}, sample...)...)
+		inputName = fmt.Sprintf("random normal batch (seed %d)", o.seed)
+	}
+	if err := m.CheckInput(x.Shape()); err != nil {
+		return err
+	}
+	f, err := m.Fn(x.Shape()[1:])
+	if err != nil {
+		return err
+	}
+
+	var opts []jacobi.Option
+	if c.modes {
+		opts = append(opts, jacobi.WithMode(mode))
+	}
+	if o.chunk > 0 {
+		opts = append(opts, jacobi.WithChunk(o.chunk))
+	}
+	var derive func(x *jacobi.Node) *jacobi.Node
+	switch c.name {
+	case "jacobian":
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(f, x, opts...) }
+	case "hessian":
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(f, x) }
+	case "hessian-diag":
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(f, x, opts...) }
+	case "laplacian":
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(f, x, opts...) }
+	}
+
+	start := time.Now()
+	comp, err := jacobi.Compile(derive, x.Shape()[1:], opts...)
+	if err != nil {
+		return err
+	}
+	res, err := runWithProgress(comp, x, o, stderr, tty && !o.quiet)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	if o.output != "" {
+		if err := npy.WriteFile(o.output, res); err != nil {
+			return err
+		}
+	}
+
+	// The summary.
+	fmt.Fprintf(stdout, "jacobi %s\n", c.name)
+	fmt.Fprintf(stdout, "  model   %s (opset %d", modelName, m.Opset)
+	if m.Producer != "" {
+		fmt.Fprintf(stdout, ", %s", m.Producer)
+	}
+	fmt.Fprintf(stdout, ")\n  input   %s, shape %s\n", inputName, shapeStr(x.Shape()))
+	desc := c.short + " " + shapeStr(res.Shape())
+	if c.modes {
+		if mode == jacobi.Auto {
+			if chosen, _, _, err := jacobi.JacobianMode(f, x.Shape()[1:]); err == nil {
+				desc += fmt.Sprintf(", %s mode (chosen by the cost model)", chosen)
+			}
+		} else {
+			desc += fmt.Sprintf(", %s mode", mode)
+		}
+	}
+	fmt.Fprintf(stdout, "  result  %s\n", desc)
+	fmt.Fprintf(stdout, "  time    %s (trace, transform, compile and run)\n", dur(elapsed))
+	if o.output != "" {
+		fmt.Fprintf(stdout, "  output  %s\n", o.output)
+	}
+	if compare {
+		naive(c, f, x, res, elapsed, stdout)
+	}
+	if demo {
+		per := tensor.Size(res.Shape()[1:])
+		first, _ := tensor.New(res.Shape()[1:], res.Data()[:per])
+		if per <= 100 {
+			fmt.Fprintf(stdout, "\nsample 0:\n%v\n", first)
+		}
+		fmt.Fprintf(stdout, "\n(give --model FILE.onnx --input X.npy --output OUT.npy for your own model; jacobi help %s)\n", c.name)
+	}
+	return nil
+}
+
+// runWithProgress runs comp over x in pieces, showing a progress bar on
+// stderr once the run has taken more than a second (when show is set).
+func runWithProgress(comp *jacobi.Compiled, x *tensor.Tensor, o *options, stderr io.Writer, show bool) (*tensor.Tensor, error) {
+	b := x.Shape()[0]
+	piece := b
+	if show {
+		chunk := o.chunk
+		if chunk == 0 {
+			chunk = 256
+		}
+		piece = max(1, chunk*runtime.GOMAXPROCS(0))
+	}
+	if piece >= b {
+		return comp.Run(x)
+	}
+	in := tensor.Size(x.Shape()[1:])
+	outShape := append([]int{b}, comp.OutShape()...)
+	if tensor.Size(outShape) > math.MaxInt32*8 {
+		return nil, fmt.Errorf("the result of shape %v is too large", outShape)
+	}
+	res := tensor.Zeros(outShape...)
+	per := tensor.Size(comp.OutShape())
+	start := time.Now()
+	var bar *progressbar.ProgressBar
+	for lo := 0; lo < b; lo += piece {
+		hi := min(lo+piece, b)
+		xp, err := tensor.New(append([]int{hi - lo}, x.Shape()[1:]...), x.Data()[lo*in:hi*in])
+		if err != nil {
+			return nil, err
+		}
+		r, err := comp.Run(xp)
+		if err != nil {
+			return nil, err
+		}
+		copy(res.Data()[lo*per:hi*per], r.Data())
+		if bar == nil && time.Since(start) > time.Second && hi < b {
+			bar = progressbar.NewOptions(b,
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("samples"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("samples"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionThrottle(100*time.Millisecond))
+			bar.Add(lo)
+		}
+		if bar != nil {
+			bar.Add(hi - lo)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	return res, nil
+}
+
+// naive computes the result the way generic autodiff does — the full
+// derivative of the whole batch, then its diagonal blocks — and prints its
+// time and its largest difference from res.
+func naive(c *command, f jacobi.Fn, x, res *tensor.Tensor, fast time.Duration, w io.Writer) {
+	b := x.Shape()[0]
+	in := tensor.Size(x.Shape()[1:])
+	out := tensor.Size(res.Shape()[1:]) // outputs per sample, times in or in² below
+	switch c.name {
+	case "jacobian", "hessian-diag":
+		out /= in
+	case "hessian":
+		out /= in * in
+	}
+	var what string
+	var size float64
+	switch c.name {
+	case "jacobian":
+		what = "full Jacobian of the batch, then its diagonal blocks"
+		size = float64(b) * float64(out) * float64(b) * float64(in)
+	default:
+		what = "full Hessian of the batch for each output, then its diagonal blocks"
+		size = float64(b) * float64(in) * float64(b) * float64(in)
+	}
+	if size > 5e7 {
+		fmt.Fprintf(w, "  naive   %s: skipped (%.3g elements; try a smaller --batch)\n", what, size)
+		return
+	}
+	start := time.Now()
+	ref, err := naiveResult(c.name, f, x, out)
+	if err != nil {
+		fmt.Fprintf(w, "  naive   %s: failed: %v\n", what, err)
+		return
+	}
+	t := time.Since(start)
+	if ref, err = ref.Reshape(res.Shape()...); err != nil {
+		fmt.Fprintf(w, "  naive   %s: failed: %v\n", what, err)
+		return
+	}
+	diff := tensor.MaxAbsDiff(ref, res)
+	fmt.Fprintf(w, "  naive   %s: %s (%.1f× the time), largest difference %.3g\n", what, dur(t), float64(t)/float64(max(fast, 1)), diff)
+}
+
+func naiveResult(name string, f jacobi.Fn, x *tensor.Tensor, out int) (*tensor.Tensor, error) {
+	b := x.Shape()[0]
+	in := tensor.Size(x.Shape()[1:])
+	if name == "jacobian" {
+		full, err := jacobi.Jacobian(f, x) // (b, out, b, in...)
+		if err != nil {
+			return nil, err
+		}
+		r := tensor.Zeros(b, out, in)
+		fd, rd := full.Data(), r.Data()
+		for i := 0; i < b; i++ {
+			for j := 0; j < out; j++ {
+				copy(rd[(i*out+j)*in:(i*out+j+1)*in], fd[((i*out+j)*b+i)*in:((i*out+j)*b+i+1)*in])
+			}
+		}
+		return r.Reshape(append([]int{b, out}, x.Shape()[1:]...)...)
+	}
+	hess := tensor.Zeros(b, out, in, in)
+	for j := 0; j < out; j++ {
+		j := j
+		sum := func(x *jacobi.Node) *jacobi.Node {
+			y := f(x)
+			return y.Reshape(b, out).Slice(1, j, j+1).Sum()
+		}
+		full, err := jacobi.Hessian(sum, x) // (b, in..., b, in...)
+		if err != nil {
+			return nil, err
+		}
+		fd, hd := full.Data(), hess.Data()
+		for i := 0; i < b; i++ {
+			for p := 0; p < in; p++ {
+				copy(hd[((i*out+j)*in+p)*in:((i*out+j)*in+p+1)*in], fd[((i*in+p)*b+i)*in:((i*in+p)*b+i+1)*in])
+			}
+		}
+	}
+	switch name {
+	case "hessian":
+		return hess.Reshape(append(append([]int{b, out}, x.Shape()[1:]...), x.Shape()[1:]...)...)
+	case "hessian-diag":
+		r := tensor.Zeros(b, out, in)
+		for k := 0; k < b*out; k++ {
+			for p := 0; p < in; p++ {
+				r.Data()[k*in+p] = hess.Data()[(k*in+p)*in+p]
+			}
+		}
+		return r.Reshape(append([]int{b, out}, x.Shape()[1:]...)...)
+	default:
+		r := tensor.Zeros(b, out)
+		for k := 0; k < b*out; k++ {
+			for p := 0; p < in; p++ {
+				r.Data()[k] += hess.Data()[(k*in+p)*in+p]
+			}
+		}
+		return r, nil
+	}
+}
+
+func shapeStr(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	if len(s) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jacobi-ad/jacobi/internal/npy"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// bin is the tool built once for the end-to-end tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "jacobi-cli")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "jacobi")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runBin runs the built tool and returns its exit code, stdout and stderr.
+func runBin(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr.String(), "panic") || strings.Contains(stderr.String(), "goroutine ") {
+		t.Fatalf("jacobi %v panicked:\n%s", args, stderr.String())
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func closeRel(t *testing.T, what string, got, want *tensor.Tensor, rtol float64) {
+	t.Helper()
+	if !tensor.SameShape(got.Shape(), want.Shape()) {
+		t.Fatalf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
+	}
+	scale := 0.0
+	for _, v := range want.Data() {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for i, w := range want.Data() {
+		g := got.Data()[i]
+		if math.Abs(g-w) > rtol*math.Max(math.Abs(w), 1e-3*scale)+1e-300 || math.IsNaN(g) {
+			t.Fatalf("%s: element %d is %.17g, PyTorch says %.17g", what, i, g, w)
+		}
+	}
+}
+
+// TestMatchesPyTorch runs every command on every reference model and compares
+// the output file with PyTorch's per-sample derivatives.
+func TestMatchesPyTorch(t *testing.T) {
+	models := []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "piecewise"}
+	cmds := map[string]string{"jacobian": "jacobian", "hessian": "hessian", "hessian-diag": "hessian_diag", "laplacian": "laplacian"}
+	for _, name := range models {
+		dir := filepath.Join("..", "..", "testdata", "models", name)
+		for cmd, ref := range cmds {
+			t.Run(name+"/"+cmd, func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "out.npy")
+				args := []string{cmd, "--model", filepath.Join(dir, "model.onnx"), "--input", filepath.Join(dir, "x.npy"), "--output", out, "--quiet"}
+				if cmd == "jacobian" && name == "fourier" {
+					args = append(args, "--mode", "forward", "--chunk", "2")
+				}
+				code, stdout, stderr := runBin(t, args...)
+				if code != 0 {
+					t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+				}
+				got, err := npy.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := npy.ReadFile(filepath.Join(dir, ref+".npy"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				closeRel(t, name+" "+cmd, got, want, 1e-9)
+				if !strings.Contains(stdout, "time") {
+					t.Errorf("summary lacks the time:\n%s", stdout)
+				}
+			})
+		}
+	}
+}
+
+func TestDefaultRun(t *testing.T) {
+	code, stdout, stderr := runBin(t, "jacobian", "--batch", "8")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"Linear(5,2)", "(8, 10, 5)", "naive", "largest difference 0"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	// The default model on a file batch agrees with PyTorch's reference.
+	out := filepath.Join(t.TempDir(), "j.npy")
+	code, _, stderr = runBin(t, "jacobian", "--input", "../../testdata/models/mlp/x.npy", "--output", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got, err := npy.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := npy.ReadFile("../../testdata/models/mlp/jacobian.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRel(t, "default model", got, want, 1e-9)
+}
+
+func TestMixingModelFails(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.npy")
+	dir := "../../testdata/models/mixing"
+	code, _, stderr := runBin(t, "jacobian", "--model", dir+"/model.onnx", "--input", dir+"/x.npy", "--output", out)
+	if code == 0 {
+		t.Fatal("a model that mixes samples succeeded")
+	}
+	for _, want := range []string{"mixes samples along the batch axis", "ReduceMean"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("message lacks %q: %s", want, stderr)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output file left behind: %v", err)
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.onnx")
+	os.WriteFile(junk, []byte("definitely not protobuf \xff\xff\xff"), 0o644)
+	model, _ := os.ReadFile("../../testdata/models/mlp/model.onnx")
+	trunc := filepath.Join(dir, "trunc.onnx")
+	os.WriteFile(trunc, model[:len(model)*2/3], 0o644)
+	x, _ := os.ReadFile("../../testdata/models/mlp/x.npy")
+	shortX := filepath.Join(dir, "short.npy")
+	os.WriteFile(shortX, x[:len(x)-3], 0o644)
+	out := filepath.Join(dir, "out.npy")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"jacobian", "--model", junk, "--input", "../../testdata/models/mlp/x.npy", "--output", out}, "junk.onnx"},
+		{[]string{"jacobian", "--model", trunc, "--input", "../../testdata/models/mlp/x.npy", "--output", out}, "trunc.onnx"},
+		{[]string{"jacobian", "--input", shortX, "--output", out}, "truncated"},
+		{[]string{"jacobian", "--input", "../../testdata/npy/fortran.npy", "--output", out}, "Fortran"},
+		{[]string{"jacobian", "--input", "../../testdata/models/layernorm/x.npy", "--output", out}, "shape"},
+		{[]string{"hessian", "--model", filepath.Join(dir, "missing.onnx")}, "missing.onnx"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runBin(t, c.args...)
+		if code != 1 {
+			t.Errorf("%v: exit %d, want 1 (%s)", c.args, code, stderr)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: message %q lacks %q", c.args, stderr, c.want)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "out") || strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("failed runs left %s behind", e.Name())
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, stdout, _ := runBin(t, "--version"); code != 0 || !strings.Contains(stdout, version) {
+		t.Errorf("--version: exit %d, %q", code, stdout)
+	}
+	for _, c := range commands {
+		code, stdout, _ := runBin(t, "help", c.name)
+		if code != 0 || !strings.Contains(stdout, c.shape) || !strings.Contains(stdout, "--model") {
+			t.Errorf("help %s: exit %d\n%s", c.name, code, stdout)
+		}
+	}
+	if code, _, stderr := runBin(t); code != 2 || !strings.Contains(stderr, "Commands") {
+		t.Errorf("no arguments: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := runBin(t, "jacobian", "--mode", "sideways"); code != 2 {
+		t.Errorf("bad --mode: exit %d, want 2", code)
+	}
+	if code, _, _ := runBin(t, "integrate"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
