@@ -1,0 +1,134 @@
+package onnx
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jacobi-ad/jacobi/onnx/internal/pb"
+)
+
+// tiny builds a one-node model y = Gemm(x, w) with the given initializer
+// for w; edit it to build broken models.
+func tiny(w *pb.TensorProto) *pb.ModelProto {
+	f := int32(pb.TensorProto_FLOAT)
+	dim := func(v int64) *pb.TensorShapeProto_Dimension {
+		return &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: v}}
+	}
+	batch := &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}}
+	vi := func(name string, d int64) *pb.ValueInfoProto {
+		return &pb.ValueInfoProto{Name: proto.String(name), Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
+			ElemType: &f, Shape: &pb.TensorShapeProto{Dim: []*pb.TensorShapeProto_Dimension{batch, dim(d)}}}}}}
+	}
+	return &pb.ModelProto{
+		IrVersion:   proto.Int64(8),
+		OpsetImport: []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(14)}},
+		Graph: &pb.GraphProto{
+			Name:        proto.String("g"),
+			Node:        []*pb.NodeProto{{Name: proto.String("/gemm"), OpType: proto.String("Gemm"), Input: []string{"x", "w"}, Output: []string{"y"}}},
+			Initializer: []*pb.TensorProto{w},
+			Input:       []*pb.ValueInfoProto{vi("x", 2)},
+			Output:      []*pb.ValueInfoProto{vi("y", 2)},
+		},
+	}
+}
+
+func floatW(dims []int64, vals []float32) *pb.TensorProto {
+	return &pb.TensorProto{Name: proto.String("w"), DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), Dims: dims, FloatData: vals}
+}
+
+func encode(t *testing.T, m *pb.ModelProto) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDecodeTiny(t *testing.T) {
+	m, err := Decode(encode(t, tiny(floatW([]int64{2, 2}, []float32{1, 2, 3, 4}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.Inits["w"].Value
+	if w.Shape()[0] != 2 || w.Data()[3] != 4 || m.Opset != 14 || m.InputShape[0].Param != "batch" {
+		t.Fatalf("decoded %v %v opset %d input %v", w.Shape(), w.Data(), m.Opset, m.InputShape)
+	}
+}
+
+func TestDecodeHostile(t *testing.T) {
+	raw := func(dims []int64, n int) *pb.TensorProto {
+		return &pb.TensorProto{Name: proto.String("w"), DataType: proto.Int32(int32(pb.TensorProto_DOUBLE)), Dims: dims, RawData: make([]byte, n)}
+	}
+	cases := []struct {
+		name string
+		edit func(m *pb.ModelProto)
+		want string
+	}{
+		{"huge dims, little data", func(m *pb.ModelProto) { m.Graph.Initializer[0] = raw([]int64{1 << 40, 1 << 40}, 16) }, "exceed"},
+		{"big dims, little raw data", func(m *pb.ModelProto) { m.Graph.Initializer[0] = raw([]int64{10000, 10000}, 16) }, "raw data"},
+		{"typed data too short", func(m *pb.ModelProto) { m.Graph.Initializer[0] = floatW([]int64{1000, 1000}, []float32{1}) }, "needs 1000000 values"},
+		{"negative dim", func(m *pb.ModelProto) { m.Graph.Initializer[0] = floatW([]int64{-1, 2}, []float32{1, 2}) }, "negative"},
+		{"string tensor", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), DataType: proto.Int32(int32(pb.TensorProto_STRING)), Dims: []int64{1}, StringData: [][]byte{[]byte("a")}}
+		}, "not supported"},
+		{"external data", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0].DataLocation = pb.TensorProto_EXTERNAL.Enum()
+		}, "external"},
+		{"no graph", func(m *pb.ModelProto) { m.Graph = nil }, "no graph"},
+		{"old opset", func(m *pb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(7) }, "opset 7"},
+		{"no opset", func(m *pb.ModelProto) { m.OpsetImport = nil }, "opset"},
+		{"two inputs", func(m *pb.ModelProto) { m.Graph.Input = append(m.Graph.Input, m.Graph.Input[0]) }, "exactly one"},
+		{"int input", func(m *pb.ModelProto) {
+			m.Graph.Input[0].Type.GetTensorType().ElemType = proto.Int32(int32(pb.TensorProto_INT64))
+		}, "element type"},
+		{"undefined name", func(m *pb.ModelProto) { m.Graph.Node[0].Input[1] = "nowhere" }, `"nowhere" before it is defined`},
+		{"output never computed", func(m *pb.ModelProto) { m.Graph.Output[0].Name = proto.String("z") }, "computed by no node"},
+		{"foreign domain", func(m *pb.ModelProto) { m.Graph.Node[0].Domain = proto.String("com.microsoft") }, "com.microsoft"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := tiny(floatW([]int64{2, 2}, []float32{1, 2, 3, 4}))
+			c.edit(m)
+			_, err := Decode(encode(t, m))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestLowerErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(m *pb.ModelProto)
+		want string
+	}{
+		{"unsupported op", func(m *pb.ModelProto) { m.Graph.Node[0].OpType = proto.String("Conv") }, `operator "Conv" is not supported`},
+		{"shape mismatch", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = floatW([]int64{3, 3}, make([]float32, 9))
+		}, `Gemm node "/gemm"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := tiny(floatW([]int64{2, 2}, []float32{1, 2, 3, 4}))
+			c.edit(m)
+			d, err := Decode(encode(t, m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = d.Fn([]int{2})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}
