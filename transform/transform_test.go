@@ -222,28 +222,39 @@ func TestUnbatchPerSample(t *testing.T) {
 		})
 	}
 
-	// The batch along axis 1 of x: out[:, i] = tanh(x[:, i] ⊙ w)ᵀ... as a
-	// transpose brings it to the front.
+	// The batch along axis 1 of x (4 samples of 3 values):
+	// out[i] = tanh(x[:, i] ⊙ w) brought to the front by a transpose, and
+	// a second output summing over axis 0, before the batch axis.
 	b := ir.NewBuilder(nil)
 	x := b.Input([]int{3, 4}) // 4 samples of 3 values, batch axis 1
 	w := b.Input([]int{3})
 	wb := b.Emit(op.Broadcast{Shape: []int{3, 4}, Dims: []int{0}}, w)
 	y := b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Tanh{}, b.Emit(op.Mul{}, x, wb))) // (4, 3)
-	p, err := b.Build(y)
+	x3 := b.Emit(op.Broadcast{Shape: []int{2, 3, 4, 5}, Dims: []int{1, 2}}, x)               // batch axis 2
+	z := b.Emit(op.ReduceSum{Axes: []int{0, 1, 3}}, b.Emit(op.Sin{}, x3))                    // (4): 10 Σ_j sin(x[j, i])
+	p, err := b.Build(y, z)
 	fdcheck.Valid(t, "program", p, err)
 	ps, outAxes, err := transform.Unbatch(p, []int{1, -1})
 	fdcheck.Valid(t, "unbatch", ps, err)
-	if outAxes[0] != 0 {
-		t.Fatalf("output batch axis %d, want 0", outAxes[0])
+	if outAxes[0] != 0 || outAxes[1] != 0 {
+		t.Fatalf("output batch axes %v, want [0 0]", outAxes)
 	}
-	if !tensor.SameShape(ps.In[0].Shape, []int{3}) || !tensor.SameShape(ps.Out[0].Shape, []int{3}) {
+	if !tensor.SameShape(ps.In[0].Shape, []int{3}) || !tensor.SameShape(ps.Out[0].Shape, []int{3}) || !tensor.SameShape(ps.Out[1].Shape, []int{}) {
 		t.Fatalf("per-sample program: input %v, output %v; want [3] and [3]", ps.In[0].Shape, ps.Out[0].Shape)
 	}
 	xv, wv := tensor.Randn(rng, 3, 4), tensor.Randn(rng, 3)
-	out := fdcheck.Run(t, p, xv, wv)[0]
+	outs := fdcheck.Run(t, p, xv, wv)
+	out := outs[0]
 	for i := 0; i < 4; i++ {
 		col := tensor.MustNew([]int{3}, []float64{xv.At(0, i), xv.At(1, i), xv.At(2, i)})
-		got := fdcheck.Run(t, ps, col, wv)[0]
+		pouts := fdcheck.Run(t, ps, col, wv)
+		got := pouts[0]
+		sum := 0.0
+		for _, v := range col.Data() {
+			sum += 10 * math.Sin(v)
+		}
+		fdcheck.Compare(t, "per-sample sum, batch axis 2", pouts[1].Data(), []float64{sum}, nil, fdcheck.Tight)
+		fdcheck.Compare(t, "batched sum, batch axis 2", outs[1].Data()[i:i+1], []float64{sum}, nil, fdcheck.Tight)
 		want := make([]float64, 3)
 		for j := range want {
 			want[j] = math.Tanh(col.Data()[j] * wv.Data()[j])
@@ -283,6 +294,15 @@ func TestUnbatchMixes(t *testing.T) {
 		{"a constant whose rows differ", []int{2, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Add{}, x, op.Const(b, tensor.MustNew([]int{2, 3}, []float64{1, 2, 3, 4, 5, 6})))
 		}, "constant"},
+		{"one sample repeated by a broadcast", []int{1, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Broadcast{Shape: []int{4, 3}, Dims: []int{0, 1}}, x)
+		}, "broadcast"},
+		{"elementwise on different batch axes", []int{3, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Add{}, x, b.Emit(op.Transpose{Perm: []int{1, 0}}, x))
+		}, "add"},
+		{"concat on different batch axes", []int{3, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Concat{Axis: 1}, x, b.Emit(op.Transpose{Perm: []int{1, 0}}, x))
+		}, "concat"},
 		{"shift between samples", []int{4, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
 			s := b.Emit(op.Slice{Start: []int{0, 0}, Limit: []int{3, 3}}, x)
 			return b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 0}}, s)
@@ -318,6 +338,24 @@ func TestUnbatchMixes(t *testing.T) {
 	}
 	got := fdcheck.Run(t, ps, tensor.MustNew([]int{3}, []float64{2, 3, 4}))[0]
 	fdcheck.Compare(t, "per-sample product with a row-constant", got.Data(), []float64{2, 6, 12}, []int{3}, fdcheck.Tol{})
+
+	// A shared input whose shape happens to carry the batch axis is not a
+	// per-sample value: row i of a (4, 3) parameter depends on the sample.
+	for _, viaBroadcast := range []bool{false, true} {
+		b := ir.NewBuilder(nil)
+		x := b.Input([]int{4, 3})
+		w := b.Input([]int{4, 3})
+		if viaBroadcast {
+			w = b.Emit(op.Broadcast{Shape: []int{4, 3}, Dims: []int{0, 1}}, w)
+		}
+		q, err := b.Build(b.Emit(op.Mul{}, x, w))
+		fdcheck.Valid(t, "program", q, err)
+		_, _, err = transform.Unbatch(q, []int{0, -1})
+		var me *op.MixError
+		if !errors.As(err, &me) {
+			t.Errorf("unbatch of x * w with a (4, 3) parameter w (via broadcast: %v): got error %v, want an *op.MixError", viaBroadcast, err)
+		}
+	}
 
 	// Bad arguments are errors.
 	if _, _, err := transform.Unbatch(p, []int{0, 0}); err == nil {
@@ -498,6 +536,17 @@ func TestSimplifyRules(t *testing.T) {
 		{"select on a constant predicate", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Select{}, op.Full(b, 1, s23), b.Emit(op.Sin{}, x), b.Emit(op.Cos{}, x))
 		}, []string{"select", "cos"}, nil},
+		{"functions of filled constants", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			z, one := op.Zeros(b, s23), op.Full(b, 1, s23)
+			sum := x
+			for _, p := range []ir.Primitive{op.Exp{}, op.Cos{}, op.Sigmoid{}, op.Erf{}, op.Sin{}, op.Tanh{}, op.IntPow{N: 0}, op.Neg{}} {
+				sum = b.Emit(op.Add{}, sum, b.Emit(p, z))
+			}
+			for _, p := range []ir.Primitive{op.Log{}, op.Sqrt{}, op.IntPow{N: -3}, op.Neg{}} {
+				sum = b.Emit(op.Add{}, sum, b.Emit(p, one))
+			}
+			return b.Emit(op.Add{}, sum, b.Emit(op.Div{}, one, op.Full(b, 4, s23)))
+		}, nil, nil},
 		{"identity reshape and transpose", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Tanh{}, b.Emit(op.Transpose{Perm: []int{0, 1}}, b.Emit(op.Reshape{Shape: s23}, x)))
 		}, []string{"transpose", "reshape"}, nil},
@@ -582,6 +631,7 @@ func TestDeadCode(t *testing.T) {
 	b.Emit(op.Sin{}, a)
 	c := b.Emit(op.Cos{}, a)
 	b.Emit(op.Neg{}, c)
+	b.Emit(op.MatMul{}, b.Emit(op.Reshape{Shape: []int{1, 2}}, c), b.Emit(op.Reshape{Shape: []int{2, 1}}, x))
 	p, err := b.Build(c)
 	fdcheck.Valid(t, "program", p, err)
 	q := transform.DeadCode(p)
