@@ -207,8 +207,9 @@ func gemm(g *gemmArgs, kn *microKernel, workers int) {
 	// with few B panels to amortise it over, read A in place.
 	r.directA = ceilDiv(n, nr) <= 6 || k <= 8
 	// Packing B is amortised over the row panels of A; with few of them
-	// read B in place (unless its stride invites cache-set conflicts).
-	r.directB = !g.transB && ceilDiv(m, mr) <= 8 && g.ldb%512 != 0
+	// read B in place (unless its stride invites cache-set conflicts, which
+	// matter only when B is read more than once).
+	r.directB = !g.transB && (ceilDiv(m, mr) == 1 || ceilDiv(m, mr) <= 8 && g.ldb%512 != 0)
 	if r.directA && kn.fnSmallK != nil {
 		r.fn = kn.fnSmallK
 	}
