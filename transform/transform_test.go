@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -638,5 +639,134 @@ func TestDeadCode(t *testing.T) {
 	fdcheck.Valid(t, "dead code", q, nil)
 	if len(q.Eqns) != 2 || count(q, "exp") != 1 || count(q, "cos") != 1 {
 		t.Errorf("dead code left:\n%v\nwant exp and cos only", q)
+	}
+}
+
+// ---- random programs ----
+
+// randomProgram returns a case whose program applies steps random
+// primitives (elementwise, matmul, transpose, reshape, broadcast, reduce,
+// slice, pad, concat, constants) to an input of shape (2, 3, 2) and to the
+// values it computes, keeping every value small.
+func randomProgram(seed uint64, steps int) fdcheck.ProgCase {
+	build := func(b *ir.Builder, in []*ir.Var) *ir.Var {
+		rng := tensor.NewRand(seed)
+		vars := []*ir.Var{in[0]}
+		pick := func() *ir.Var { return vars[rng.IntN(len(vars))] }
+		smooth := []ir.Primitive{op.Tanh{}, op.Sin{}, op.Cos{}, op.Sigmoid{}, op.Erf{}, op.Neg{}, op.IntPow{N: 2}, op.IntPow{N: 3}}
+		for len(vars) < steps+1 {
+			x := pick()
+			var y *ir.Var
+			switch rng.IntN(11) {
+			case 0, 1:
+				y = b.Emit(smooth[rng.IntN(len(smooth))], x)
+			case 2:
+				y = b.Emit(op.Exp{}, b.Emit(op.Tanh{}, x))
+			case 3:
+				var other *ir.Var
+				for _, v := range vars {
+					if v != x && tensor.SameShape(v.Shape, x.Shape) && rng.IntN(2) == 0 {
+						other = v
+					}
+				}
+				if other == nil {
+					other = b.Emit(op.Sin{}, x)
+				}
+				y = b.Emit([]ir.Primitive{op.Add{}, op.Sub{}, op.Mul{}}[rng.IntN(3)], x, other)
+			case 4:
+				if x.Rank() < 2 {
+					continue
+				}
+				if rng.IntN(2) == 0 {
+					y = b.Emit(op.MatMul{}, x, op.SwapLast(b, x))
+				} else {
+					k := x.Shape[x.Rank()-1]
+					y = b.Emit(op.MatMul{}, x, op.Const(b, tensor.Uniform(rng, -1, 1, k, 2)))
+				}
+			case 5:
+				if x.Rank() < 2 {
+					continue
+				}
+				y = b.Emit(op.Transpose{Perm: rng.Perm(x.Rank())}, x)
+			case 6:
+				s := append([]int{}, x.Shape...)
+				for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+					s[i], s[j] = s[j], s[i]
+				}
+				if rng.IntN(2) == 0 {
+					s = []int{x.Size()}
+				}
+				y = b.Emit(op.Reshape{Shape: s}, x)
+			case 7:
+				if x.Size() > 24 || x.Rank() > 3 {
+					continue
+				}
+				dims := make([]int, x.Rank())
+				for i := range dims {
+					dims[i] = i + 1
+				}
+				y = b.Emit(op.Broadcast{Shape: append([]int{2}, x.Shape...), Dims: dims}, x)
+			case 8:
+				if x.Rank() == 0 {
+					continue
+				}
+				var axes []int
+				for a := 0; a < x.Rank(); a++ {
+					if rng.IntN(2) == 0 {
+						axes = append(axes, a)
+					}
+				}
+				if axes == nil {
+					axes = []int{}
+				}
+				y = b.Emit(op.ReduceSum{Axes: axes}, x)
+			case 9:
+				if x.Rank() == 0 {
+					continue
+				}
+				a := rng.IntN(x.Rank())
+				if x.Shape[a] < 2 {
+					continue
+				}
+				start, limit := make([]int, x.Rank()), append([]int{}, x.Shape...)
+				start[a] = 1
+				y = b.Emit(op.Slice{Start: start, Limit: limit}, x)
+				if rng.IntN(2) == 0 {
+					lo, hi := make([]int, x.Rank()), make([]int, x.Rank())
+					hi[a] = 1
+					y = b.Emit(op.Pad{Lo: lo, Hi: hi}, y)
+				}
+			case 10:
+				if x.Rank() == 0 || x.Size() > 24 {
+					continue
+				}
+				y = b.Emit(op.Concat{Axis: rng.IntN(x.Rank())}, x, b.Emit(op.Cos{}, x))
+			}
+			vars = append(vars, y)
+		}
+		// The output mixes the last value with a scalar summary of all.
+		out := vars[len(vars)-1]
+		total := op.Zeros(b, []int{})
+		for _, v := range vars[1:] {
+			axes := make([]int, v.Rank())
+			for i := range axes {
+				axes[i] = i
+			}
+			total = b.Emit(op.Add{}, total, b.Emit(op.Tanh{}, b.Emit(op.ReduceSum{Axes: axes}, v)))
+		}
+		dims := []int{}
+		return b.Emit(op.Add{}, out, b.Emit(op.Broadcast{Shape: out.Shape, Dims: dims}, total))
+	}
+	return fdcheck.ProgCase{Name: "random", Build: build, Shapes: [][]int{{2, 3, 2}}, Domains: []fdcheck.Domain{{Lo: -1, Hi: 1}}}
+}
+
+// TestRandomPrograms runs the full check (fd first and second derivatives,
+// JVP against VJP, Vmap, Unbatch, Simplify, exec against Eval) on random
+// programs.
+func TestRandomPrograms(t *testing.T) {
+	rng := tensor.NewRand(40)
+	for seed := uint64(0); seed < 60; seed++ {
+		c := randomProgram(seed, 10)
+		t.Run(fmt.Sprintf("seed_%d", seed), func(t *testing.T) { fdcheck.CheckProgram(t, c, rng) })
 	}
 }
