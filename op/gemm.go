@@ -11,6 +11,10 @@ func Gemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int,
 	if k == 0 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row) // C is not read when beta == 0 (NaN there must not leak)
+				continue
+			}
 			for j := range row {
 				row[j] *= beta
 			}
