@@ -803,3 +803,25 @@ func TestKinkConventions(t *testing.T) {
 		fdcheck.Compare(t, c.name+" gradient at its kinks", g.Data(), c.want, []int{len(c.x)}, fdcheck.Tol{})
 	}
 }
+
+// TestGemmEmptyInnerDimension: with k = 0 the product is zero; with
+// beta = 0, C must not be read (the kernels' contract), so NaN or Inf left
+// in a recycled buffer must not leak into the result. End to end: the
+// runtime reuses the buffer of a NaN intermediate for an empty product.
+func TestGemmEmptyInnerDimension(t *testing.T) {
+	c := []float64{math.NaN(), math.Inf(1), math.NaN(), math.Inf(-1), 1, 2}
+	op.Gemm(false, false, 2, 3, 0, 1, nil, 1, nil, 3, 0, c, 3)
+	fdcheck.Compare(t, "Gemm with k = 0, beta = 0", c, make([]float64, 6), []int{2, 3}, fdcheck.Tol{})
+
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{2, 3})
+	e1 := b.Input([]int{2, 0})
+	e2 := b.Input([]int{0, 3})
+	nan := b.Emit(op.Sqrt{}, b.Emit(op.Neg{}, b.Emit(op.Exp{}, x)))
+	s := b.Emit(op.ReduceSum{Axes: []int{0, 1}}, nan)
+	m := b.Emit(op.MatMul{}, e1, e2)
+	p, err := b.Build(s, m)
+	fdcheck.Valid(t, "program", p, err)
+	out := fdcheck.Run(t, p, tensor.Ones(2, 3), tensor.Zeros(2, 0), tensor.Zeros(0, 3))
+	fdcheck.Compare(t, "empty product after a NaN intermediate", out[1].Data(), make([]float64, 6), []int{2, 3}, fdcheck.Tol{})
+}
