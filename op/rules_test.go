@@ -825,3 +825,49 @@ func TestGemmEmptyInnerDimension(t *testing.T) {
 	out := fdcheck.Run(t, p, tensor.Ones(2, 3), tensor.Zeros(2, 0), tensor.Zeros(0, 3))
 	fdcheck.Compare(t, "empty product after a NaN intermediate", out[1].Data(), make([]float64, 6), []int{2, 3}, fdcheck.Tol{})
 }
+
+// TestStaleBuffers: primitives whose output is partly or wholly not
+// copied from an input (pad's border, sums over empty axes, products with
+// an empty inner dimension) write every element, even into a buffer the
+// runtime recycles from a NaN intermediate.
+func TestStaleBuffers(t *testing.T) {
+	cases := []struct {
+		name  string
+		shape []int // of the op's input
+		build func(b *ir.Builder, x *ir.Var) *ir.Var
+		want  []float64
+	}{
+		{"pad", []int{1, 2}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 1}}, x)
+		}, []float64{0, 0, 0, 1, 1, 0}},
+		{"reduce_sum over an empty axis", []int{6, 0}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.ReduceSum{Axes: []int{1}}, x)
+		}, make([]float64, 6)},
+		{"reshape of a sum over an empty axis", []int{2, 0, 3}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Reshape{Shape: []int{6}}, b.Emit(op.ReduceSum{Axes: []int{1}}, x))
+		}, make([]float64, 6)},
+		{"matmul with empty inner dimension, batched", []int{2, 1, 0}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.MatMul{}, x, op.Zeros(b, []int{2, 0, 3}))
+		}, make([]float64, 6)},
+		{"matmul with empty inner dimension, shared right", []int{2, 1, 0}, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.MatMul{}, x, op.Const(b, tensor.Zeros(0, 3)))
+		}, make([]float64, 6)},
+	}
+	for _, c := range cases {
+		b := ir.NewBuilder(nil)
+		w := b.Input([]int{2, 3})
+		x := b.Input(c.shape)
+		nan := b.Emit(op.Sqrt{}, b.Emit(op.Neg{}, b.Emit(op.Exp{}, w)))
+		s := b.Emit(op.ReduceSum{Axes: []int{0, 1}}, nan)
+		y := c.build(b, x)
+		p, err := b.Build(s, y)
+		fdcheck.Valid(t, c.name, p, err)
+		out := fdcheck.Run(t, p, tensor.Ones(2, 3), tensor.Ones(c.shape...))
+		fdcheck.Compare(t, c.name+" after a NaN intermediate", out[1].Data(), c.want, nil, fdcheck.Tol{})
+		ev, err := fdcheck.Interpret(p, []*tensor.Tensor{tensor.Ones(2, 3), tensor.Ones(c.shape...)})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		fdcheck.Compare(t, c.name+" by Eval", ev[1].Data(), c.want, nil, fdcheck.Tol{})
+	}
+}
