@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -286,6 +287,8 @@ func TestFusedMaps(t *testing.T) {
 }
 
 func BenchmarkCopy(b *testing.B) {
+	SetWorkers(runtime.GOMAXPROCS(0))
+	defer SetWorkers(0)
 	for _, n := range []int{1 << 12, 1 << 16, 1 << 22} {
 		src, dst := make([]float64, n), make([]float64, n)
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
@@ -299,6 +302,8 @@ func BenchmarkCopy(b *testing.B) {
 
 // BenchmarkMap reports bytes read+written per second (16 bytes per element).
 func BenchmarkMap(b *testing.B) {
+	SetWorkers(runtime.GOMAXPROCS(0))
+	defer SetWorkers(0)
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1 << 12, 1 << 16, 1 << 22} {
 		src, dst := make([]float64, n), make([]float64, n)

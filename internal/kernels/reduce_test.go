@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -52,6 +53,8 @@ func TestSumAxis(t *testing.T) {
 }
 
 func BenchmarkSumAxis(b *testing.B) {
+	SetWorkers(runtime.GOMAXPROCS(0))
+	defer SetWorkers(0)
 	for _, s := range [][3]int{{1, 4096, 1024}, {4096, 1024, 1}, {64, 64, 256}} {
 		src, dst := make([]float64, s[0]*s[1]*s[2]), make([]float64, s[0]*s[2])
 		b.Run(fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), func(b *testing.B) {

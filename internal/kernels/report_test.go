@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,6 +54,8 @@ func TestReport(t *testing.T) {
 // BenchmarkDgemmTrans covers the transpose combinations the runtime uses
 // (VJP: G·Wᵀ; weight gradients: Xᵀ·G).
 func BenchmarkDgemmTrans(b *testing.B) {
+	SetWorkers(runtime.GOMAXPROCS(0))
+	defer SetWorkers(0)
 	for _, s := range [][3]int{{1024, 1024, 1024}, {8192, 256, 256}, {256, 256, 8192}} {
 		for _, tr := range [][2]bool{{false, true}, {true, false}, {true, true}} {
 			m, n, k := s[0], s[1], s[2]
