@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/jacobi-ad/jacobi"
@@ -595,5 +596,39 @@ func TestPINNLossGradient(t *testing.T) {
 			}
 			fdcheck.Compare(t, "gradient of the loss", got, fdcheck.FDJacobian(f, flat, 1), nil, fdcheck.First)
 		})
+	}
+}
+
+// TestBatchMixingRefused: per-sample derivatives of functions that mix
+// samples (normalising over the batch axis, a loss over the batch) are
+// errors naming the operation, not silently wrong numbers; layer norm
+// over features is per-sample and accepted.
+func TestBatchMixingRefused(t *testing.T) {
+	x := tensor.Uniform(tensor.NewRand(31), -1, 1, 4, 3)
+	mixing := map[string]jacobi.Fn{
+		"batch norm": func(x *jacobi.Node) *jacobi.Node { return nn.LayerNorm(x.T(), nil, nil, 1e-5).T() },
+		"mean over the batch": func(x *jacobi.Node) *jacobi.Node {
+			return x.Sub(x.MeanKeep(0)).Tanh()
+		},
+		"mse over the batch": func(x *jacobi.Node) *jacobi.Node {
+			return x.Tanh().Mul(nn.MSE(x, jacobi.Const(tensor.Zeros(4, 3))))
+		},
+	}
+	for name, f := range mixing {
+		for what, run := range map[string]func() (*tensor.Tensor, error){
+			"jacobian":  func() (*tensor.Tensor, error) { return jacobi.BatchJacobian(f, x) },
+			"hessian":   func() (*tensor.Tensor, error) { return jacobi.BatchHessian(f, x) },
+			"laplacian": func() (*tensor.Tensor, error) { return jacobi.BatchLaplacian(f, x) },
+		} {
+			if _, err := run(); err == nil {
+				t.Errorf("batch %s of %s: no error", what, name)
+			} else if !strings.Contains(err.Error(), "mixes samples") {
+				t.Errorf("batch %s of %s: error %q does not say that the function mixes samples", what, name, err)
+			}
+		}
+	}
+	ln := func(x *jacobi.Node) *jacobi.Node { return nn.LayerNorm(x, nil, nil, 1e-5) }
+	if _, err := jacobi.BatchJacobian(ln, x); err != nil {
+		t.Errorf("batch jacobian of layer norm over features: %v", err)
 	}
 }
