@@ -443,6 +443,13 @@ func CheckVmap(t *testing.T, name string, p *ir.Program, flags []bool, sample fu
 	if !sameShapeLists(shapesOf(ub.In), shapesOf(p.In)) {
 		t.Fatalf("unbatch of vmap of %s: input shapes %v, want %v", name, shapesOf(ub.In), shapesOf(p.In))
 	}
+	// Recovered, not merely equivalent: once simplified, the per-sample
+	// program does the original's work (transposes and broadcasts aside).
+	sub := Must(t, "simplify of unbatch of vmap of "+name)(transform.Simplify(ub))
+	sp := Must(t, "simplify of "+name)(transform.Simplify(p))
+	if a, b := transform.CostOf(sub).FLOPs, transform.CostOf(sp).FLOPs; a != b {
+		t.Errorf("unbatch of vmap of %s (batched %v): %g FLOPs once simplified, the original %g\n%v\n%v", name, flags, a, b, sub, sp)
+	}
 	got = Run(t, ub, per[1]...)
 	for o := range p.Out {
 		if outAxes[o] != 0 && outAxes[o] != -1 {
