@@ -76,12 +76,8 @@ func tanhY0() {
 	p("VANDPD %s, Y0, Y7", c4("absmask")) // a
 	p("VADDPD Y7, Y7, Y0")
 	expY0()
-	p("VADDPD %s, Y0, Y0", c4("one"))
-	p("VMOVUPD %s, Y8", c4("two"))
-	p("VDIVPD Y0, Y8, Y0")
-	p("VMOVUPD %s, Y8", c4("one"))
-	p("VSUBPD Y0, Y8, Y0")
-	p("VMULPD Y7, Y7, Y8") // s
+	p("VADDPD %s, Y0, Y0", c4("one")) // e+1
+	p("VMULPD Y7, Y7, Y8")            // s
 	p("VMULPD %s, Y8, Y9", c4("p0"))
 	p("VADDPD %s, Y9, Y9", c4("p1"))
 	p("VMULPD Y8, Y9, Y9")
@@ -92,11 +88,16 @@ func tanhY0() {
 	p("VMULPD Y8, Y10, Y10")
 	p("VADDPD %s, Y10, Y10", c4("q2"))
 	p("VMULPD Y8, Y7, Y11")
-	p("VMULPD Y9, Y11, Y11")
-	p("VDIVPD Y10, Y11, Y11")
-	p("VADDPD Y11, Y7, Y11")
+	p("VMULPD Y9, Y11, Y11") // a*s*P
 	p("VMOVUPD %s, Y12", c4("tanhcut"))
 	p("VCMPPD $1, Y12, Y7, Y12") // a < 0.625
+	p("VMOVUPD %s, Y8", c4("two"))
+	p("VBLENDVPD Y12, Y11, Y8, Y8") // numerator
+	p("VBLENDVPD Y12, Y10, Y0, Y0") // denominator
+	p("VDIVPD Y0, Y8, Y8")
+	p("VMOVUPD %s, Y0", c4("one"))
+	p("VSUBPD Y8, Y0, Y0") // 1 - 2/(e+1)
+	p("VADDPD Y8, Y7, Y11") // a + a*s*P/Q
 	p("VBLENDVPD Y12, Y11, Y0, Y0")
 	p("VANDPD %s, Y6, Y6", c4("signmask"))
 	p("VORPD Y6, Y0, Y0")

@@ -104,14 +104,14 @@ func sigmoidZ0() {
 }
 
 // tanhZ0: Z0 = tanh(Z0); uses Z1..Z9, Z10 = sign mask, Z11 = abs mask.
+// One division per lane: a*s*P/Q for |x| < 0.625, 2/(e+1) otherwise (the
+// numerator and denominator are blended before the division).
 func tanhZ0() {
 	p("VMOVAPD Z0, Z3")
 	p("VPANDQ Z11, Z0, Z6") // a = |x|
 	p("VADDPD Z6, Z6, Z0")  // 2a
 	expZ0()                 // e
-	p("VADDPD Z14, Z0, Z0")
-	p("VDIVPD Z0, Z15, Z0") // 2/(e+1)
-	p("VSUBPD Z0, Z14, Z0") // 1 - 2/(e+1)
+	p("VADDPD Z14, Z0, Z0") // e+1
 	// Rational approximation for a < 0.625, as the scalar code.
 	p("VMULPD Z6, Z6, Z7") // s
 	p("VBROADCASTSD %s, Z8", cref("p0"))
@@ -131,11 +131,15 @@ func tanhZ0() {
 	p("VADDPD Z1, Z9, Z9") // Q
 	p("VMULPD Z7, Z6, Z7") // a*s
 	p("VMULPD Z8, Z7, Z7") // a*s*P
-	p("VDIVPD Z9, Z7, Z7") // /Q
-	p("VADDPD Z7, Z6, Z7") // a + ...
 	p("VBROADCASTSD %s, Z1", cref("tanhcut"))
 	p("VCMPPD $1, Z1, Z6, K2") // a < 0.625
-	p("VMOVAPD Z7, K2, Z0")
+	p("VMOVAPD Z15, Z1")
+	p("VMOVAPD Z7, K2, Z1") // numerator: a*s*P or 2
+	p("VMOVAPD Z9, K2, Z0") // denominator: Q or e+1
+	p("VDIVPD Z0, Z1, Z1")
+	p("VSUBPD Z1, Z14, Z0") // 1 - 2/(e+1)
+	p("VADDPD Z1, Z6, Z2")  // a + a*s*P/Q
+	p("VMOVAPD Z2, K2, Z0")
 	p("VPANDQ Z10, Z3, Z1")
 	p("VPORQ Z1, Z0, Z0")
 }
