@@ -35,6 +35,9 @@ type Result struct {
 type Options struct {
 	// Only restricts the run to the cases with these names (all when empty).
 	Only []string
+	// Methods restricts the methods run to these names (all when empty).
+	// MethodJacobi always runs: it is the reference of every Err.
+	Methods []string
 	// Budget is roughly how long each method is timed (default 2s): after
 	// one warm-up run, at least 3 runs and at most 50, stopping once the
 	// budget is spent.
@@ -99,6 +102,9 @@ func runCase(c Case, opts Options, progress func(string)) ([]Result, error) {
 	var errs []error
 	var ref []float64
 	for _, m := range methodsFor(c.Derivative) {
+		if len(opts.Methods) > 0 && m.name != MethodJacobi && !slices.Contains(opts.Methods, m.name) {
+			continue
+		}
 		if m.skip != nil {
 			if why := m.skip(c); why != "" {
 				progress(fmt.Sprintf("%s/%s: skipped: %s", c.Name, m.name, why))

@@ -288,6 +288,20 @@ func TestOnlyUnknownCase(t *testing.T) {
 	}
 }
 
+func TestMethodsFilter(t *testing.T) {
+	rs, err := Run(smallCases, Options{Only: []string{"hess"}, Methods: []string{MethodRevRev}, Budget: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Method)
+	}
+	if want := []string{MethodJacobi, MethodRevRev}; !slices.Equal(got, want) {
+		t.Errorf("methods %v, want %v", got, want)
+	}
+}
+
 func TestMedianAndPeak(t *testing.T) {
 	if m := median([]float64{3, 1, 2}); m != 2 {
 		t.Errorf("median of 3,1,2 = %g", m)

@@ -4,7 +4,7 @@
 // machine) it prints a Markdown comparison with the fastest PyTorch method
 // of every case.
 //
-//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-results jacobi.jsonl] [-cpuprofile FILE]
+//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-methods m,n] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-results jacobi.jsonl] [-cpuprofile FILE]
 package main
 
 import (
@@ -23,6 +23,7 @@ func main() {
 	defer func() { os.Exit(exit) }()
 	casesPath := flag.String("cases", "", "cases file in the format of cases.json (default: the embedded standard cases)")
 	only := flag.String("only", "", "comma-separated case names to run (default: all)")
+	methods := flag.String("methods", "", "comma-separated methods to run besides jacobi, which always runs (default: all)")
 	budget := flag.Duration("budget", 0, "timing budget per method (default 2s)")
 	jsonOut := flag.String("json", "", "write the results as JSON lines to this file")
 	torch := flag.String("torch", "", "torch_anchor.py's JSON lines to compare with")
@@ -46,7 +47,7 @@ func main() {
 	if *results != "" {
 		err = compareOnly(*casesPath, *results, *torch)
 	} else {
-		err = run(*casesPath, *only, *budget, *jsonOut, *torch)
+		err = run(*casesPath, *only, *methods, *budget, *jsonOut, *torch)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchall:", err)
@@ -94,7 +95,7 @@ func compareOnly(casesPath, results, torch string) error {
 	return bench.WriteComparison(os.Stdout, bench.Compare(cases, ours, anchor))
 }
 
-func run(casesPath, only string, budget time.Duration, jsonOut, torch string) error {
+func run(casesPath, only, methods string, budget time.Duration, jsonOut, torch string) error {
 	cases, err := loadCases(casesPath)
 	if err != nil {
 		return err
@@ -108,6 +109,9 @@ func run(casesPath, only string, budget time.Duration, jsonOut, torch string) er
 	opts := bench.Options{Budget: budget, Progress: func(s string) { fmt.Fprintln(os.Stderr, s) }}
 	if only != "" {
 		opts.Only = strings.Split(only, ",")
+	}
+	if methods != "" {
+		opts.Methods = strings.Split(methods, ",")
 	}
 	rs, runErr := bench.Run(cases, opts)
 	if err := bench.WriteTable(os.Stdout, rs); err != nil {
