@@ -31,7 +31,8 @@ var extra4 = []constant{
 	{name: "i2048", bits: 2048},
 }
 
-// expY0: Y0 = exp(Y0); uses Y1..Y5.
+// expY0: Y0 = exp(Y0); uses Y1, Y3 and Y2, Y4, Y5, Y8, Y9 (the scalar
+// expCore's operations).
 func expY0() {
 	p("VMOVUPD %s, Y1", c4("hiclamp"))
 	p("VMINPD Y0, Y1, Y0")
@@ -43,10 +44,26 @@ func expY0() {
 	p("VSUBPD %s, Y1, Y1", c4("shifter")) // kf
 	p("VFNMADD231PD %s, Y1, Y0", c4("ln2hi"))
 	p("VFNMADD231PD %s, Y1, Y0", c4("ln2lo")) // r
-	p("VMOVUPD %s, Y2", c4("c13"))
-	for _, c := range []string{"c12", "c11", "c10", "c9", "c8", "c7", "c6", "c5", "c4", "c3", "c2", "one", "one"} {
-		p("VFMADD213PD %s, Y0, Y2", c4(c))
+	pair := func(dst, hi, lo string) {
+		p("VMOVUPD %s, %s", c4(hi), dst)
+		p("VFMADD213PD %s, Y0, %s", c4(lo), dst)
 	}
+	p("VMULPD Y0, Y0, Y2") // r2
+	pair("Y4", "c3", "c2")
+	pair("Y5", "c5", "c4")
+	p("VFMADD231PD Y5, Y2, Y4") // b0
+	pair("Y5", "c7", "c6")
+	pair("Y8", "c9", "c8")
+	p("VFMADD231PD Y8, Y2, Y5") // b1
+	pair("Y8", "c11", "c10")
+	pair("Y9", "c13", "c12")
+	p("VFMADD231PD Y9, Y2, Y8") // b2
+	p("VMULPD Y2, Y2, Y9")      // r4
+	p("VFMADD231PD Y5, Y9, Y4") // b1*r4 + b0
+	p("VMULPD Y9, Y9, Y9")      // r8
+	p("VFMADD231PD Y8, Y9, Y4") // q
+	p("VFMADD231PD Y4, Y2, Y0") // q*r2 + r
+	p("VADDPD %s, Y0, Y2", c4("one"))
 	p("VPSUBQ %s, Y3, Y3", c4("shifter")) // k
 	p("VPADDQ %s, Y3, Y3", c4("i2048"))   // k + 2048
 	p("VPSRLQ $1, Y3, Y1")                // k1 + 1024
@@ -96,7 +113,7 @@ func tanhY0() {
 	p("VBLENDVPD Y12, Y10, Y0, Y0") // denominator
 	p("VDIVPD Y0, Y8, Y8")
 	p("VMOVUPD %s, Y0", c4("one"))
-	p("VSUBPD Y8, Y0, Y0") // 1 - 2/(e+1)
+	p("VSUBPD Y8, Y0, Y0")  // 1 - 2/(e+1)
 	p("VADDPD Y8, Y7, Y11") // a + a*s*P/Q
 	p("VBLENDVPD Y12, Y11, Y0, Y0")
 	p("VANDPD %s, Y6, Y6", c4("signmask"))

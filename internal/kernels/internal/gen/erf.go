@@ -80,6 +80,47 @@ func erfZ0() {
 	p("VMOVAPD Z0, Z3") // x
 	p("VPBROADCASTQ %s, Z4", eref("eabs"))
 	p("VPANDQ Z4, Z0, Z4") // a
+	// The tail first: its exps need temporaries the other branches would hold.
+	// tail: s = 1/(a*a) in Z7; K4 = a >= 1/0.35 picks the rb/sb row.
+	p("VMULPD Z4, Z4, Z7")
+	p("VDIVPD Z7, Z14, Z7")
+	p("VBROADCASTSD %s, Z8", eref("cut3"))
+	p("VCMPPD $13, Z8, Z4, K4") // a >= 1/0.35
+	coef := func(dst, a, b string) {
+		p("VBROADCASTSD %s, %s", eref(a), dst)
+		p("VBROADCASTSD %s, Z11", eref(b))
+		p("VMOVAPD Z11, K4, %s", dst)
+	}
+	coef("Z8", "ra7", "rb7")
+	coef("Z9", "sa8", "sb8")
+	for i := 6; i >= 0; i-- {
+		p("VMULPD Z7, Z8, Z8")
+		coef("Z10", fmt.Sprintf("ra%d", i), fmt.Sprintf("rb%d", i))
+		p("VADDPD Z10, Z8, Z8")
+		p("VMULPD Z7, Z9, Z9")
+		coef("Z10", fmt.Sprintf("sa%d", i+1), fmt.Sprintf("sb%d", i+1))
+		p("VADDPD Z10, Z9, Z9")
+	}
+	p("VMULPD Z7, Z9, Z9")
+	p("VADDPD Z14, Z9, Z9") // S
+	p("VDIVPD Z9, Z8, Z8")  // R/S
+	p("VPBROADCASTQ %s, Z9", eref("himask"))
+	p("VPANDQ Z9, Z4, Z9") // z
+	p("VMULPD Z9, Z9, Z0")
+	p("VPBROADCASTQ %s, Z10", eref("esign"))
+	p("VPXORQ Z10, Z0, Z0") // -z*z
+	p("VBROADCASTSD %s, Z10", eref("c5625"))
+	p("VSUBPD Z10, Z0, Z0")
+	expZ0("Z2", "Z5", "Z6", "Z7", "Z10")
+	p("VMOVAPD Z0, Z11")
+	p("VSUBPD Z4, Z9, Z1") // z - a
+	p("VADDPD Z4, Z9, Z2") // z + a
+	p("VMULPD Z2, Z1, Z0")
+	p("VADDPD Z8, Z0, Z0")
+	expZ0("Z2", "Z5", "Z6", "Z7", "Z8")
+	p("VMULPD Z0, Z11, Z0") // r
+	p("VDIVPD Z4, Z0, Z0")
+	p("VSUBPD Z0, Z14, Z0") // tail
 	// small: Z5 = a + a*(p/q), z = a*a in Z7
 	p("VMULPD Z4, Z4, Z7")
 	p("VBROADCASTSD %s, Z5", eref("pp4"))
@@ -121,46 +162,6 @@ func erfZ0() {
 	p("VDIVPD Z9, Z6, Z6")
 	p("VBROADCASTSD %s, Z8", eref("erx"))
 	p("VADDPD Z6, Z8, Z6") // middle
-	// tail: s = 1/(a*a) in Z7; K4 = a >= 1/0.35 picks the rb/sb row.
-	p("VMULPD Z4, Z4, Z7")
-	p("VDIVPD Z7, Z14, Z7")
-	p("VBROADCASTSD %s, Z8", eref("cut3"))
-	p("VCMPPD $13, Z8, Z4, K4") // a >= 1/0.35
-	coef := func(dst, a, b string) {
-		p("VBROADCASTSD %s, %s", eref(a), dst)
-		p("VBROADCASTSD %s, Z11", eref(b))
-		p("VMOVAPD Z11, K4, %s", dst)
-	}
-	coef("Z8", "ra7", "rb7")
-	coef("Z9", "sa8", "sb8")
-	for i := 6; i >= 0; i-- {
-		p("VMULPD Z7, Z8, Z8")
-		coef("Z10", fmt.Sprintf("ra%d", i), fmt.Sprintf("rb%d", i))
-		p("VADDPD Z10, Z8, Z8")
-		p("VMULPD Z7, Z9, Z9")
-		coef("Z10", fmt.Sprintf("sa%d", i+1), fmt.Sprintf("sb%d", i+1))
-		p("VADDPD Z10, Z9, Z9")
-	}
-	p("VMULPD Z7, Z9, Z9")
-	p("VADDPD Z14, Z9, Z9") // S
-	p("VDIVPD Z9, Z8, Z8")  // R/S
-	p("VPBROADCASTQ %s, Z9", eref("himask"))
-	p("VPANDQ Z9, Z4, Z9") // z
-	p("VMULPD Z9, Z9, Z0")
-	p("VPBROADCASTQ %s, Z10", eref("esign"))
-	p("VPXORQ Z10, Z0, Z0") // -z*z
-	p("VBROADCASTSD %s, Z10", eref("c5625"))
-	p("VSUBPD Z10, Z0, Z0")
-	expZ0()
-	p("VMOVAPD Z0, Z10")
-	p("VSUBPD Z4, Z9, Z1") // z - a
-	p("VADDPD Z4, Z9, Z2") // z + a
-	p("VMULPD Z2, Z1, Z0")
-	p("VADDPD Z8, Z0, Z0")
-	expZ0()
-	p("VMULPD Z0, Z10, Z0") // r
-	p("VDIVPD Z4, Z0, Z0")
-	p("VSUBPD Z0, Z14, Z0") // tail
 	// Blend: a >= 6: 1; a < 1.25: middle; a < 0.84375: small; NaN: x.
 	p("VBROADCASTSD %s, Z8", eref("cut4"))
 	p("VCMPPD $13, Z8, Z4, K2")

@@ -74,8 +74,12 @@ var expRegs = []struct {
 	{"Z12", "c3"}, {"Z13", "c2"}, {"Z14", "one"}, {"Z15", "two"},
 }
 
-// expZ0 computes Z0 = exp(Z0) using Z1, Z2.
-func expZ0() {
+// expZ0 computes Z0 = exp(Z0) using Z1 and the five temporaries t (the
+// scalar expCore's operations: 1 + (r + r²·Q(r)), Q by Estrin's scheme).
+func expZ0(t ...string) {
+	if len(t) != 5 {
+		panic("expZ0 needs 5 temporaries")
+	}
 	p("VMINPD Z0, Z20, Z0") // 710 < x ? 710 : x (NaN stays)
 	p("VMAXPD Z0, Z21, Z0") // -746 > x ? -746 : x
 	p("VMULPD Z16, Z0, Z1")
@@ -83,19 +87,36 @@ func expZ0() {
 	p("VSUBPD Z17, Z1, Z1") // kf
 	p("VFNMADD231PD Z18, Z1, Z0")
 	p("VFNMADD231PD Z19, Z1, Z0") // r
-	p("VMOVAPD Z22, Z2")
-	for _, r := range []string{"Z23", "Z24", "Z25", "Z26", "Z27", "Z28", "Z29", "Z30", "Z31", "Z12", "Z13", "Z14", "Z14"} {
-		p("VFMADD213PD %s, Z0, Z2", r)
+	// Z22..Z31 = c13..c4, Z12 = c3, Z13 = c2, Z14 = 1.
+	pair := func(dst, hi, lo string) { // dst = hi*r + lo
+		p("VMOVAPD %s, %s", hi, dst)
+		p("VFMADD213PD %s, Z0, %s", lo, dst)
 	}
-	p("VSCALEFPD Z1, Z2, Z0")
+	p("VMULPD Z0, Z0, %s", t[0])                  // r2
+	pair(t[1], "Z12", "Z13")                      // a0
+	pair(t[2], "Z30", "Z31")                      // a1
+	p("VFMADD231PD %s, %s, %s", t[2], t[0], t[1]) // b0 = a1*r2 + a0
+	pair(t[2], "Z28", "Z29")                      // a2
+	pair(t[3], "Z26", "Z27")                      // a3
+	p("VFMADD231PD %s, %s, %s", t[3], t[0], t[2]) // b1
+	pair(t[3], "Z24", "Z25")                      // a4
+	pair(t[4], "Z22", "Z23")                      // a5
+	p("VFMADD231PD %s, %s, %s", t[4], t[0], t[3]) // b2
+	p("VMULPD %s, %s, %s", t[0], t[0], t[4])      // r4
+	p("VFMADD231PD %s, %s, %s", t[2], t[4], t[1]) // b1*r4 + b0
+	p("VMULPD %s, %s, %s", t[4], t[4], t[4])      // r8
+	p("VFMADD231PD %s, %s, %s", t[3], t[4], t[1]) // q = b2*r8 + (b1*r4 + b0)
+	p("VFMADD231PD %s, %s, Z0", t[1], t[0])       // q*r2 + r
+	p("VADDPD Z14, Z0, Z0")                       // 1 + ...
+	p("VSCALEFPD Z1, Z0, Z0")
 }
 
 // sigmoidZ0: Z0 = sigmoid(Z0); uses Z1..Z5.
 func sigmoidZ0() {
 	p("VMOVAPD Z0, Z3")
-	p("VPORQ %s, Z0, Z0", "Z10") // -|x|
-	expZ0()                      // e
-	p("VADDPD Z14, Z0, Z4")      // 1+e
+	p("VPORQ %s, Z0, Z0", "Z10")        // -|x|
+	expZ0("Z2", "Z4", "Z5", "Z6", "Z7") // e
+	p("VADDPD Z14, Z0, Z4")             // 1+e
 	p("VPXORQ Z5, Z5, Z5")
 	p("VCMPPD $1, Z5, Z3, K2") // x < 0
 	p("VMOVAPD Z14, Z5")
@@ -108,10 +129,10 @@ func sigmoidZ0() {
 // numerator and denominator are blended before the division).
 func tanhZ0() {
 	p("VMOVAPD Z0, Z3")
-	p("VPANDQ Z11, Z0, Z6") // a = |x|
-	p("VADDPD Z6, Z6, Z0")  // 2a
-	expZ0()                 // e
-	p("VADDPD Z14, Z0, Z0") // e+1
+	p("VPANDQ Z11, Z0, Z6")             // a = |x|
+	p("VADDPD Z6, Z6, Z0")              // 2a
+	expZ0("Z2", "Z4", "Z5", "Z7", "Z8") // e
+	p("VADDPD Z14, Z0, Z0")             // e+1
 	// Rational approximation for a < 0.625, as the scalar code.
 	p("VMULPD Z6, Z6, Z7") // s
 	p("VBROADCASTSD %s, Z8", cref("p0"))
@@ -190,7 +211,7 @@ func genMaps() {
 		fmt.Fprintf(&w, "DATA mapconst<>+%d(SB)/8, $0x%016x // %s\n", 8*i, b, c.name)
 	}
 	fmt.Fprintf(&w, "GLOBL mapconst<>(SB), RODATA|NOPTR, $%d\n\n", 8*len(mapConsts))
-	genMap("expAVX512", expZ0)
+	genMap("expAVX512", func() { expZ0("Z2", "Z3", "Z4", "Z5", "Z6") })
 	genMap("sigmoidAVX512", sigmoidZ0)
 	genMap("tanhAVX512", tanhZ0)
 }
