@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"gonum.org/v1/gonum/diff/fd"
+
 	"github.com/jacobi-ad/jacobi/exec"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
@@ -270,6 +272,9 @@ func CheckProgram(t *testing.T, c ProgCase, rng *rand.Rand) {
 	fdJG := FDJacobian(grad, x, n)
 	Compare(t, "hessian by transform.JVP∘VJP against fd.Jacobian of the gradient", hcols, fdJG, []int{n, n}, Tol{Rel: 1e-6, Abs: 1e-7})
 
+	// Collapsed second-order Taylor mode in the first input.
+	CheckTaylor(t, p, xs, jcols, rng)
+
 	// Simplify keeps every program's results.
 	for _, pr := range []struct {
 		name string
@@ -307,6 +312,92 @@ func CheckProgram(t *testing.T, c ProgCase, rng *rand.Rand) {
 	ctOnly := make([]bool, len(vp.In))
 	ctOnly[len(ctOnly)-1] = true
 	CheckVmap(t, "vjp", vp, ctOnly, func() []*tensor.Tensor { return append(c.Sample(t, rng), Vec(rng, outShape)) })
+}
+
+// FDSecondDirectional returns d²/dt² f(x + t·v) at t = 0 for every output
+// of f, by fd.Derivative with the Central2nd formula at steps h and h/2
+// combined by Richardson extrapolation.
+func FDSecondDirectional(f func([]float64) []float64, x, v []float64, m int) []float64 {
+	out := make([]float64, m)
+	for i := 0; i < m; i++ {
+		g := func(s float64) float64 {
+			xv := make([]float64, len(x))
+			for j := range x {
+				xv[j] = x[j] + s*v[j]
+			}
+			return f(xv)[i]
+		}
+		const h = 2e-3
+		coarse := fd.Derivative(g, 0, &fd.Settings{Formula: fd.Central2nd, Step: h})
+		fine := fd.Derivative(g, 0, &fd.Settings{Formula: fd.Central2nd, Step: h / 2})
+		out[i] = (4*fine - coarse) / 3
+	}
+	return out
+}
+
+// CheckTaylor checks transform.Taylor of p (one output) in its first input
+// along random directions V with random weights w and a random
+// second-order input X2: the first-order outputs against J·V_k (jac, the
+// m×n Jacobian over all inputs flattened, already checked against fd) and
+// every second-order output against Σ_k w_k d²/dt² y(x + t·V_k), by
+// fd.Derivative, plus J·X2.
+func CheckTaylor(t *testing.T, p *ir.Program, xs []*tensor.Tensor, jac []float64, rng *rand.Rand) {
+	t.Helper()
+	const k = 3
+	shapes := shapesOf(p.In)
+	outShape := p.Out[0].Shape
+	n0 := tensor.Size(shapes[0])
+	n := len(jac) / max(tensor.Size(outShape), 1)
+	m := tensor.Size(outShape)
+	if m == 0 || n0 == 0 {
+		return
+	}
+	V := Vec(rng, append([]int{k}, shapes[0]...))
+	X2 := Vec(rng, shapes[0])
+	for _, w := range [][]float64{nil, Vec(rng, []int{k}).Data()} {
+		tp := Must(t, "taylor")(transform.Taylor(p, k, w))
+		args := append(append([]*tensor.Tensor{}, xs...), V, X2)
+		out := Run(t, tp, args...)
+		CheckSimplify(t, "taylor", tp, args)
+		CheckEval(t, "taylor", tp, args)
+		if len(out) != 3 {
+			t.Fatalf("taylor: %d outputs, want 3", len(out))
+		}
+		// J·V_k from the Jacobian's first-input block.
+		c1 := make([]float64, 0, k*m)
+		for d := 0; d < k; d++ {
+			vk := V.Data()[d*n0 : (d+1)*n0]
+			for i := 0; i < m; i++ {
+				s := 0.0
+				for j := 0; j < n0; j++ {
+					s += jac[i*n+j] * vk[j]
+				}
+				c1 = append(c1, s)
+			}
+		}
+		Compare(t, "taylor first-order coefficients against J·V", out[1].Data(), c1, append([]int{k}, outShape...), Tol{Rel: 1e-9, Abs: 1e-11})
+		eval := func(x0 []float64) []float64 {
+			a := append([]*tensor.Tensor{tensor.MustNew(shapes[0], append([]float64{}, x0...))}, xs[1:]...)
+			return Run(t, p, a...)[0].Data()
+		}
+		c2 := make([]float64, m)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n0; j++ {
+				c2[i] += jac[i*n+j] * X2.Data()[j]
+			}
+		}
+		for d := 0; d < k; d++ {
+			wd := 1.0
+			if w != nil {
+				wd = w[d]
+			}
+			sd := FDSecondDirectional(eval, xs[0].Data(), V.Data()[d*n0:(d+1)*n0], m)
+			for i := range c2 {
+				c2[i] += wd * sd[i]
+			}
+		}
+		Compare(t, "taylor second-order coefficients against fd.Derivative", out[2].Data(), c2, outShape, Second)
+	}
 }
 
 // CheckSimplify checks that transform.Simplify(p) validates, has no more
