@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,10 +22,11 @@ type Result struct {
 	// GFLOPs is the cost model's FLOP count for the run divided by Seconds,
 	// in 1e9 FLOP/s; 0 when the method has no program to count.
 	GFLOPs float64
-	// PeakBytes is how far the Go heap's live objects grew above their level
-	// before one run (right after a garbage collection), sampled every
-	// 100µs during that run and once at its end: an estimate of the run's
-	// peak working memory, which includes garbage not yet collected.
+	// PeakBytes is how far the Go heap's objects rose, during the method's
+	// first run, above their level before the method was prepared (right
+	// after a garbage collection); sampled every 100µs and at the end of the
+	// run. It counts the compiled program, the buffers its runtime keeps
+	// between runs, the output, and garbage not yet collected.
 	PeakBytes uint64
 	// Err is the largest absolute difference between this method's result
 	// and the MethodJacobi result of the same case (0 for MethodJacobi).
@@ -130,18 +132,24 @@ func runCase(c Case, opts Options, progress func(string)) ([]Result, error) {
 	return results, errors.Join(errs...)
 }
 
-// runMethod prepares a method (not timed), runs it once to get its result
-// and warm up, once more to measure memory, then times it.
+// runMethod prepares a method (not timed) and runs it once while sampling
+// the heap, once more to get its result (so that the result is not part of
+// the memory measured), then times it.
 func runMethod(s *setup, m method, budget time.Duration) (Result, []float64, error) {
+	base := heapAfterGC()
 	p, err := m.prepare(s)
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("prepare: %w", err)
 	}
-	out, err := p.run()
+	high, err := sampleHeap(func() error { _, err := p.run(); return err })
 	if err != nil {
 		return Result{}, nil, err
 	}
-	peak, err := peakHeap(func() error { _, err := p.run(); return err })
+	var peak uint64
+	if high > base {
+		peak = high - base
+	}
+	out, err := p.run()
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -193,22 +201,25 @@ func median(xs []float64) float64 {
 
 const heapObjects = "/memory/classes/heap/objects:bytes"
 
-// peakHeap runs fn once after a garbage collection and returns how far the
-// heap's object bytes (live and not yet swept) rose above their starting
-// level, sampled every 100µs and at the end.
-func peakHeap(fn func() error) (uint64, error) {
-	sample := []metrics.Sample{{Name: heapObjects}}
-	read := func(s []metrics.Sample) uint64 {
-		metrics.Read(s)
-		if s[0].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return s[0].Value.Uint64()
+// heapBytes returns the bytes of heap objects, live or not yet swept.
+func heapBytes(s []metrics.Sample) uint64 {
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
 	}
+	return s[0].Value.Uint64()
+}
+
+// heapAfterGC collects garbage and returns the live heap bytes.
+func heapAfterGC() uint64 {
 	runtime.GC()
-	base := read(sample)
-	var peak uint64
-	var mu sync.Mutex
+	return heapBytes([]metrics.Sample{{Name: heapObjects}})
+}
+
+// sampleHeap runs fn once and returns the highest heap object bytes seen,
+// sampled every 100µs and at the end of the run.
+func sampleHeap(fn func() error) (uint64, error) {
+	var peak atomic.Uint64
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -222,22 +233,17 @@ func peakHeap(fn func() error) (uint64, error) {
 			case <-done:
 				return
 			case <-tick.C:
-				v := read(s)
-				mu.Lock()
-				peak = max(peak, v)
-				mu.Unlock()
+				if v := heapBytes(s); v > peak.Load() {
+					peak.Store(v)
+				}
 			}
 		}
 	}()
 	err := fn()
-	end := read(sample)
+	end := heapBytes([]metrics.Sample{{Name: heapObjects}})
 	close(done)
 	wg.Wait()
-	peak = max(peak, end)
-	if peak < base {
-		return 0, err
-	}
-	return peak - base, err
+	return max(peak.Load(), end), err
 }
 
 // maxAbsDiff returns the largest |a[i]-b[i]|, +Inf when the lengths differ
