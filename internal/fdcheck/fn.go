@@ -206,6 +206,15 @@ func CheckFn(t *testing.T, c Case, rng *rand.Rand) {
 	}
 	Compare(t, "hessian against the weighted jacobian of the jacobian", h.Data(), hw, hshape, Tol{Rel: 1e-9, Abs: 1e-10})
 
+	gof := func(x *jacobi.Node) *jacobi.Node { return jacobi.GradOf(g, x) }
+	jg, err := jacobi.Jacobian(gof, x)
+	if err != nil {
+		t.Fatalf("jacobian of grad: %v", err)
+	}
+	fdJG := FDJacobian(evaluator(t, gof, c.Shape), x.Data(), n)
+	Compare(t, "jacobian of grad against fd.Jacobian of the grad", jg.Data(), fdJG, hshape, Tol{Rel: 1e-6, Abs: 1e-7})
+	Compare(t, "jacobian of grad against the hessian", jg.Data(), h.Data(), hshape, Tol{Rel: 1e-9, Abs: 1e-10})
+
 	gr, err := jacobi.Grad(g, x)
 	if err != nil {
 		t.Fatalf("grad: %v", err)
