@@ -213,6 +213,10 @@ func TestCompare(t *testing.T) {
 	if g := GeoMeanRatio(cs); math.Abs(g-math.Sqrt(0.5)) > 1e-15 {
 		t.Errorf("geometric mean %g, want %g", g, math.Sqrt(0.5))
 	}
+	f := Fastest(ours)
+	if len(f) != 3 || f[2].Seconds != 4 || f[0].Method != MethodJacobi {
+		t.Errorf("Fastest: %+v", f)
+	}
 	var buf bytes.Buffer
 	if err := WriteComparison(&buf, cs); err != nil {
 		t.Fatal(err)

@@ -129,6 +129,27 @@ func Compare(cases []Case, ours, torch []Result) []Comparison {
 	return cs
 }
 
+// Fastest keeps, of results measured more than once for the same case and
+// method (several rounds concatenated), the one with the fewest seconds, in
+// the order the pairs first appear.
+func Fastest(rs []Result) []Result {
+	type key struct{ c, m string }
+	at := map[key]int{}
+	var out []Result
+	for _, r := range rs {
+		k := key{r.Case, r.Method}
+		i, ok := at[k]
+		switch {
+		case !ok:
+			at[k] = len(out)
+			out = append(out, r)
+		case r.Seconds < out[i].Seconds:
+			out[i] = r
+		}
+	}
+	return out
+}
+
 // GeoMeanRatio returns the geometric mean of the comparisons' ratios (NaN
 // when there are none).
 func GeoMeanRatio(cs []Comparison) float64 {

@@ -75,7 +75,8 @@ func readResults(path string) ([]bench.Result, error) {
 	return rs, nil
 }
 
-// compareOnly prints the comparison of saved results without running.
+// compareOnly prints the comparison of saved results, and jacobi's
+// results at their fastest, without running anything.
 func compareOnly(casesPath, results, torch string) error {
 	if torch == "" {
 		return fmt.Errorf("-results needs -torch")
@@ -92,7 +93,15 @@ func compareOnly(casesPath, results, torch string) error {
 	if err != nil {
 		return err
 	}
-	return bench.WriteComparison(os.Stdout, bench.Compare(cases, ours, anchor))
+	if err := bench.WriteComparison(os.Stdout, bench.Compare(cases, ours, anchor)); err != nil {
+		return err
+	}
+	fmt.Println("\njacobi, every method (fastest of the rounds):\n\n```")
+	if err := bench.WriteTable(os.Stdout, bench.Fastest(ours)); err != nil {
+		return err
+	}
+	fmt.Println("```")
+	return nil
 }
 
 func run(casesPath, only, methods string, budget time.Duration, jsonOut, torch string) error {
