@@ -765,7 +765,7 @@ func randomProgram(seed uint64, steps int) fdcheck.ProgCase {
 // programs.
 func TestRandomPrograms(t *testing.T) {
 	rng := tensor.NewRand(40)
-	for seed := uint64(0); seed < 60; seed++ {
+	for seed := uint64(0); seed < 40; seed++ {
 		c := randomProgram(seed, 10)
 		t.Run(fmt.Sprintf("seed_%d", seed), func(t *testing.T) { fdcheck.CheckProgram(t, c, rng) })
 	}

@@ -472,12 +472,21 @@ func CheckEval(t *testing.T, name string, p *ir.Program, args []*tensor.Tensor) 
 	}
 }
 
-// CheckVmap checks transform.Vmap(p, flags, 3) against running p on each
+// CheckVmap checks transform.Vmap(p, flags, 3) (and, for name "program",
+// also with a batch of one) against running p on each
 // entry (inputs drawn by sample; unbatched ones shared), then that
 // transform.Unbatch of the batched program recovers a program equal to p.
 func CheckVmap(t *testing.T, name string, p *ir.Program, flags []bool, sample func() []*tensor.Tensor) {
 	t.Helper()
-	const nb = 3
+	checkVmapN(t, name, p, flags, sample, 3)
+	if name == "program" {
+		// A batch of one: size-1 axes must not confuse the rules.
+		checkVmapN(t, name, p, flags, sample, 1)
+	}
+}
+
+func checkVmapN(t *testing.T, name string, p *ir.Program, flags []bool, sample func() []*tensor.Tensor, nb int) {
+	t.Helper()
 	vm := Must(t, "vmap of "+name)(transform.Vmap(p, flags, nb))
 	per := make([][]*tensor.Tensor, nb)
 	for j := range per {
@@ -541,17 +550,17 @@ func CheckVmap(t *testing.T, name string, p *ir.Program, flags []bool, sample fu
 	if a, b := transform.CostOf(sub).FLOPs, transform.CostOf(sp).FLOPs; a != b {
 		t.Errorf("unbatch of vmap of %s (batched %v): %g FLOPs once simplified, the original %g\n%v\n%v", name, flags, a, b, sub, sp)
 	}
-	got = Run(t, ub, per[1]...)
+	got = Run(t, ub, per[nb-1]...)
 	for o := range p.Out {
 		if outAxes[o] != 0 && outAxes[o] != -1 {
 			t.Errorf("unbatch of vmap of %s: output %d has batch axis %d, want 0 (or -1)", name, o, outAxes[o])
 			continue
 		}
-		if !sameInts(got[o].Shape(), wants[1][o].Shape()) {
-			t.Errorf("unbatch of vmap of %s: output %d has shape %v, want %v", name, o, got[o].Shape(), wants[1][o].Shape())
+		if !sameInts(got[o].Shape(), wants[nb-1][o].Shape()) {
+			t.Errorf("unbatch of vmap of %s: output %d has shape %v, want %v", name, o, got[o].Shape(), wants[nb-1][o].Shape())
 			continue
 		}
-		Compare(t, "unbatch of vmap of "+name+" against the original", got[o].Data(), wants[1][o].Data(), wants[1][o].Shape(), Tight)
+		Compare(t, "unbatch of vmap of "+name+" against the original", got[o].Data(), wants[nb-1][o].Data(), wants[nb-1][o].Shape(), Tight)
 	}
 }
 
