@@ -137,13 +137,11 @@ func TestSimplifyDerivativePrograms(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			p := c.Program(t)
 			k := len(p.In)
-			xs := c.Sample(t, rng)
 			check := func(name string, q *ir.Program, err error) {
 				t.Helper()
 				q = fdcheck.Valid(t, name, q, err)
 				fdcheck.CheckSimplify(t, name, q, randn(rng, q.In))
 			}
-			_ = xs
 			xOnly := make([]bool, k)
 			xOnly[0] = true
 			params := make([]bool, k)

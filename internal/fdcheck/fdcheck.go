@@ -136,19 +136,6 @@ var Positive = Domain{Lo: 0.5, Hi: 3}
 // AwayFromZero is [-2, 2) without (-0.1, 0.1), for relu, abs and friends.
 var AwayFromZero = Domain{Lo: -2, Hi: 2, Avoid: []float64{0}, Gap: 0.1}
 
-// Gaps reports whether all pairs of values in x differ by at least gap: a
-// check against ties at the kinks of max, min and compare.
-func Gaps(x []float64, gap float64) bool {
-	for i := range x {
-		for j := i + 1; j < len(x); j++ {
-			if math.Abs(x[i]-x[j]) < gap {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // Dot returns the inner product of a and b and the sum of |a_i b_i| (the
 // scale against which its rounding error is judged).
 func Dot(a, b []float64) (dot, scale float64) {
