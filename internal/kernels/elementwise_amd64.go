@@ -75,8 +75,8 @@ func tanhSlice(dst, src []float64) {
 	}
 }
 
-// sinAVX512, cosAVX512 and logAVX512 return how many elements they did:
-// they stop at the first vector of 8 with an element that needs the math
+// sinAVX512, cosAVX512 and logAVX512 (and their AVX2 versions) return how many elements they did:
+// they stop at the first vector (of 8, or 4) with an element that needs the math
 // package (sin, cos: |x| >= 2^29, Inf, NaN; log: x <= 0, subnormal, Inf,
 // NaN).
 //
@@ -89,12 +89,25 @@ func cosAVX512(dst, src []float64) int
 //go:noescape
 func logAVX512(dst, src []float64) int
 
+//go:noescape
+func sinAVX2(dst, src []float64) int
+
+//go:noescape
+func cosAVX2(dst, src []float64) int
+
+//go:noescape
+func logAVX2(dst, src []float64) int
+
 // bailSlice runs vec over dst/src, doing the vectors it stops at with the
 // scalar function, which computes the same values (or the math package's
 // for the special arguments).
-func bailSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func(float64) float64) {
+func bailSlice(dst, src []float64, vec512, vec2 func(dst, src []float64) int, scalar func(float64) float64) {
 	src = src[:len(dst)]
-	if mapLevel < mapsAVX512 {
+	vec := vec512
+	if mapLevel == mapsAVX2 {
+		vec = vec2
+	}
+	if mapLevel == mapsGo {
 		for i, x := range src {
 			dst[i] = scalar(x)
 		}
@@ -111,9 +124,9 @@ func bailSlice(dst, src []float64, vec func(dst, src []float64) int, scalar func
 	}
 }
 
-func sinSlice(dst, src []float64) { bailSlice(dst, src, sinAVX512, sin) }
-func cosSlice(dst, src []float64) { bailSlice(dst, src, cosAVX512, cos) }
-func logSlice(dst, src []float64) { bailSlice(dst, src, logAVX512, log) }
+func sinSlice(dst, src []float64) { bailSlice(dst, src, sinAVX512, sinAVX2, sin) }
+func cosSlice(dst, src []float64) { bailSlice(dst, src, cosAVX512, cosAVX2, cos) }
+func logSlice(dst, src []float64) { bailSlice(dst, src, logAVX512, logAVX2, log) }
 
 // Streaming ops: func(n int, d, a, b, c *float64, alpha float64).
 

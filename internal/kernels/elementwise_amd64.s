@@ -2955,3 +2955,624 @@ erfAVX512_done:
 	VZEROUPPER
 	RET
 
+DATA trigconst4<>+0(SB)/8, $0x3fe5555555555593
+DATA trigconst4<>+8(SB)/8, $0x3fe5555555555593
+DATA trigconst4<>+16(SB)/8, $0x3fe5555555555593
+DATA trigconst4<>+24(SB)/8, $0x3fe5555555555593
+DATA trigconst4<>+32(SB)/8, $0x3fd999999997fa04
+DATA trigconst4<>+40(SB)/8, $0x3fd999999997fa04
+DATA trigconst4<>+48(SB)/8, $0x3fd999999997fa04
+DATA trigconst4<>+56(SB)/8, $0x3fd999999997fa04
+DATA trigconst4<>+64(SB)/8, $0x3fd2492494229359
+DATA trigconst4<>+72(SB)/8, $0x3fd2492494229359
+DATA trigconst4<>+80(SB)/8, $0x3fd2492494229359
+DATA trigconst4<>+88(SB)/8, $0x3fd2492494229359
+DATA trigconst4<>+96(SB)/8, $0x3fcc71c51d8e78af
+DATA trigconst4<>+104(SB)/8, $0x3fcc71c51d8e78af
+DATA trigconst4<>+112(SB)/8, $0x3fcc71c51d8e78af
+DATA trigconst4<>+120(SB)/8, $0x3fcc71c51d8e78af
+DATA trigconst4<>+128(SB)/8, $0x3fc7466496cb03de
+DATA trigconst4<>+136(SB)/8, $0x3fc7466496cb03de
+DATA trigconst4<>+144(SB)/8, $0x3fc7466496cb03de
+DATA trigconst4<>+152(SB)/8, $0x3fc7466496cb03de
+DATA trigconst4<>+160(SB)/8, $0x3fc39a09d078c69f
+DATA trigconst4<>+168(SB)/8, $0x3fc39a09d078c69f
+DATA trigconst4<>+176(SB)/8, $0x3fc39a09d078c69f
+DATA trigconst4<>+184(SB)/8, $0x3fc39a09d078c69f
+DATA trigconst4<>+192(SB)/8, $0x3fc2f112df3e5244
+DATA trigconst4<>+200(SB)/8, $0x3fc2f112df3e5244
+DATA trigconst4<>+208(SB)/8, $0x3fc2f112df3e5244
+DATA trigconst4<>+216(SB)/8, $0x3fc2f112df3e5244
+DATA trigconst4<>+224(SB)/8, $0x3fe62e42fee00000
+DATA trigconst4<>+232(SB)/8, $0x3fe62e42fee00000
+DATA trigconst4<>+240(SB)/8, $0x3fe62e42fee00000
+DATA trigconst4<>+248(SB)/8, $0x3fe62e42fee00000
+DATA trigconst4<>+256(SB)/8, $0x3dea39ef35793c76
+DATA trigconst4<>+264(SB)/8, $0x3dea39ef35793c76
+DATA trigconst4<>+272(SB)/8, $0x3dea39ef35793c76
+DATA trigconst4<>+280(SB)/8, $0x3dea39ef35793c76
+DATA trigconst4<>+288(SB)/8, $0x3fe0000000000000
+DATA trigconst4<>+296(SB)/8, $0x3fe0000000000000
+DATA trigconst4<>+304(SB)/8, $0x3fe0000000000000
+DATA trigconst4<>+312(SB)/8, $0x3fe0000000000000
+DATA trigconst4<>+320(SB)/8, $0x3ff0000000000000
+DATA trigconst4<>+328(SB)/8, $0x3ff0000000000000
+DATA trigconst4<>+336(SB)/8, $0x3ff0000000000000
+DATA trigconst4<>+344(SB)/8, $0x3ff0000000000000
+DATA trigconst4<>+352(SB)/8, $0x4000000000000000
+DATA trigconst4<>+360(SB)/8, $0x4000000000000000
+DATA trigconst4<>+368(SB)/8, $0x4000000000000000
+DATA trigconst4<>+376(SB)/8, $0x4000000000000000
+DATA trigconst4<>+384(SB)/8, $0x43300000000003ff
+DATA trigconst4<>+392(SB)/8, $0x43300000000003ff
+DATA trigconst4<>+400(SB)/8, $0x43300000000003ff
+DATA trigconst4<>+408(SB)/8, $0x43300000000003ff
+DATA trigconst4<>+416(SB)/8, $0x0010000000000000
+DATA trigconst4<>+424(SB)/8, $0x0010000000000000
+DATA trigconst4<>+432(SB)/8, $0x0010000000000000
+DATA trigconst4<>+440(SB)/8, $0x0010000000000000
+DATA trigconst4<>+448(SB)/8, $0xffdfffffffffffff
+DATA trigconst4<>+456(SB)/8, $0xffdfffffffffffff
+DATA trigconst4<>+464(SB)/8, $0xffdfffffffffffff
+DATA trigconst4<>+472(SB)/8, $0xffdfffffffffffff
+DATA trigconst4<>+480(SB)/8, $0x00095f6200000000
+DATA trigconst4<>+488(SB)/8, $0x00095f6200000000
+DATA trigconst4<>+496(SB)/8, $0x00095f6200000000
+DATA trigconst4<>+504(SB)/8, $0x00095f6200000000
+DATA trigconst4<>+512(SB)/8, $0x000fffffffffffff
+DATA trigconst4<>+520(SB)/8, $0x000fffffffffffff
+DATA trigconst4<>+528(SB)/8, $0x000fffffffffffff
+DATA trigconst4<>+536(SB)/8, $0x000fffffffffffff
+DATA trigconst4<>+544(SB)/8, $0x3fe6a09e00000000
+DATA trigconst4<>+552(SB)/8, $0x3fe6a09e00000000
+DATA trigconst4<>+560(SB)/8, $0x3fe6a09e00000000
+DATA trigconst4<>+568(SB)/8, $0x3fe6a09e00000000
+DATA trigconst4<>+576(SB)/8, $0x4330000000000000
+DATA trigconst4<>+584(SB)/8, $0x4330000000000000
+DATA trigconst4<>+592(SB)/8, $0x4330000000000000
+DATA trigconst4<>+600(SB)/8, $0x4330000000000000
+DATA trigconst4<>+608(SB)/8, $0x8000000000000000
+DATA trigconst4<>+616(SB)/8, $0x8000000000000000
+DATA trigconst4<>+624(SB)/8, $0x8000000000000000
+DATA trigconst4<>+632(SB)/8, $0x8000000000000000
+DATA trigconst4<>+640(SB)/8, $0x7fffffffffffffff
+DATA trigconst4<>+648(SB)/8, $0x7fffffffffffffff
+DATA trigconst4<>+656(SB)/8, $0x7fffffffffffffff
+DATA trigconst4<>+664(SB)/8, $0x7fffffffffffffff
+DATA trigconst4<>+672(SB)/8, $0x3ff45f306dc9c883
+DATA trigconst4<>+680(SB)/8, $0x3ff45f306dc9c883
+DATA trigconst4<>+688(SB)/8, $0x3ff45f306dc9c883
+DATA trigconst4<>+696(SB)/8, $0x3ff45f306dc9c883
+DATA trigconst4<>+704(SB)/8, $0x4330000000000000
+DATA trigconst4<>+712(SB)/8, $0x4330000000000000
+DATA trigconst4<>+720(SB)/8, $0x4330000000000000
+DATA trigconst4<>+728(SB)/8, $0x4330000000000000
+DATA trigconst4<>+736(SB)/8, $0x3fe921fb40000000
+DATA trigconst4<>+744(SB)/8, $0x3fe921fb40000000
+DATA trigconst4<>+752(SB)/8, $0x3fe921fb40000000
+DATA trigconst4<>+760(SB)/8, $0x3fe921fb40000000
+DATA trigconst4<>+768(SB)/8, $0x3e64442d00000000
+DATA trigconst4<>+776(SB)/8, $0x3e64442d00000000
+DATA trigconst4<>+784(SB)/8, $0x3e64442d00000000
+DATA trigconst4<>+792(SB)/8, $0x3e64442d00000000
+DATA trigconst4<>+800(SB)/8, $0x3ce8469898cc5170
+DATA trigconst4<>+808(SB)/8, $0x3ce8469898cc5170
+DATA trigconst4<>+816(SB)/8, $0x3ce8469898cc5170
+DATA trigconst4<>+824(SB)/8, $0x3ce8469898cc5170
+DATA trigconst4<>+832(SB)/8, $0xbda8fa49a0861a9b
+DATA trigconst4<>+840(SB)/8, $0xbda8fa49a0861a9b
+DATA trigconst4<>+848(SB)/8, $0xbda8fa49a0861a9b
+DATA trigconst4<>+856(SB)/8, $0xbda8fa49a0861a9b
+DATA trigconst4<>+864(SB)/8, $0x3e21ee9d7b4e3f05
+DATA trigconst4<>+872(SB)/8, $0x3e21ee9d7b4e3f05
+DATA trigconst4<>+880(SB)/8, $0x3e21ee9d7b4e3f05
+DATA trigconst4<>+888(SB)/8, $0x3e21ee9d7b4e3f05
+DATA trigconst4<>+896(SB)/8, $0xbe927e4f7eac4bc6
+DATA trigconst4<>+904(SB)/8, $0xbe927e4f7eac4bc6
+DATA trigconst4<>+912(SB)/8, $0xbe927e4f7eac4bc6
+DATA trigconst4<>+920(SB)/8, $0xbe927e4f7eac4bc6
+DATA trigconst4<>+928(SB)/8, $0x3efa01a019c844f5
+DATA trigconst4<>+936(SB)/8, $0x3efa01a019c844f5
+DATA trigconst4<>+944(SB)/8, $0x3efa01a019c844f5
+DATA trigconst4<>+952(SB)/8, $0x3efa01a019c844f5
+DATA trigconst4<>+960(SB)/8, $0xbf56c16c16c14f91
+DATA trigconst4<>+968(SB)/8, $0xbf56c16c16c14f91
+DATA trigconst4<>+976(SB)/8, $0xbf56c16c16c14f91
+DATA trigconst4<>+984(SB)/8, $0xbf56c16c16c14f91
+DATA trigconst4<>+992(SB)/8, $0x3fa555555555554b
+DATA trigconst4<>+1000(SB)/8, $0x3fa555555555554b
+DATA trigconst4<>+1008(SB)/8, $0x3fa555555555554b
+DATA trigconst4<>+1016(SB)/8, $0x3fa555555555554b
+DATA trigconst4<>+1024(SB)/8, $0x3de5d8fd1fd19ccd
+DATA trigconst4<>+1032(SB)/8, $0x3de5d8fd1fd19ccd
+DATA trigconst4<>+1040(SB)/8, $0x3de5d8fd1fd19ccd
+DATA trigconst4<>+1048(SB)/8, $0x3de5d8fd1fd19ccd
+DATA trigconst4<>+1056(SB)/8, $0xbe5ae5e5a9291f5d
+DATA trigconst4<>+1064(SB)/8, $0xbe5ae5e5a9291f5d
+DATA trigconst4<>+1072(SB)/8, $0xbe5ae5e5a9291f5d
+DATA trigconst4<>+1080(SB)/8, $0xbe5ae5e5a9291f5d
+DATA trigconst4<>+1088(SB)/8, $0x3ec71de3567d48a1
+DATA trigconst4<>+1096(SB)/8, $0x3ec71de3567d48a1
+DATA trigconst4<>+1104(SB)/8, $0x3ec71de3567d48a1
+DATA trigconst4<>+1112(SB)/8, $0x3ec71de3567d48a1
+DATA trigconst4<>+1120(SB)/8, $0xbf2a01a019bfdf03
+DATA trigconst4<>+1128(SB)/8, $0xbf2a01a019bfdf03
+DATA trigconst4<>+1136(SB)/8, $0xbf2a01a019bfdf03
+DATA trigconst4<>+1144(SB)/8, $0xbf2a01a019bfdf03
+DATA trigconst4<>+1152(SB)/8, $0x3f8111111110f7d0
+DATA trigconst4<>+1160(SB)/8, $0x3f8111111110f7d0
+DATA trigconst4<>+1168(SB)/8, $0x3f8111111110f7d0
+DATA trigconst4<>+1176(SB)/8, $0x3f8111111110f7d0
+DATA trigconst4<>+1184(SB)/8, $0xbfc5555555555548
+DATA trigconst4<>+1192(SB)/8, $0xbfc5555555555548
+DATA trigconst4<>+1200(SB)/8, $0xbfc5555555555548
+DATA trigconst4<>+1208(SB)/8, $0xbfc5555555555548
+DATA trigconst4<>+1216(SB)/8, $0x41c0000000000000
+DATA trigconst4<>+1224(SB)/8, $0x41c0000000000000
+DATA trigconst4<>+1232(SB)/8, $0x41c0000000000000
+DATA trigconst4<>+1240(SB)/8, $0x41c0000000000000
+DATA trigconst4<>+1248(SB)/8, $0x0000000000000001
+DATA trigconst4<>+1256(SB)/8, $0x0000000000000001
+DATA trigconst4<>+1264(SB)/8, $0x0000000000000001
+DATA trigconst4<>+1272(SB)/8, $0x0000000000000001
+DATA trigconst4<>+1280(SB)/8, $0x0000000000000002
+DATA trigconst4<>+1288(SB)/8, $0x0000000000000002
+DATA trigconst4<>+1296(SB)/8, $0x0000000000000002
+DATA trigconst4<>+1304(SB)/8, $0x0000000000000002
+DATA trigconst4<>+1312(SB)/8, $0x0000000000000003
+DATA trigconst4<>+1320(SB)/8, $0x0000000000000003
+DATA trigconst4<>+1328(SB)/8, $0x0000000000000003
+DATA trigconst4<>+1336(SB)/8, $0x0000000000000003
+DATA trigconst4<>+1344(SB)/8, $0x0000000000000004
+DATA trigconst4<>+1352(SB)/8, $0x0000000000000004
+DATA trigconst4<>+1360(SB)/8, $0x0000000000000004
+DATA trigconst4<>+1368(SB)/8, $0x0000000000000004
+DATA trigconst4<>+1376(SB)/8, $0x0000000000000007
+DATA trigconst4<>+1384(SB)/8, $0x0000000000000007
+DATA trigconst4<>+1392(SB)/8, $0x0000000000000007
+DATA trigconst4<>+1400(SB)/8, $0x0000000000000007
+DATA trigconst4<>+1408(SB)/8, $0xffffffffffffffff
+DATA trigconst4<>+1416(SB)/8, $0xffffffffffffffff
+DATA trigconst4<>+1424(SB)/8, $0xffffffffffffffff
+DATA trigconst4<>+1432(SB)/8, $0xffffffffffffffff
+GLOBL trigconst4<>(SB), RODATA|NOPTR, $1440
+
+// func logAVX2(dst, src []float64) int
+TEXT ·logAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ CX, R8
+	MOVQ src_base+24(FP), SI
+	VMOVUPD trigconst4<>+1408(SB), Y13
+logAVX2_loop:
+	CMPQ CX, $4
+	JLT logAVX2_tail
+	VMOVUPD (SI), Y0
+	VPSUBQ trigconst4<>+416(SB), Y0, Y1
+	VPXOR trigconst4<>+608(SB), Y1, Y1
+	VPCMPGTQ trigconst4<>+448(SB), Y1, Y1
+	VPTEST Y13, Y1
+	JNZ logAVX2_bail
+	VPADDQ trigconst4<>+480(SB), Y0, Y1
+	VPSRLQ $52, Y1, Y2
+	VPOR trigconst4<>+576(SB), Y2, Y2
+	VSUBPD trigconst4<>+384(SB), Y2, Y2
+	VPAND trigconst4<>+512(SB), Y1, Y1
+	VPADDQ trigconst4<>+544(SB), Y1, Y1
+	VSUBPD trigconst4<>+320(SB), Y1, Y1
+	VADDPD trigconst4<>+352(SB), Y1, Y3
+	VDIVPD Y3, Y1, Y3
+	VMULPD Y3, Y3, Y4
+	VMULPD Y4, Y4, Y5
+	VMULPD trigconst4<>+192(SB), Y5, Y6
+	VADDPD trigconst4<>+128(SB), Y6, Y6
+	VMULPD Y6, Y5, Y6
+	VADDPD trigconst4<>+64(SB), Y6, Y6
+	VMULPD Y6, Y5, Y6
+	VADDPD trigconst4<>+0(SB), Y6, Y6
+	VMULPD Y6, Y4, Y6
+	VMULPD trigconst4<>+160(SB), Y5, Y7
+	VADDPD trigconst4<>+96(SB), Y7, Y7
+	VMULPD Y7, Y5, Y7
+	VADDPD trigconst4<>+32(SB), Y7, Y7
+	VMULPD Y7, Y5, Y7
+	VADDPD Y7, Y6, Y6
+	VMULPD trigconst4<>+288(SB), Y1, Y7
+	VMULPD Y1, Y7, Y7
+	VADDPD Y6, Y7, Y6
+	VMULPD Y6, Y3, Y6
+	VMULPD trigconst4<>+256(SB), Y2, Y8
+	VADDPD Y8, Y6, Y6
+	VSUBPD Y6, Y7, Y6
+	VSUBPD Y1, Y6, Y6
+	VMULPD trigconst4<>+224(SB), Y2, Y8
+	VSUBPD Y6, Y8, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP logAVX2_loop
+logAVX2_tail:
+	TESTQ CX, CX
+	JZ logAVX2_bail
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VPSUBQ trigconst4<>+416(SB), Y0, Y1
+	VPXOR trigconst4<>+608(SB), Y1, Y1
+	VPCMPGTQ trigconst4<>+448(SB), Y1, Y1
+	VPTEST Y13, Y1
+	JNZ logAVX2_bail
+	VPADDQ trigconst4<>+480(SB), Y0, Y1
+	VPSRLQ $52, Y1, Y2
+	VPOR trigconst4<>+576(SB), Y2, Y2
+	VSUBPD trigconst4<>+384(SB), Y2, Y2
+	VPAND trigconst4<>+512(SB), Y1, Y1
+	VPADDQ trigconst4<>+544(SB), Y1, Y1
+	VSUBPD trigconst4<>+320(SB), Y1, Y1
+	VADDPD trigconst4<>+352(SB), Y1, Y3
+	VDIVPD Y3, Y1, Y3
+	VMULPD Y3, Y3, Y4
+	VMULPD Y4, Y4, Y5
+	VMULPD trigconst4<>+192(SB), Y5, Y6
+	VADDPD trigconst4<>+128(SB), Y6, Y6
+	VMULPD Y6, Y5, Y6
+	VADDPD trigconst4<>+64(SB), Y6, Y6
+	VMULPD Y6, Y5, Y6
+	VADDPD trigconst4<>+0(SB), Y6, Y6
+	VMULPD Y6, Y4, Y6
+	VMULPD trigconst4<>+160(SB), Y5, Y7
+	VADDPD trigconst4<>+96(SB), Y7, Y7
+	VMULPD Y7, Y5, Y7
+	VADDPD trigconst4<>+32(SB), Y7, Y7
+	VMULPD Y7, Y5, Y7
+	VADDPD Y7, Y6, Y6
+	VMULPD trigconst4<>+288(SB), Y1, Y7
+	VMULPD Y1, Y7, Y7
+	VADDPD Y6, Y7, Y6
+	VMULPD Y6, Y3, Y6
+	VMULPD trigconst4<>+256(SB), Y2, Y8
+	VADDPD Y8, Y6, Y6
+	VSUBPD Y6, Y7, Y6
+	VSUBPD Y1, Y6, Y6
+	VMULPD trigconst4<>+224(SB), Y2, Y8
+	VSUBPD Y6, Y8, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+	XORQ CX, CX
+logAVX2_bail:
+	SUBQ CX, R8
+	MOVQ R8, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func sinAVX2(dst, src []float64) int
+TEXT ·sinAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ CX, R8
+	MOVQ src_base+24(FP), SI
+	VMOVUPD trigconst4<>+1408(SB), Y13
+sinAVX2_loop:
+	CMPQ CX, $4
+	JLT sinAVX2_tail
+	VMOVUPD (SI), Y0
+	VMOVAPD Y0, Y3
+	VANDPD trigconst4<>+640(SB), Y0, Y4
+	VMOVUPD trigconst4<>+1216(SB), Y1
+	VCMPPD $5, Y1, Y4, Y1
+	VPTEST Y13, Y1
+	JNZ sinAVX2_bail
+	VANDPD trigconst4<>+608(SB), Y3, Y6
+	VMULPD trigconst4<>+672(SB), Y4, Y5
+	VROUNDPD $9, Y5, Y5
+	VADDPD trigconst4<>+704(SB), Y5, Y7
+	VPAND trigconst4<>+1248(SB), Y7, Y8
+	VPCMPEQQ trigconst4<>+1248(SB), Y8, Y8
+	VANDPD trigconst4<>+320(SB), Y8, Y9
+	VADDPD Y9, Y5, Y5
+	VPSUBQ Y8, Y7, Y7
+	VPAND trigconst4<>+1376(SB), Y7, Y7
+	VPCMPGTQ trigconst4<>+1312(SB), Y7, Y9
+	VPAND trigconst4<>+1344(SB), Y9, Y10
+	VPSUBQ Y10, Y7, Y7
+	VPAND trigconst4<>+608(SB), Y9, Y9
+	VPXOR Y9, Y6, Y6
+	VPCMPEQQ trigconst4<>+1248(SB), Y7, Y9
+	VPCMPEQQ trigconst4<>+1280(SB), Y7, Y10
+	VPOR Y10, Y9, Y9
+	VMULPD trigconst4<>+736(SB), Y5, Y10
+	VSUBPD Y10, Y4, Y8
+	VMULPD trigconst4<>+768(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD trigconst4<>+800(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD Y8, Y8, Y10
+	VMOVUPD trigconst4<>+832(SB), Y11
+	VMOVUPD trigconst4<>+1024(SB), Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+864(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1056(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+896(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1088(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+928(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1120(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+960(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1152(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+992(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1184(SB), Y12, Y12
+	VMULPD trigconst4<>+288(SB), Y10, Y1
+	VMOVUPD trigconst4<>+320(SB), Y2
+	VSUBPD Y1, Y2, Y1
+	VMULPD Y10, Y10, Y2
+	VMULPD Y11, Y2, Y2
+	VADDPD Y2, Y1, Y1
+	VMULPD Y10, Y8, Y2
+	VMULPD Y12, Y2, Y2
+	VADDPD Y2, Y8, Y2
+	VBLENDVPD Y9, Y1, Y2, Y0
+	VXORPD Y6, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VCMPPD $0, Y1, Y3, Y1
+	VBLENDVPD Y1, Y3, Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP sinAVX2_loop
+sinAVX2_tail:
+	TESTQ CX, CX
+	JZ sinAVX2_bail
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VMOVAPD Y0, Y3
+	VANDPD trigconst4<>+640(SB), Y0, Y4
+	VMOVUPD trigconst4<>+1216(SB), Y1
+	VCMPPD $5, Y1, Y4, Y1
+	VPTEST Y13, Y1
+	JNZ sinAVX2_bail
+	VANDPD trigconst4<>+608(SB), Y3, Y6
+	VMULPD trigconst4<>+672(SB), Y4, Y5
+	VROUNDPD $9, Y5, Y5
+	VADDPD trigconst4<>+704(SB), Y5, Y7
+	VPAND trigconst4<>+1248(SB), Y7, Y8
+	VPCMPEQQ trigconst4<>+1248(SB), Y8, Y8
+	VANDPD trigconst4<>+320(SB), Y8, Y9
+	VADDPD Y9, Y5, Y5
+	VPSUBQ Y8, Y7, Y7
+	VPAND trigconst4<>+1376(SB), Y7, Y7
+	VPCMPGTQ trigconst4<>+1312(SB), Y7, Y9
+	VPAND trigconst4<>+1344(SB), Y9, Y10
+	VPSUBQ Y10, Y7, Y7
+	VPAND trigconst4<>+608(SB), Y9, Y9
+	VPXOR Y9, Y6, Y6
+	VPCMPEQQ trigconst4<>+1248(SB), Y7, Y9
+	VPCMPEQQ trigconst4<>+1280(SB), Y7, Y10
+	VPOR Y10, Y9, Y9
+	VMULPD trigconst4<>+736(SB), Y5, Y10
+	VSUBPD Y10, Y4, Y8
+	VMULPD trigconst4<>+768(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD trigconst4<>+800(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD Y8, Y8, Y10
+	VMOVUPD trigconst4<>+832(SB), Y11
+	VMOVUPD trigconst4<>+1024(SB), Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+864(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1056(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+896(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1088(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+928(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1120(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+960(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1152(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+992(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1184(SB), Y12, Y12
+	VMULPD trigconst4<>+288(SB), Y10, Y1
+	VMOVUPD trigconst4<>+320(SB), Y2
+	VSUBPD Y1, Y2, Y1
+	VMULPD Y10, Y10, Y2
+	VMULPD Y11, Y2, Y2
+	VADDPD Y2, Y1, Y1
+	VMULPD Y10, Y8, Y2
+	VMULPD Y12, Y2, Y2
+	VADDPD Y2, Y8, Y2
+	VBLENDVPD Y9, Y1, Y2, Y0
+	VXORPD Y6, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VCMPPD $0, Y1, Y3, Y1
+	VBLENDVPD Y1, Y3, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+	XORQ CX, CX
+sinAVX2_bail:
+	SUBQ CX, R8
+	MOVQ R8, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func cosAVX2(dst, src []float64) int
+TEXT ·cosAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ CX, R8
+	MOVQ src_base+24(FP), SI
+	VMOVUPD trigconst4<>+1408(SB), Y13
+cosAVX2_loop:
+	CMPQ CX, $4
+	JLT cosAVX2_tail
+	VMOVUPD (SI), Y0
+	VMOVAPD Y0, Y3
+	VANDPD trigconst4<>+640(SB), Y0, Y4
+	VMOVUPD trigconst4<>+1216(SB), Y1
+	VCMPPD $5, Y1, Y4, Y1
+	VPTEST Y13, Y1
+	JNZ cosAVX2_bail
+	VXORPD Y6, Y6, Y6
+	VMULPD trigconst4<>+672(SB), Y4, Y5
+	VROUNDPD $9, Y5, Y5
+	VADDPD trigconst4<>+704(SB), Y5, Y7
+	VPAND trigconst4<>+1248(SB), Y7, Y8
+	VPCMPEQQ trigconst4<>+1248(SB), Y8, Y8
+	VANDPD trigconst4<>+320(SB), Y8, Y9
+	VADDPD Y9, Y5, Y5
+	VPSUBQ Y8, Y7, Y7
+	VPAND trigconst4<>+1376(SB), Y7, Y7
+	VPCMPGTQ trigconst4<>+1312(SB), Y7, Y9
+	VPAND trigconst4<>+1344(SB), Y9, Y10
+	VPSUBQ Y10, Y7, Y7
+	VPAND trigconst4<>+608(SB), Y9, Y9
+	VPXOR Y9, Y6, Y6
+	VPCMPGTQ trigconst4<>+1248(SB), Y7, Y9
+	VPAND trigconst4<>+608(SB), Y9, Y9
+	VPXOR Y9, Y6, Y6
+	VPCMPEQQ trigconst4<>+1248(SB), Y7, Y9
+	VPCMPEQQ trigconst4<>+1280(SB), Y7, Y10
+	VPOR Y10, Y9, Y9
+	VMULPD trigconst4<>+736(SB), Y5, Y10
+	VSUBPD Y10, Y4, Y8
+	VMULPD trigconst4<>+768(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD trigconst4<>+800(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD Y8, Y8, Y10
+	VMOVUPD trigconst4<>+832(SB), Y11
+	VMOVUPD trigconst4<>+1024(SB), Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+864(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1056(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+896(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1088(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+928(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1120(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+960(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1152(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+992(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1184(SB), Y12, Y12
+	VMULPD trigconst4<>+288(SB), Y10, Y1
+	VMOVUPD trigconst4<>+320(SB), Y2
+	VSUBPD Y1, Y2, Y1
+	VMULPD Y10, Y10, Y2
+	VMULPD Y11, Y2, Y2
+	VADDPD Y2, Y1, Y1
+	VMULPD Y10, Y8, Y2
+	VMULPD Y12, Y2, Y2
+	VADDPD Y2, Y8, Y2
+	VBLENDVPD Y9, Y2, Y1, Y0
+	VXORPD Y6, Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP cosAVX2_loop
+cosAVX2_tail:
+	TESTQ CX, CX
+	JZ cosAVX2_bail
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VMOVAPD Y0, Y3
+	VANDPD trigconst4<>+640(SB), Y0, Y4
+	VMOVUPD trigconst4<>+1216(SB), Y1
+	VCMPPD $5, Y1, Y4, Y1
+	VPTEST Y13, Y1
+	JNZ cosAVX2_bail
+	VXORPD Y6, Y6, Y6
+	VMULPD trigconst4<>+672(SB), Y4, Y5
+	VROUNDPD $9, Y5, Y5
+	VADDPD trigconst4<>+704(SB), Y5, Y7
+	VPAND trigconst4<>+1248(SB), Y7, Y8
+	VPCMPEQQ trigconst4<>+1248(SB), Y8, Y8
+	VANDPD trigconst4<>+320(SB), Y8, Y9
+	VADDPD Y9, Y5, Y5
+	VPSUBQ Y8, Y7, Y7
+	VPAND trigconst4<>+1376(SB), Y7, Y7
+	VPCMPGTQ trigconst4<>+1312(SB), Y7, Y9
+	VPAND trigconst4<>+1344(SB), Y9, Y10
+	VPSUBQ Y10, Y7, Y7
+	VPAND trigconst4<>+608(SB), Y9, Y9
+	VPXOR Y9, Y6, Y6
+	VPCMPGTQ trigconst4<>+1248(SB), Y7, Y9
+	VPAND trigconst4<>+608(SB), Y9, Y9
+	VPXOR Y9, Y6, Y6
+	VPCMPEQQ trigconst4<>+1248(SB), Y7, Y9
+	VPCMPEQQ trigconst4<>+1280(SB), Y7, Y10
+	VPOR Y10, Y9, Y9
+	VMULPD trigconst4<>+736(SB), Y5, Y10
+	VSUBPD Y10, Y4, Y8
+	VMULPD trigconst4<>+768(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD trigconst4<>+800(SB), Y5, Y10
+	VSUBPD Y10, Y8, Y8
+	VMULPD Y8, Y8, Y10
+	VMOVUPD trigconst4<>+832(SB), Y11
+	VMOVUPD trigconst4<>+1024(SB), Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+864(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1056(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+896(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1088(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+928(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1120(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+960(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1152(SB), Y12, Y12
+	VMULPD Y10, Y11, Y11
+	VADDPD trigconst4<>+992(SB), Y11, Y11
+	VMULPD Y10, Y12, Y12
+	VADDPD trigconst4<>+1184(SB), Y12, Y12
+	VMULPD trigconst4<>+288(SB), Y10, Y1
+	VMOVUPD trigconst4<>+320(SB), Y2
+	VSUBPD Y1, Y2, Y1
+	VMULPD Y10, Y10, Y2
+	VMULPD Y11, Y2, Y2
+	VADDPD Y2, Y1, Y1
+	VMULPD Y10, Y8, Y2
+	VMULPD Y12, Y2, Y2
+	VADDPD Y2, Y8, Y2
+	VBLENDVPD Y9, Y2, Y1, Y0
+	VXORPD Y6, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+	XORQ CX, CX
+cosAVX2_bail:
+	SUBQ CX, R8
+	MOVQ R8, ret+48(FP)
+	VZEROUPPER
+	RET
+

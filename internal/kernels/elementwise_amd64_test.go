@@ -100,6 +100,26 @@ func TestAVX2MatchesGo(t *testing.T) {
 		{"exp", expAVX2, expSliceGo},
 		{"sigmoid", sigmoidAVX2, sigmoidSliceGo},
 		{"tanh", tanhAVX2, tanhSliceGo},
+		{"sin", sinSlice, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = sin(x)
+			}
+		}},
+		{"cos", cosSlice, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = cos(x)
+			}
+		}},
+		{"log", logSlice, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = log(x)
+			}
+		}},
+		{"log|x|", func(d, s []float64) { logSlice(d, absAll(s)) }, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = log(math.Abs(x))
+			}
+		}},
 	} {
 		for _, n := range []int{len(xs), len(xs) - 1, len(xs) - 2, 3, 2, 1, 0} {
 			in := xs[len(xs)-n:]
@@ -176,6 +196,50 @@ func testStreamsMatchGo(t *testing.T) {
 		}
 		if s, g := sumRowSlice(a), sumRow(a); math.Float64bits(s) != math.Float64bits(g) {
 			t.Fatalf("sumRow n=%d: vector %v, Go %v", n, s, g)
+		}
+	}
+}
+
+// On ordinary arguments the vector sin, cos and log do every element
+// themselves (they hand back only special vectors).
+func TestVectorTrigLogNoBail(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	xs, pos := make([]float64, 1003), make([]float64, 1003)
+	for i := range xs {
+		xs[i] = (r.Float64()*2 - 1) * 1000
+		pos[i] = math.Exp((r.Float64()*2 - 1) * 700)
+	}
+	out := make([]float64, len(xs))
+	type fn = func(dst, src []float64) int
+	var cases []struct {
+		name string
+		f    fn
+		in   []float64
+	}
+	if hasAVX2 {
+		cases = append(cases, []struct {
+			name string
+			f    fn
+			in   []float64
+		}{{"sinAVX2", sinAVX2, xs}, {"cosAVX2", cosAVX2, xs}, {"logAVX2", logAVX2, pos}}...)
+	}
+	if hasAVX512 {
+		cases = append(cases, []struct {
+			name string
+			f    fn
+			in   []float64
+		}{{"sinAVX512", sinAVX512, xs}, {"cosAVX512", cosAVX512, xs}, {"logAVX512", logAVX512, pos}}...)
+	}
+	for _, c := range cases {
+		if n := c.f(out, c.in); n != len(c.in) {
+			t.Errorf("%s did %d of %d elements", c.name, n, len(c.in))
+		}
+	}
+	// And they stop at a special value.
+	if hasAVX2 {
+		xs[500] = math.Inf(1)
+		if n := sinAVX2(out, xs); n != 500 {
+			t.Errorf("sinAVX2 stopped at %d, want 500", n)
 		}
 	}
 }

@@ -201,6 +201,7 @@ func main() {
 	genStreams()
 	genAVX2()
 	genErf()
+	genAVX2Trig()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
