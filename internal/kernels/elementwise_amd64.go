@@ -347,9 +347,16 @@ func sumRowSlice(x []float64) float64 {
 //go:noescape
 func erfAVX512(dst, src []float64)
 
+//go:noescape
+func erfAVX2(dst, src []float64)
+
 func erfSlice(dst, src []float64) {
-	if mapLevel == mapsAVX512 {
+	switch mapLevel {
+	case mapsAVX512:
 		erfAVX512(dst, src[:len(dst)])
+		return
+	case mapsAVX2:
+		erfAVX2(dst, src[:len(dst)])
 		return
 	}
 	src = src[:len(dst)]

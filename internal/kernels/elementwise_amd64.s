@@ -3576,3 +3576,757 @@ cosAVX2_bail:
 	VZEROUPPER
 	RET
 
+DATA erfconst4<>+0(SB)/8, $0x3feb0ac160000000
+DATA erfconst4<>+8(SB)/8, $0x3feb0ac160000000
+DATA erfconst4<>+16(SB)/8, $0x3feb0ac160000000
+DATA erfconst4<>+24(SB)/8, $0x3feb0ac160000000
+DATA erfconst4<>+32(SB)/8, $0x3fc06eba8214db68
+DATA erfconst4<>+40(SB)/8, $0x3fc06eba8214db68
+DATA erfconst4<>+48(SB)/8, $0x3fc06eba8214db68
+DATA erfconst4<>+56(SB)/8, $0x3fc06eba8214db68
+DATA erfconst4<>+64(SB)/8, $0xbfd4cd7d691cb913
+DATA erfconst4<>+72(SB)/8, $0xbfd4cd7d691cb913
+DATA erfconst4<>+80(SB)/8, $0xbfd4cd7d691cb913
+DATA erfconst4<>+88(SB)/8, $0xbfd4cd7d691cb913
+DATA erfconst4<>+96(SB)/8, $0xbf9d2a51dbd7194f
+DATA erfconst4<>+104(SB)/8, $0xbf9d2a51dbd7194f
+DATA erfconst4<>+112(SB)/8, $0xbf9d2a51dbd7194f
+DATA erfconst4<>+120(SB)/8, $0xbf9d2a51dbd7194f
+DATA erfconst4<>+128(SB)/8, $0xbf77a291236668e4
+DATA erfconst4<>+136(SB)/8, $0xbf77a291236668e4
+DATA erfconst4<>+144(SB)/8, $0xbf77a291236668e4
+DATA erfconst4<>+152(SB)/8, $0xbf77a291236668e4
+DATA erfconst4<>+160(SB)/8, $0xbef8ead6120016ac
+DATA erfconst4<>+168(SB)/8, $0xbef8ead6120016ac
+DATA erfconst4<>+176(SB)/8, $0xbef8ead6120016ac
+DATA erfconst4<>+184(SB)/8, $0xbef8ead6120016ac
+DATA erfconst4<>+192(SB)/8, $0x3fd97779cddadc09
+DATA erfconst4<>+200(SB)/8, $0x3fd97779cddadc09
+DATA erfconst4<>+208(SB)/8, $0x3fd97779cddadc09
+DATA erfconst4<>+216(SB)/8, $0x3fd97779cddadc09
+DATA erfconst4<>+224(SB)/8, $0x3fb0a54c5536ceba
+DATA erfconst4<>+232(SB)/8, $0x3fb0a54c5536ceba
+DATA erfconst4<>+240(SB)/8, $0x3fb0a54c5536ceba
+DATA erfconst4<>+248(SB)/8, $0x3fb0a54c5536ceba
+DATA erfconst4<>+256(SB)/8, $0x3f74d022c4d36b0f
+DATA erfconst4<>+264(SB)/8, $0x3f74d022c4d36b0f
+DATA erfconst4<>+272(SB)/8, $0x3f74d022c4d36b0f
+DATA erfconst4<>+280(SB)/8, $0x3f74d022c4d36b0f
+DATA erfconst4<>+288(SB)/8, $0x3f215dc9221c1a10
+DATA erfconst4<>+296(SB)/8, $0x3f215dc9221c1a10
+DATA erfconst4<>+304(SB)/8, $0x3f215dc9221c1a10
+DATA erfconst4<>+312(SB)/8, $0x3f215dc9221c1a10
+DATA erfconst4<>+320(SB)/8, $0xbed09c4342a26120
+DATA erfconst4<>+328(SB)/8, $0xbed09c4342a26120
+DATA erfconst4<>+336(SB)/8, $0xbed09c4342a26120
+DATA erfconst4<>+344(SB)/8, $0xbed09c4342a26120
+DATA erfconst4<>+352(SB)/8, $0xbf6359b8bef77538
+DATA erfconst4<>+360(SB)/8, $0xbf6359b8bef77538
+DATA erfconst4<>+368(SB)/8, $0xbf6359b8bef77538
+DATA erfconst4<>+376(SB)/8, $0xbf6359b8bef77538
+DATA erfconst4<>+384(SB)/8, $0x3fda8d00ad92b34d
+DATA erfconst4<>+392(SB)/8, $0x3fda8d00ad92b34d
+DATA erfconst4<>+400(SB)/8, $0x3fda8d00ad92b34d
+DATA erfconst4<>+408(SB)/8, $0x3fda8d00ad92b34d
+DATA erfconst4<>+416(SB)/8, $0xbfd7d240fbb8c3f1
+DATA erfconst4<>+424(SB)/8, $0xbfd7d240fbb8c3f1
+DATA erfconst4<>+432(SB)/8, $0xbfd7d240fbb8c3f1
+DATA erfconst4<>+440(SB)/8, $0xbfd7d240fbb8c3f1
+DATA erfconst4<>+448(SB)/8, $0x3fd45fca805120e4
+DATA erfconst4<>+456(SB)/8, $0x3fd45fca805120e4
+DATA erfconst4<>+464(SB)/8, $0x3fd45fca805120e4
+DATA erfconst4<>+472(SB)/8, $0x3fd45fca805120e4
+DATA erfconst4<>+480(SB)/8, $0xbfbc63983d3e28ec
+DATA erfconst4<>+488(SB)/8, $0xbfbc63983d3e28ec
+DATA erfconst4<>+496(SB)/8, $0xbfbc63983d3e28ec
+DATA erfconst4<>+504(SB)/8, $0xbfbc63983d3e28ec
+DATA erfconst4<>+512(SB)/8, $0x3fa22a36599795eb
+DATA erfconst4<>+520(SB)/8, $0x3fa22a36599795eb
+DATA erfconst4<>+528(SB)/8, $0x3fa22a36599795eb
+DATA erfconst4<>+536(SB)/8, $0x3fa22a36599795eb
+DATA erfconst4<>+544(SB)/8, $0xbf61bf380a96073f
+DATA erfconst4<>+552(SB)/8, $0xbf61bf380a96073f
+DATA erfconst4<>+560(SB)/8, $0xbf61bf380a96073f
+DATA erfconst4<>+568(SB)/8, $0xbf61bf380a96073f
+DATA erfconst4<>+576(SB)/8, $0x3fbb3e6618eee323
+DATA erfconst4<>+584(SB)/8, $0x3fbb3e6618eee323
+DATA erfconst4<>+592(SB)/8, $0x3fbb3e6618eee323
+DATA erfconst4<>+600(SB)/8, $0x3fbb3e6618eee323
+DATA erfconst4<>+608(SB)/8, $0x3fe14af092eb6f33
+DATA erfconst4<>+616(SB)/8, $0x3fe14af092eb6f33
+DATA erfconst4<>+624(SB)/8, $0x3fe14af092eb6f33
+DATA erfconst4<>+632(SB)/8, $0x3fe14af092eb6f33
+DATA erfconst4<>+640(SB)/8, $0x3fb2635cd99fe9a7
+DATA erfconst4<>+648(SB)/8, $0x3fb2635cd99fe9a7
+DATA erfconst4<>+656(SB)/8, $0x3fb2635cd99fe9a7
+DATA erfconst4<>+664(SB)/8, $0x3fb2635cd99fe9a7
+DATA erfconst4<>+672(SB)/8, $0x3fc02660e763351f
+DATA erfconst4<>+680(SB)/8, $0x3fc02660e763351f
+DATA erfconst4<>+688(SB)/8, $0x3fc02660e763351f
+DATA erfconst4<>+696(SB)/8, $0x3fc02660e763351f
+DATA erfconst4<>+704(SB)/8, $0x3f8bedc26b51dd1c
+DATA erfconst4<>+712(SB)/8, $0x3f8bedc26b51dd1c
+DATA erfconst4<>+720(SB)/8, $0x3f8bedc26b51dd1c
+DATA erfconst4<>+728(SB)/8, $0x3f8bedc26b51dd1c
+DATA erfconst4<>+736(SB)/8, $0x3f888b545735151d
+DATA erfconst4<>+744(SB)/8, $0x3f888b545735151d
+DATA erfconst4<>+752(SB)/8, $0x3f888b545735151d
+DATA erfconst4<>+760(SB)/8, $0x3f888b545735151d
+DATA erfconst4<>+768(SB)/8, $0xbf843412600d6435
+DATA erfconst4<>+776(SB)/8, $0xbf843412600d6435
+DATA erfconst4<>+784(SB)/8, $0xbf843412600d6435
+DATA erfconst4<>+792(SB)/8, $0xbf843412600d6435
+DATA erfconst4<>+800(SB)/8, $0xbfe63416e4ba7360
+DATA erfconst4<>+808(SB)/8, $0xbfe63416e4ba7360
+DATA erfconst4<>+816(SB)/8, $0xbfe63416e4ba7360
+DATA erfconst4<>+824(SB)/8, $0xbfe63416e4ba7360
+DATA erfconst4<>+832(SB)/8, $0xc0251e0441b0e726
+DATA erfconst4<>+840(SB)/8, $0xc0251e0441b0e726
+DATA erfconst4<>+848(SB)/8, $0xc0251e0441b0e726
+DATA erfconst4<>+856(SB)/8, $0xc0251e0441b0e726
+DATA erfconst4<>+864(SB)/8, $0xc04f300ae4cba38d
+DATA erfconst4<>+872(SB)/8, $0xc04f300ae4cba38d
+DATA erfconst4<>+880(SB)/8, $0xc04f300ae4cba38d
+DATA erfconst4<>+888(SB)/8, $0xc04f300ae4cba38d
+DATA erfconst4<>+896(SB)/8, $0xc0644cb184282266
+DATA erfconst4<>+904(SB)/8, $0xc0644cb184282266
+DATA erfconst4<>+912(SB)/8, $0xc0644cb184282266
+DATA erfconst4<>+920(SB)/8, $0xc0644cb184282266
+DATA erfconst4<>+928(SB)/8, $0xc067135cebccabb2
+DATA erfconst4<>+936(SB)/8, $0xc067135cebccabb2
+DATA erfconst4<>+944(SB)/8, $0xc067135cebccabb2
+DATA erfconst4<>+952(SB)/8, $0xc067135cebccabb2
+DATA erfconst4<>+960(SB)/8, $0xc054526557e4d2f2
+DATA erfconst4<>+968(SB)/8, $0xc054526557e4d2f2
+DATA erfconst4<>+976(SB)/8, $0xc054526557e4d2f2
+DATA erfconst4<>+984(SB)/8, $0xc054526557e4d2f2
+DATA erfconst4<>+992(SB)/8, $0xc023a0efc69ac25c
+DATA erfconst4<>+1000(SB)/8, $0xc023a0efc69ac25c
+DATA erfconst4<>+1008(SB)/8, $0xc023a0efc69ac25c
+DATA erfconst4<>+1016(SB)/8, $0xc023a0efc69ac25c
+DATA erfconst4<>+1024(SB)/8, $0xbf84341239e86f4a
+DATA erfconst4<>+1032(SB)/8, $0xbf84341239e86f4a
+DATA erfconst4<>+1040(SB)/8, $0xbf84341239e86f4a
+DATA erfconst4<>+1048(SB)/8, $0xbf84341239e86f4a
+DATA erfconst4<>+1056(SB)/8, $0xbfe993ba70c285de
+DATA erfconst4<>+1064(SB)/8, $0xbfe993ba70c285de
+DATA erfconst4<>+1072(SB)/8, $0xbfe993ba70c285de
+DATA erfconst4<>+1080(SB)/8, $0xbfe993ba70c285de
+DATA erfconst4<>+1088(SB)/8, $0xc031c209555f995a
+DATA erfconst4<>+1096(SB)/8, $0xc031c209555f995a
+DATA erfconst4<>+1104(SB)/8, $0xc031c209555f995a
+DATA erfconst4<>+1112(SB)/8, $0xc031c209555f995a
+DATA erfconst4<>+1120(SB)/8, $0xc064145d43c5ed98
+DATA erfconst4<>+1128(SB)/8, $0xc064145d43c5ed98
+DATA erfconst4<>+1136(SB)/8, $0xc064145d43c5ed98
+DATA erfconst4<>+1144(SB)/8, $0xc064145d43c5ed98
+DATA erfconst4<>+1152(SB)/8, $0xc083ec881375f228
+DATA erfconst4<>+1160(SB)/8, $0xc083ec881375f228
+DATA erfconst4<>+1168(SB)/8, $0xc083ec881375f228
+DATA erfconst4<>+1176(SB)/8, $0xc083ec881375f228
+DATA erfconst4<>+1184(SB)/8, $0xc09004616a2e5992
+DATA erfconst4<>+1192(SB)/8, $0xc09004616a2e5992
+DATA erfconst4<>+1200(SB)/8, $0xc09004616a2e5992
+DATA erfconst4<>+1208(SB)/8, $0xc09004616a2e5992
+DATA erfconst4<>+1216(SB)/8, $0xc07e384e9bdc383f
+DATA erfconst4<>+1224(SB)/8, $0xc07e384e9bdc383f
+DATA erfconst4<>+1232(SB)/8, $0xc07e384e9bdc383f
+DATA erfconst4<>+1240(SB)/8, $0xc07e384e9bdc383f
+DATA erfconst4<>+1248(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1256(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1264(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1272(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1280(SB)/8, $0x4033a6b9bd707687
+DATA erfconst4<>+1288(SB)/8, $0x4033a6b9bd707687
+DATA erfconst4<>+1296(SB)/8, $0x4033a6b9bd707687
+DATA erfconst4<>+1304(SB)/8, $0x4033a6b9bd707687
+DATA erfconst4<>+1312(SB)/8, $0x4061350c526ae721
+DATA erfconst4<>+1320(SB)/8, $0x4061350c526ae721
+DATA erfconst4<>+1328(SB)/8, $0x4061350c526ae721
+DATA erfconst4<>+1336(SB)/8, $0x4061350c526ae721
+DATA erfconst4<>+1344(SB)/8, $0x407b290dd58a1a71
+DATA erfconst4<>+1352(SB)/8, $0x407b290dd58a1a71
+DATA erfconst4<>+1360(SB)/8, $0x407b290dd58a1a71
+DATA erfconst4<>+1368(SB)/8, $0x407b290dd58a1a71
+DATA erfconst4<>+1376(SB)/8, $0x40842b1921ec2868
+DATA erfconst4<>+1384(SB)/8, $0x40842b1921ec2868
+DATA erfconst4<>+1392(SB)/8, $0x40842b1921ec2868
+DATA erfconst4<>+1400(SB)/8, $0x40842b1921ec2868
+DATA erfconst4<>+1408(SB)/8, $0x407ad02157700314
+DATA erfconst4<>+1416(SB)/8, $0x407ad02157700314
+DATA erfconst4<>+1424(SB)/8, $0x407ad02157700314
+DATA erfconst4<>+1432(SB)/8, $0x407ad02157700314
+DATA erfconst4<>+1440(SB)/8, $0x405b28a3ee48ae2c
+DATA erfconst4<>+1448(SB)/8, $0x405b28a3ee48ae2c
+DATA erfconst4<>+1456(SB)/8, $0x405b28a3ee48ae2c
+DATA erfconst4<>+1464(SB)/8, $0x405b28a3ee48ae2c
+DATA erfconst4<>+1472(SB)/8, $0x401a47ef8e484a93
+DATA erfconst4<>+1480(SB)/8, $0x401a47ef8e484a93
+DATA erfconst4<>+1488(SB)/8, $0x401a47ef8e484a93
+DATA erfconst4<>+1496(SB)/8, $0x401a47ef8e484a93
+DATA erfconst4<>+1504(SB)/8, $0xbfaeeff2ee749a62
+DATA erfconst4<>+1512(SB)/8, $0xbfaeeff2ee749a62
+DATA erfconst4<>+1520(SB)/8, $0xbfaeeff2ee749a62
+DATA erfconst4<>+1528(SB)/8, $0xbfaeeff2ee749a62
+DATA erfconst4<>+1536(SB)/8, $0x403e568b261d5190
+DATA erfconst4<>+1544(SB)/8, $0x403e568b261d5190
+DATA erfconst4<>+1552(SB)/8, $0x403e568b261d5190
+DATA erfconst4<>+1560(SB)/8, $0x403e568b261d5190
+DATA erfconst4<>+1568(SB)/8, $0x40745cae221b9f0a
+DATA erfconst4<>+1576(SB)/8, $0x40745cae221b9f0a
+DATA erfconst4<>+1584(SB)/8, $0x40745cae221b9f0a
+DATA erfconst4<>+1592(SB)/8, $0x40745cae221b9f0a
+DATA erfconst4<>+1600(SB)/8, $0x409802eb189d5118
+DATA erfconst4<>+1608(SB)/8, $0x409802eb189d5118
+DATA erfconst4<>+1616(SB)/8, $0x409802eb189d5118
+DATA erfconst4<>+1624(SB)/8, $0x409802eb189d5118
+DATA erfconst4<>+1632(SB)/8, $0x40a8ffb7688c246a
+DATA erfconst4<>+1640(SB)/8, $0x40a8ffb7688c246a
+DATA erfconst4<>+1648(SB)/8, $0x40a8ffb7688c246a
+DATA erfconst4<>+1656(SB)/8, $0x40a8ffb7688c246a
+DATA erfconst4<>+1664(SB)/8, $0x40a3f219cedf3be6
+DATA erfconst4<>+1672(SB)/8, $0x40a3f219cedf3be6
+DATA erfconst4<>+1680(SB)/8, $0x40a3f219cedf3be6
+DATA erfconst4<>+1688(SB)/8, $0x40a3f219cedf3be6
+DATA erfconst4<>+1696(SB)/8, $0x407da874e79fe763
+DATA erfconst4<>+1704(SB)/8, $0x407da874e79fe763
+DATA erfconst4<>+1712(SB)/8, $0x407da874e79fe763
+DATA erfconst4<>+1720(SB)/8, $0x407da874e79fe763
+DATA erfconst4<>+1728(SB)/8, $0xc03670e242712d62
+DATA erfconst4<>+1736(SB)/8, $0xc03670e242712d62
+DATA erfconst4<>+1744(SB)/8, $0xc03670e242712d62
+DATA erfconst4<>+1752(SB)/8, $0xc03670e242712d62
+DATA erfconst4<>+1760(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1768(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1776(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1784(SB)/8, $0x0000000000000000
+DATA erfconst4<>+1792(SB)/8, $0x3feb000000000000
+DATA erfconst4<>+1800(SB)/8, $0x3feb000000000000
+DATA erfconst4<>+1808(SB)/8, $0x3feb000000000000
+DATA erfconst4<>+1816(SB)/8, $0x3feb000000000000
+DATA erfconst4<>+1824(SB)/8, $0x3ff4000000000000
+DATA erfconst4<>+1832(SB)/8, $0x3ff4000000000000
+DATA erfconst4<>+1840(SB)/8, $0x3ff4000000000000
+DATA erfconst4<>+1848(SB)/8, $0x3ff4000000000000
+DATA erfconst4<>+1856(SB)/8, $0x4006db6db6db6db7
+DATA erfconst4<>+1864(SB)/8, $0x4006db6db6db6db7
+DATA erfconst4<>+1872(SB)/8, $0x4006db6db6db6db7
+DATA erfconst4<>+1880(SB)/8, $0x4006db6db6db6db7
+DATA erfconst4<>+1888(SB)/8, $0x4018000000000000
+DATA erfconst4<>+1896(SB)/8, $0x4018000000000000
+DATA erfconst4<>+1904(SB)/8, $0x4018000000000000
+DATA erfconst4<>+1912(SB)/8, $0x4018000000000000
+DATA erfconst4<>+1920(SB)/8, $0x3fe2000000000000
+DATA erfconst4<>+1928(SB)/8, $0x3fe2000000000000
+DATA erfconst4<>+1936(SB)/8, $0x3fe2000000000000
+DATA erfconst4<>+1944(SB)/8, $0x3fe2000000000000
+DATA erfconst4<>+1952(SB)/8, $0xffffffff00000000
+DATA erfconst4<>+1960(SB)/8, $0xffffffff00000000
+DATA erfconst4<>+1968(SB)/8, $0xffffffff00000000
+DATA erfconst4<>+1976(SB)/8, $0xffffffff00000000
+DATA erfconst4<>+1984(SB)/8, $0x8000000000000000
+DATA erfconst4<>+1992(SB)/8, $0x8000000000000000
+DATA erfconst4<>+2000(SB)/8, $0x8000000000000000
+DATA erfconst4<>+2008(SB)/8, $0x8000000000000000
+DATA erfconst4<>+2016(SB)/8, $0x7fffffffffffffff
+DATA erfconst4<>+2024(SB)/8, $0x7fffffffffffffff
+DATA erfconst4<>+2032(SB)/8, $0x7fffffffffffffff
+DATA erfconst4<>+2040(SB)/8, $0x7fffffffffffffff
+DATA erfconst4<>+2048(SB)/8, $0x3ff0000000000000
+DATA erfconst4<>+2056(SB)/8, $0x3ff0000000000000
+DATA erfconst4<>+2064(SB)/8, $0x3ff0000000000000
+DATA erfconst4<>+2072(SB)/8, $0x3ff0000000000000
+GLOBL erfconst4<>(SB), RODATA|NOPTR, $2080
+
+// func erfAVX2(dst, src []float64)
+TEXT ·erfAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+erfAVX2_loop:
+	CMPQ CX, $4
+	JLT erfAVX2_tail
+	VMOVUPD (SI), Y0
+	VMOVAPD Y0, Y6
+	VANDPD erfconst4<>+2016(SB), Y0, Y7
+	VMULPD Y7, Y7, Y8
+	VMOVUPD erfconst4<>+2048(SB), Y9
+	VDIVPD Y8, Y9, Y8
+	VMOVUPD erfconst4<>+1856(SB), Y9
+	VCMPPD $13, Y9, Y7, Y9
+	VMOVUPD erfconst4<>+992(SB), Y10
+	VBLENDVPD Y9, erfconst4<>+1248(SB), Y10, Y10
+	VMOVUPD erfconst4<>+1504(SB), Y11
+	VBLENDVPD Y9, erfconst4<>+1760(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+960(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1216(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1472(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1728(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+928(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1184(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1440(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1696(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+896(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1152(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1408(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1664(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+864(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1120(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1376(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1632(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+832(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1088(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1344(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1600(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+800(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1056(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1312(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1568(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+768(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1024(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1280(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1536(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+2048(SB), Y11, Y11
+	VDIVPD Y11, Y10, Y10
+	VANDPD erfconst4<>+1952(SB), Y7, Y11
+	VMULPD Y11, Y11, Y0
+	VXORPD erfconst4<>+1984(SB), Y0, Y0
+	VSUBPD erfconst4<>+1920(SB), Y0, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMULPD Y0, Y0, Y2
+	VMOVUPD mapconst4<>+512(SB), Y4
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y4
+	VMOVUPD mapconst4<>+448(SB), Y5
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y5
+	VFMADD231PD Y5, Y2, Y4
+	VMOVUPD mapconst4<>+384(SB), Y5
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y5
+	VMOVUPD mapconst4<>+320(SB), Y8
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y8
+	VFMADD231PD Y8, Y2, Y5
+	VMOVUPD mapconst4<>+256(SB), Y8
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y8
+	VMOVUPD mapconst4<>+192(SB), Y9
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y9
+	VFMADD231PD Y9, Y2, Y8
+	VMULPD Y2, Y2, Y9
+	VFMADD231PD Y5, Y9, Y4
+	VMULPD Y9, Y9, Y9
+	VFMADD231PD Y8, Y9, Y4
+	VFMADD231PD Y4, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VMOVAPD Y0, Y12
+	VSUBPD Y7, Y11, Y1
+	VADDPD Y7, Y11, Y2
+	VMULPD Y2, Y1, Y0
+	VADDPD Y10, Y0, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMULPD Y0, Y0, Y2
+	VMOVUPD mapconst4<>+512(SB), Y4
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y4
+	VMOVUPD mapconst4<>+448(SB), Y5
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y5
+	VFMADD231PD Y5, Y2, Y4
+	VMOVUPD mapconst4<>+384(SB), Y5
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y5
+	VMOVUPD mapconst4<>+320(SB), Y8
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y8
+	VFMADD231PD Y8, Y2, Y5
+	VMOVUPD mapconst4<>+256(SB), Y8
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y8
+	VMOVUPD mapconst4<>+192(SB), Y9
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y9
+	VFMADD231PD Y9, Y2, Y8
+	VMULPD Y2, Y2, Y9
+	VFMADD231PD Y5, Y9, Y4
+	VMULPD Y9, Y9, Y9
+	VFMADD231PD Y8, Y9, Y4
+	VFMADD231PD Y4, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VMULPD Y0, Y12, Y0
+	VDIVPD Y7, Y0, Y0
+	VMOVUPD erfconst4<>+2048(SB), Y1
+	VSUBPD Y0, Y1, Y0
+	VMULPD Y7, Y7, Y8
+	VMOVUPD erfconst4<>+160(SB), Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+128(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+96(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+64(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+32(SB), Y9, Y9
+	VMOVUPD erfconst4<>+320(SB), Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+288(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+256(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+224(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+192(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+2048(SB), Y10, Y10
+	VDIVPD Y10, Y9, Y9
+	VMULPD Y9, Y7, Y9
+	VADDPD Y9, Y7, Y9
+	VSUBPD erfconst4<>+2048(SB), Y7, Y8
+	VMOVUPD erfconst4<>+544(SB), Y10
+	VMOVUPD erfconst4<>+736(SB), Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+512(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+704(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+480(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+672(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+448(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+640(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+416(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+608(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+384(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+576(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+352(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+2048(SB), Y11, Y11
+	VDIVPD Y11, Y10, Y10
+	VADDPD erfconst4<>+0(SB), Y10, Y10
+	VMOVUPD erfconst4<>+1888(SB), Y1
+	VCMPPD $13, Y1, Y7, Y1
+	VBLENDVPD Y1, erfconst4<>+2048(SB), Y0, Y0
+	VMOVUPD erfconst4<>+1824(SB), Y1
+	VCMPPD $1, Y1, Y7, Y1
+	VBLENDVPD Y1, Y10, Y0, Y0
+	VMOVUPD erfconst4<>+1792(SB), Y1
+	VCMPPD $1, Y1, Y7, Y1
+	VBLENDVPD Y1, Y9, Y0, Y0
+	VANDPD erfconst4<>+1984(SB), Y6, Y1
+	VORPD Y1, Y0, Y0
+	VCMPPD $3, Y6, Y6, Y1
+	VBLENDVPD Y1, Y6, Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP erfAVX2_loop
+erfAVX2_tail:
+	TESTQ CX, CX
+	JZ erfAVX2_done
+	VMOVQ CX, X13
+	VPBROADCASTQ X13, Y13
+	VPCMPGTQ lane4<>(SB), Y13, Y13
+	VMASKMOVPD (SI), Y13, Y0
+	VMOVAPD Y0, Y6
+	VANDPD erfconst4<>+2016(SB), Y0, Y7
+	VMULPD Y7, Y7, Y8
+	VMOVUPD erfconst4<>+2048(SB), Y9
+	VDIVPD Y8, Y9, Y8
+	VMOVUPD erfconst4<>+1856(SB), Y9
+	VCMPPD $13, Y9, Y7, Y9
+	VMOVUPD erfconst4<>+992(SB), Y10
+	VBLENDVPD Y9, erfconst4<>+1248(SB), Y10, Y10
+	VMOVUPD erfconst4<>+1504(SB), Y11
+	VBLENDVPD Y9, erfconst4<>+1760(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+960(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1216(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1472(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1728(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+928(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1184(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1440(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1696(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+896(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1152(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1408(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1664(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+864(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1120(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1376(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1632(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+832(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1088(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1344(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1600(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+800(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1056(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1312(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1568(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VMOVUPD erfconst4<>+768(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1024(SB), Y12, Y12
+	VADDPD Y12, Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VMOVUPD erfconst4<>+1280(SB), Y12
+	VBLENDVPD Y9, erfconst4<>+1536(SB), Y12, Y12
+	VADDPD Y12, Y11, Y11
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+2048(SB), Y11, Y11
+	VDIVPD Y11, Y10, Y10
+	VANDPD erfconst4<>+1952(SB), Y7, Y11
+	VMULPD Y11, Y11, Y0
+	VXORPD erfconst4<>+1984(SB), Y0, Y0
+	VSUBPD erfconst4<>+1920(SB), Y0, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMULPD Y0, Y0, Y2
+	VMOVUPD mapconst4<>+512(SB), Y4
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y4
+	VMOVUPD mapconst4<>+448(SB), Y5
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y5
+	VFMADD231PD Y5, Y2, Y4
+	VMOVUPD mapconst4<>+384(SB), Y5
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y5
+	VMOVUPD mapconst4<>+320(SB), Y8
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y8
+	VFMADD231PD Y8, Y2, Y5
+	VMOVUPD mapconst4<>+256(SB), Y8
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y8
+	VMOVUPD mapconst4<>+192(SB), Y9
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y9
+	VFMADD231PD Y9, Y2, Y8
+	VMULPD Y2, Y2, Y9
+	VFMADD231PD Y5, Y9, Y4
+	VMULPD Y9, Y9, Y9
+	VFMADD231PD Y8, Y9, Y4
+	VFMADD231PD Y4, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VMOVAPD Y0, Y12
+	VSUBPD Y7, Y11, Y1
+	VADDPD Y7, Y11, Y2
+	VMULPD Y2, Y1, Y0
+	VADDPD Y10, Y0, Y0
+	VMOVUPD mapconst4<>+128(SB), Y1
+	VMINPD Y0, Y1, Y0
+	VMOVUPD mapconst4<>+160(SB), Y1
+	VMAXPD Y0, Y1, Y0
+	VMULPD mapconst4<>+0(SB), Y0, Y1
+	VADDPD mapconst4<>+32(SB), Y1, Y1
+	VMOVAPD Y1, Y3
+	VSUBPD mapconst4<>+32(SB), Y1, Y1
+	VFNMADD231PD mapconst4<>+64(SB), Y1, Y0
+	VFNMADD231PD mapconst4<>+96(SB), Y1, Y0
+	VMULPD Y0, Y0, Y2
+	VMOVUPD mapconst4<>+512(SB), Y4
+	VFMADD213PD mapconst4<>+544(SB), Y0, Y4
+	VMOVUPD mapconst4<>+448(SB), Y5
+	VFMADD213PD mapconst4<>+480(SB), Y0, Y5
+	VFMADD231PD Y5, Y2, Y4
+	VMOVUPD mapconst4<>+384(SB), Y5
+	VFMADD213PD mapconst4<>+416(SB), Y0, Y5
+	VMOVUPD mapconst4<>+320(SB), Y8
+	VFMADD213PD mapconst4<>+352(SB), Y0, Y8
+	VFMADD231PD Y8, Y2, Y5
+	VMOVUPD mapconst4<>+256(SB), Y8
+	VFMADD213PD mapconst4<>+288(SB), Y0, Y8
+	VMOVUPD mapconst4<>+192(SB), Y9
+	VFMADD213PD mapconst4<>+224(SB), Y0, Y9
+	VFMADD231PD Y9, Y2, Y8
+	VMULPD Y2, Y2, Y9
+	VFMADD231PD Y5, Y9, Y4
+	VMULPD Y9, Y9, Y9
+	VFMADD231PD Y8, Y9, Y4
+	VFMADD231PD Y4, Y2, Y0
+	VADDPD mapconst4<>+576(SB), Y0, Y2
+	VPSUBQ mapconst4<>+32(SB), Y3, Y3
+	VPADDQ mapconst4<>+960(SB), Y3, Y3
+	VPSRLQ $1, Y3, Y1
+	VPSUBQ mapconst4<>+928(SB), Y1, Y4
+	VPSLLQ $52, Y4, Y4
+	VPSUBQ Y1, Y3, Y5
+	VPSUBQ mapconst4<>+928(SB), Y5, Y5
+	VPSLLQ $52, Y5, Y5
+	VMULPD Y4, Y2, Y2
+	VMULPD Y5, Y2, Y0
+	VMULPD Y0, Y12, Y0
+	VDIVPD Y7, Y0, Y0
+	VMOVUPD erfconst4<>+2048(SB), Y1
+	VSUBPD Y0, Y1, Y0
+	VMULPD Y7, Y7, Y8
+	VMOVUPD erfconst4<>+160(SB), Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+128(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+96(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+64(SB), Y9, Y9
+	VMULPD Y8, Y9, Y9
+	VADDPD erfconst4<>+32(SB), Y9, Y9
+	VMOVUPD erfconst4<>+320(SB), Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+288(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+256(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+224(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+192(SB), Y10, Y10
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+2048(SB), Y10, Y10
+	VDIVPD Y10, Y9, Y9
+	VMULPD Y9, Y7, Y9
+	VADDPD Y9, Y7, Y9
+	VSUBPD erfconst4<>+2048(SB), Y7, Y8
+	VMOVUPD erfconst4<>+544(SB), Y10
+	VMOVUPD erfconst4<>+736(SB), Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+512(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+704(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+480(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+672(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+448(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+640(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+416(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+608(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+384(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+576(SB), Y11, Y11
+	VMULPD Y8, Y10, Y10
+	VADDPD erfconst4<>+352(SB), Y10, Y10
+	VMULPD Y8, Y11, Y11
+	VADDPD erfconst4<>+2048(SB), Y11, Y11
+	VDIVPD Y11, Y10, Y10
+	VADDPD erfconst4<>+0(SB), Y10, Y10
+	VMOVUPD erfconst4<>+1888(SB), Y1
+	VCMPPD $13, Y1, Y7, Y1
+	VBLENDVPD Y1, erfconst4<>+2048(SB), Y0, Y0
+	VMOVUPD erfconst4<>+1824(SB), Y1
+	VCMPPD $1, Y1, Y7, Y1
+	VBLENDVPD Y1, Y10, Y0, Y0
+	VMOVUPD erfconst4<>+1792(SB), Y1
+	VCMPPD $1, Y1, Y7, Y1
+	VBLENDVPD Y1, Y9, Y0, Y0
+	VANDPD erfconst4<>+1984(SB), Y6, Y1
+	VORPD Y1, Y0, Y0
+	VCMPPD $3, Y6, Y6, Y1
+	VBLENDVPD Y1, Y6, Y0, Y0
+	VMASKMOVPD Y0, Y13, (DI)
+erfAVX2_done:
+	VZEROUPPER
+	RET
+

@@ -100,6 +100,11 @@ func TestAVX2MatchesGo(t *testing.T) {
 		{"exp", expAVX2, expSliceGo},
 		{"sigmoid", sigmoidAVX2, sigmoidSliceGo},
 		{"tanh", tanhAVX2, tanhSliceGo},
+		{"erf", erfAVX2, func(d, s []float64) {
+			for i, x := range s {
+				d[i] = erf(x)
+			}
+		}},
 		{"sin", sinSlice, func(d, s []float64) {
 			for i, x := range s {
 				d[i] = sin(x)

@@ -202,6 +202,7 @@ func main() {
 	genAVX2()
 	genErf()
 	genAVX2Trig()
+	genErfY()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
