@@ -37,8 +37,7 @@
 // Exp, Sigmoid, Tanh, Log, Sin, Cos, Erf, derivative expressions
 // (TanhDeriv, TanhBackward, TanhWithDeriv, SigmoidDeriv, SigmoidBackward)
 // and arithmetic chains (Mul, Add, MulAdd, Axpy, Scale) run as AVX-512 or
-// AVX2 assembly where the CPU has it,
-// Go loops otherwise. Each vector routine does the Go code's operations lane
+// AVX2 assembly where the CPU has it, Go loops otherwise. Each vector routine does the Go code's operations lane
 // by lane (products are never fused with sums), so all paths give the same
 // bits; the error bounds against the math package are listed at Exp and
 // tested in elementwise_test.go. SumAxis sums over the middle axis of
