@@ -23,6 +23,7 @@ func Simplify(p *ir.Program) (*ir.Program, error) {
 		id:    map[*ir.Var]int{},
 		konst: map[*ir.Var]*tensor.Tensor{},
 		fill:  map[*ir.Var]float64{},
+		perm:  map[*ir.Var]transposeOf{},
 	}
 	for _, v := range p.In {
 		s.env[v] = s.b.Input(v.Shape)
@@ -57,6 +58,12 @@ type simplifier struct {
 	id    map[*ir.Var]int
 	konst map[*ir.Var]*tensor.Tensor // vars known as constants
 	fill  map[*ir.Var]float64        // vars known to hold one value everywhere
+	perm  map[*ir.Var]transposeOf    // vars defined by a transpose
+}
+
+type transposeOf struct {
+	src  *ir.Var
+	perm []int
 }
 
 func (s *simplifier) varID(v *ir.Var) int {
@@ -157,6 +164,24 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 				return in[1], nil
 			}
 			return in[2], nil
+		}
+	}
+	if t, ok := p.(op.Transpose); ok {
+		// A transpose of a transpose is one transpose (or none).
+		if inner, ok := s.perm[in[0]]; ok {
+			composed := make([]int, len(t.Perm))
+			for i, a := range t.Perm {
+				composed[i] = inner.perm[a]
+			}
+			if isIdentity(composed) {
+				return inner.src, nil
+			}
+			return s.emit(op.Transpose{Perm: composed}, []*ir.Var{inner.src})
+		}
+		if !isIdentity(t.Perm) {
+			v := s.emitPlain(p, in)
+			s.perm[v] = transposeOf{in[0], t.Perm}
+			return v, nil
 		}
 	}
 	if len(in) == 1 && tensor.SameShape(out, shapes[0]) {

@@ -547,7 +547,7 @@ func checkVmapN(t *testing.T, name string, p *ir.Program, flags []bool, sample f
 	// program does the original's work (transposes and broadcasts aside).
 	sub := Must(t, "simplify of unbatch of vmap of "+name)(transform.Simplify(ub))
 	sp := Must(t, "simplify of "+name)(transform.Simplify(p))
-	if a, b := transform.CostOf(sub).FLOPs, transform.CostOf(sp).FLOPs; a != b {
+	if a, b := transform.CostOf(sub).FLOPs, transform.CostOf(sp).FLOPs; a > b {
 		t.Errorf("unbatch of vmap of %s (batched %v): %g FLOPs once simplified, the original %g\n%v\n%v", name, flags, a, b, sub, sp)
 	}
 	got = Run(t, ub, per[nb-1]...)
