@@ -544,7 +544,8 @@ func checkVmapN(t *testing.T, name string, p *ir.Program, flags []bool, sample f
 		t.Fatalf("unbatch of vmap of %s: input shapes %v, want %v", name, shapesOf(ub.In), shapesOf(p.In))
 	}
 	// Recovered, not merely equivalent: once simplified, the per-sample
-	// program does the original's work (transposes and broadcasts aside).
+	// program does no more than the original's work (transposes and
+	// broadcasts aside).
 	sub := Must(t, "simplify of unbatch of vmap of "+name)(transform.Simplify(ub))
 	sp := Must(t, "simplify of "+name)(transform.Simplify(p))
 	if a, b := transform.CostOf(sub).FLOPs, transform.CostOf(sp).FLOPs; a > b {
