@@ -336,3 +336,35 @@ func BenchmarkMap(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFused reports bytes read+written per second for the derivative
+// expressions and chains.
+func BenchmarkFused(b *testing.B) {
+	SetWorkers(runtime.GOMAXPROCS(0))
+	defer SetWorkers(0)
+	for _, n := range []int{1 << 16, 1 << 22} {
+		x, g, c, d := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range x {
+			x[i], g[i], c[i] = float64(i%17)/17, 1, 0.5
+		}
+		for _, f := range []struct {
+			name    string
+			streams int
+			fn      func()
+		}{
+			{"TanhBackward", 3, func() { TanhBackward(d, g, x) }},
+			{"SigmoidBackward", 3, func() { SigmoidBackward(d, g, x) }},
+			{"MulAdd", 4, func() { MulAdd(d, x, g, c) }},
+			{"Axpy", 3, func() { Axpy(d, 0.5, x) }},
+			{"TanhWithDeriv", 3, func() { TanhWithDeriv(d, c, x) }},
+			{"SumAxis", 1, func() { SumAxis(d[:n/256], x, 1, 256, n/256) }},
+		} {
+			b.Run(fmt.Sprintf("%s/%d", f.name, n), func(b *testing.B) {
+				b.SetBytes(int64(8 * f.streams * n))
+				for i := 0; i < b.N; i++ {
+					f.fn()
+				}
+			})
+		}
+	}
+}

@@ -37,7 +37,7 @@ func SumAxis(dst, src []float64, outer, axis, inner int) {
 	}
 	// Split over outer and over chunks of inner; each dst element is
 	// summed by one task, in axis order.
-	const chunk = 512
+	const chunk = 4096
 	nchunks := ceilDiv(inner, chunk)
 	f := func(t int) {
 		o, c := t/nchunks, t%nchunks
