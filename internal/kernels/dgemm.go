@@ -187,6 +187,10 @@ func gemm(g *gemmArgs, kn *microKernel, workers int) {
 	if m*n*k < parallelMinFlops {
 		workers = 1
 	}
+	if n == 1 {
+		gemvN1(g, workers)
+		return
+	}
 	mr, nr := kn.mr, kn.nr
 	kc, nc := kn.kc, kn.nc
 	// Split K evenly into blocks of at most kn.kc.

@@ -126,9 +126,9 @@ func TestDgemmShapes(t *testing.T) {
 
 func TestDgemmLarge(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	shapes := [][3]int{{1000, 17, 129}, {129, 1000, 3}, {300, 300, 600}, {33, 1000, 1000}}
+	shapes := [][3]int{{1000, 17, 129}, {129, 1000, 3}, {3000, 1, 200}, {300, 300, 600}, {33, 1000, 1000}}
 	if testing.Short() {
-		shapes = shapes[:2]
+		shapes = shapes[:3]
 	}
 	for _, kn := range availableKernels() {
 		for _, s := range shapes {
@@ -143,13 +143,17 @@ func TestDgemmLarge(t *testing.T) {
 func TestDgemmDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, kn := range availableKernels() {
-		for _, s := range [][3]int{{517, 263, 700}, {64, 1000, 300}, {2000, 40, 50}} {
-			m, n, k := s[0], s[1], s[2]
+		for _, s := range [][4]int{{517, 263, 700, 0}, {64, 1000, 300, 0}, {2000, 40, 50, 0}, {3000, 1, 300, 0}, {3000, 1, 300, 1}} {
+			m, n, k, tA := s[0], s[1], s[2], s[3] == 1
 			a, b, c0 := randSlice(r, m*k), randSlice(r, k*n), randSlice(r, m*n)
+			lda := k
+			if tA {
+				lda = m
+			}
 			var ref []float64
 			for _, w := range []int{1, 2, 3, 5, 8} {
 				c := append([]float64(nil), c0...)
-				g := gemmArgs{false, false, m, n, k, 1, a, k, b, n, 0.75, c, n}
+				g := gemmArgs{tA, false, m, n, k, 1, a, lda, b, n, 0.75, c, n}
 				gemm(&g, kn, w)
 				if ref == nil {
 					ref = c

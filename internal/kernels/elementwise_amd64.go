@@ -364,3 +364,39 @@ func erfSlice(dst, src []float64) {
 		dst[i] = erf(x)
 	}
 }
+
+//go:noescape
+func vecDot(a, b []float64) float64
+
+//go:noescape
+func vecDotAVX2(a, b []float64) float64
+
+func dotSlice(a, b []float64) float64 {
+	switch mapLevel {
+	case mapsAVX512:
+		return vecDot(a, b[:len(a)])
+	case mapsAVX2:
+		return vecDotAVX2(a, b[:len(a)])
+	}
+	return dotGo(a, b)
+}
+
+//go:noescape
+func vecDotRows(dst, a *float64, lda int, x *float64, k, rows int)
+
+// dotRows sets dst[i] = dot(a[i*lda:i*lda+k], x) for i < len(dst).
+func dotRows(dst, a []float64, lda int, x []float64, k int) {
+	if len(dst) == 0 || k == 0 {
+		clear(dst)
+		return
+	}
+	if mapLevel == mapsAVX512 {
+		_ = a[(len(dst)-1)*lda+k-1]
+		_ = x[k-1]
+		vecDotRows(&dst[0], &a[0], lda, &x[0], k, len(dst))
+		return
+	}
+	for i := range dst {
+		dst[i] = dotSlice(a[i*lda:i*lda+k], x)
+	}
+}

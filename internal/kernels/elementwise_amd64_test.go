@@ -199,6 +199,20 @@ func testStreamsMatchGo(t *testing.T) {
 				t.Fatalf("%s n=%d: wrote past the end", o.name, n)
 			}
 		}
+		if s, g := dotSlice(a, b), dotGo(a, b); math.Float64bits(s) != math.Float64bits(g) {
+			t.Fatalf("dot n=%d: vector %v, Go %v", n, s, g)
+		}
+		if n > 0 {
+			// Three rows of length n-1 with row stride n.
+			rowsA := randSlice(r, 3*n)
+			got := make([]float64, 3)
+			dotRows(got, rowsA, n, b, n-1)
+			for i := range got {
+				if g := dotGo(rowsA[i*n:i*n+n-1], b); math.Float64bits(got[i]) != math.Float64bits(g) {
+					t.Fatalf("dotRows k=%d row %d: %v, Go %v", n-1, i, got[i], g)
+				}
+			}
+		}
 		if s, g := sumRowSlice(a), sumRow(a); math.Float64bits(s) != math.Float64bits(g) {
 			t.Fatalf("sumRow n=%d: vector %v, Go %v", n, s, g)
 		}

@@ -45,3 +45,11 @@ func erfSlice(dst, src []float64) {
 		dst[i] = erf(x)
 	}
 }
+
+func dotSlice(a, b []float64) float64 { return dotGo(a, b) }
+
+func dotRows(dst, a []float64, lda int, x []float64, k int) {
+	for i := range dst {
+		dst[i] = dotGo(a[i*lda:i*lda+k], x)
+	}
+}

@@ -203,6 +203,8 @@ func main() {
 	genErf()
 	genAVX2Trig()
 	genErfY()
+	genDot512()
+	genDot2()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
