@@ -636,20 +636,64 @@ func init() {
 			n := x.node()
 			return nodeOut(jacobi.Where(n.Greater(jacobi.Scalar(0)), n, n.Scale(alpha))), nil
 		},
-		"Clip":               opClip,
-		"Where":              opWhere,
-		"Gemm":               opGemm,
-		"MatMul":             opMatMul,
-		"Concat":             opConcat,
-		"Slice":              opSlice,
-		"Gather":             opGather,
-		"Reshape":            opReshape,
-		"Flatten":            opFlatten,
-		"Transpose":          opTranspose,
-		"Squeeze":            opSqueeze,
-		"Unsqueeze":          opUnsqueeze,
-		"ReduceSum":          func(l *lowering) ([]*value, error) { return opReduce(l, false) },
-		"ReduceMean":         func(l *lowering) ([]*value, error) { return opReduce(l, true) },
+		"Clip":            opClip,
+		"Where":           opWhere,
+		"Gemm":            opGemm,
+		"MatMul":          opMatMul,
+		"Concat":          opConcat,
+		"Slice":           opSlice,
+		"Gather":          opGather,
+		"Reshape":         opReshape,
+		"Flatten":         opFlatten,
+		"Transpose":       opTranspose,
+		"Squeeze":         opSqueeze,
+		"Unsqueeze":       opUnsqueeze,
+		"ReduceSum":       func(l *lowering) ([]*value, error) { return opReduce(l, "Sum") },
+		"ReduceMean":      func(l *lowering) ([]*value, error) { return opReduce(l, "Mean") },
+		"ReduceMax":       func(l *lowering) ([]*value, error) { return opReduce(l, "Max") },
+		"ReduceMin":       func(l *lowering) ([]*value, error) { return opReduce(l, "Min") },
+		"ReduceSumSquare": func(l *lowering) ([]*value, error) { return opReduce(l, "SumSquare") },
+		"ReduceL1":        func(l *lowering) ([]*value, error) { return opReduce(l, "L1") },
+		"ReduceL2":        func(l *lowering) ([]*value, error) { return opReduce(l, "L2") },
+		"ReduceLogSumExp": func(l *lowering) ([]*value, error) { return opReduce(l, "LogSumExp") },
+		"Elu": func(l *lowering) ([]*value, error) {
+			alpha := l.attrFloat("alpha", 1)
+			return unary(func(x *jacobi.Node) *jacobi.Node {
+				return jacobi.Where(x.Greater(jacobi.Scalar(0)), x, x.Exp().AddScalar(-1).Scale(alpha))
+			})(l)
+		},
+		"Selu": func(l *lowering) ([]*value, error) {
+			// The attributes are float32; the defaults that torch writes
+			// stand for SELU's exact constants.
+			alpha := exactConst(l.attrFloat("alpha", 1.6732632423543772), 1.6732632423543772848170429916717)
+			gamma := exactConst(l.attrFloat("gamma", 1.0507009873554805), 1.0507009873554804934193349852946)
+			return unary(func(x *jacobi.Node) *jacobi.Node {
+				return jacobi.Where(x.Greater(jacobi.Scalar(0)), x, x.Exp().AddScalar(-1).Scale(alpha)).Scale(gamma)
+			})(l)
+		},
+		"PRelu": func(l *lowering) ([]*value, error) {
+			x, err := l.need(0)
+			if err != nil {
+				return nil, err
+			}
+			slope, err := l.need(1)
+			if err != nil {
+				return nil, err
+			}
+			n := x.node()
+			return nodeOut(jacobi.Where(n.Greater(jacobi.Scalar(0)), n, n.Mul(slope.node()))), nil
+		},
+		"HardSigmoid": func(l *lowering) ([]*value, error) {
+			alpha, beta := l.attrFloat("alpha", 0.2), l.attrFloat("beta", 0.5)
+			return unary(func(x *jacobi.Node) *jacobi.Node { return hardSigmoid(x, alpha, beta) })(l)
+		},
+		"HardSwish": unary(func(x *jacobi.Node) *jacobi.Node { return x.Mul(hardSigmoid(x, 1.0/6, 0.5)) }),
+		"Mish":      unary(func(x *jacobi.Node) *jacobi.Node { return x.Mul(nn.Softplus(x).Tanh()) }),
+		"Softsign":  unary(func(x *jacobi.Node) *jacobi.Node { return x.Div(x.Abs().AddScalar(1)) }),
+		"Tan":       unary(func(x *jacobi.Node) *jacobi.Node { return x.Sin().Div(x.Cos()) }),
+		"Sign": unary(func(x *jacobi.Node) *jacobi.Node {
+			return x.Greater(jacobi.Scalar(0)).Sub(x.Less(jacobi.Scalar(0)))
+		}),
 		"Constant":           opConstant,
 		"ConstantOfShape":    opConstantOfShape,
 		"Shape":              opShape,
@@ -675,6 +719,20 @@ func (l *lowering) op(n *Node) ([]*value, error) {
 		}
 	}
 	return f(l)
+}
+
+// exactConst returns exact when attr is exact rounded to float32 (ONNX stores
+// float attributes in float32), and attr otherwise.
+func exactConst(attr, exact float64) float64 {
+	if attr == float64(float32(exact)) {
+		return exact
+	}
+	return attr
+}
+
+func hardSigmoid(x *jacobi.Node, alpha, beta float64) *jacobi.Node {
+	y := x.Scale(alpha).AddScalar(beta)
+	return jacobi.Minimum(jacobi.Maximum(y, jacobi.Scalar(0)), jacobi.Scalar(1))
 }
 
 func b2f(b bool) float64 {
@@ -1171,11 +1229,14 @@ func opUnsqueeze(l *lowering) ([]*value, error) {
 	return []*value{v}, nil
 }
 
-func opReduce(l *lowering, mean bool) ([]*value, error) {
+// opReduce lowers the Reduce* operators; kind is the operator name without
+// the "Reduce" prefix.
+func opReduce(l *lowering, kind string) ([]*value, error) {
 	x, err := l.need(0)
 	if err != nil {
 		return nil, err
 	}
+	// ReduceSum takes its axes as an input from opset 13, the others from 18.
 	axes, _, err := l.axesOf(1)
 	if err != nil {
 		return nil, err
@@ -1196,17 +1257,53 @@ func opReduce(l *lowering, mean bool) ([]*value, error) {
 	}
 	keep := l.attrInt("keepdims", 1) != 0
 	n := x.node()
-	switch {
-	case mean && keep:
-		n = n.MeanKeep(axes...)
-	case mean:
-		n = n.Mean(axes...)
-	case keep:
-		n = n.SumKeep(axes...)
+	var y *jacobi.Node // the reduction with the axes kept
+	switch kind {
+	case "Sum":
+		y = n.SumKeep(axes...)
+	case "Mean":
+		y = n.MeanKeep(axes...)
+	case "SumSquare":
+		y = n.Square().SumKeep(axes...)
+	case "L1":
+		y = n.Abs().SumKeep(axes...)
+	case "L2":
+		y = n.Square().SumKeep(axes...).Sqrt()
+	case "Max", "Min", "LogSumExp":
+		if kind == "Min" {
+			n = n.Neg()
+		}
+		m := n
+		for _, a := range axes {
+			m = reduceMax(m, a)
+		}
+		switch kind {
+		case "Max":
+			y = m
+		case "Min":
+			y = m.Neg()
+		default:
+			// log Σ exp(x) = m + log Σ exp(x - m): the same function of x
+			// (and so the same derivatives) for any m, without overflow.
+			y = n.Sub(m).Exp().SumKeep(axes...).Log().Add(m)
+		}
 	default:
-		n = n.Sum(axes...)
+		return nil, fmt.Errorf("Reduce%s is not supported", kind)
 	}
-	return nodeOut(n), nil
+	if !keep {
+		var ns []int
+		drop := map[int]bool{}
+		for _, a := range axes {
+			drop[a] = true
+		}
+		for i, d := range s {
+			if !drop[i] {
+				ns = append(ns, d)
+			}
+		}
+		y = y.Reshape(ns...)
+	}
+	return nodeOut(y), nil
 }
 
 func opConstant(l *lowering) ([]*value, error) {

@@ -6,7 +6,7 @@ Run from the repository root with Debian's Python (it needs python3-torch,
 python3-onnx and python3-numpy; tests never need them):
 
     apt-get install -y python3-torch python3-onnx libopenblas0-pthread
-    /usr/bin/python3 scripts/make_testdata.py
+    /usr/bin/python3 scripts/make_testdata.py [NAME...]
 
 For every model NAME it writes, under testdata/models/NAME/:
 
@@ -33,6 +33,7 @@ import copy
 import math
 import os
 import shutil
+import sys
 
 import numpy as np
 import onnx
@@ -163,6 +164,34 @@ class Piecewise(nn.Module):
         return self.l2(a * b + c)
 
 
+class Zoo2(nn.Module):
+    """More activations and reductions, a 3-D input flattened with
+    x.view(x.size(0), -1) (a Shape/Gather/Concat/Reshape chain under a
+    symbolic batch), and chunk/split."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(6, 8)
+        self.prelu = nn.PReLU(8)
+        self.l2 = nn.Linear(8, 8)
+        self.l3 = nn.Linear(9, 2)
+        with torch.no_grad():
+            self.prelu.weight.uniform_(0.1, 0.3)
+
+    def forward(self, x):
+        h = self.l1(x.view(x.size(0), -1))                          # Shape, Gather, Unsqueeze, Concat, Reshape
+        a, b = torch.chunk(h, 2, dim=1)                              # Split (or Slice)
+        a = nn.functional.elu(a) + nn.functional.selu(b)             # Elu, Selu
+        b = torch.sigmoid(b) * nn.functional.mish(a)                 # Mish (Softplus, Tanh)
+        h = torch.cat([a, b], dim=1)
+        h = self.prelu(h) + torch.tan(0.3 * h) + nn.functional.silu(h)   # PRelu, Tan
+        h = self.l2(h)
+        m = torch.amax(h, dim=1, keepdim=True) + torch.amin(h, dim=1, keepdim=True)  # ReduceMax, ReduceMin
+        lse = torch.logsumexp(h, dim=1, keepdim=True)               # ReduceLogSumExp
+        nrm = torch.linalg.vector_norm(h, dim=1, keepdim=True)      # ReduceL2
+        return self.l3(torch.cat([torch.tanh(h[:, :6]), m, lse, nrm], dim=1))
+
+
 class Mixing(nn.Module):
     """Mixes samples: x - x.mean(0). jacobi must refuse it."""
 
@@ -192,13 +221,21 @@ def references(model, x):
         y = m(xd)
     jac = vmap(jacrev(f))(xd)
     hes = vmap(jacrev(jacrev(f)))(xd)  # reverse over reverse: layer norm lacks forward AD in torch 1.13
-    diag = torch.diagonal(hes, dim1=-2, dim2=-1)
-    lap = diag.sum(-1)
+    b, n = xd.shape[0], xd[0].numel()
+    sq = hes.reshape(b, -1, n, n)  # samples with several axes: flatten them
+    diag = torch.diagonal(sq, dim1=-2, dim2=-1)
+    lap = diag.sum(-1).reshape(y.shape)
+    diag = diag.reshape(y.shape + xd.shape[1:])
     return y, jac, hes, diag, lap
+
+
+ONLY = set(sys.argv[1:])  # model names to export; all when empty
 
 
 def export(name, model, x, opset, dynamic=True, double=False, refs=True):
     d = os.path.join(OUT, name)
+    if ONLY and name not in ONLY:
+        return os.path.join(d, "model.onnx")
     os.makedirs(d, exist_ok=True)
     model = model.eval()
     xe = torch.as_tensor(x, dtype=torch.float64 if double else torch.float32)
@@ -278,6 +315,7 @@ def main():
     export("zoo", Zoo(), rng.standard_normal((3, 4)) * 0.7, opset=17, double=True)
     export("zoo_op12", Zoo(), rng.standard_normal((3, 4)) * 0.7, opset=12, double=True)
     export("piecewise", Piecewise(), rng.standard_normal((4, 3)), opset=16, double=True)
+    export("zoo2", Zoo2(), rng.standard_normal((3, 2, 3)), opset=14, double=True)
     export("mixing", Mixing(), rng.standard_normal((4, 3)), opset=14, refs=False)
 
 

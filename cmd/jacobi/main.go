@@ -258,6 +258,16 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if o.chunk > 0 {
 		opts = append(opts, jacobi.WithChunk(o.chunk))
 	}
+	// The Taylor-mode derivatives take vector samples: samples with several
+	// axes are flattened for them and the result shaped back.
+	xrun, fd := x, f
+	sample := x.Shape()[1:]
+	if (c.name == "hessian-diag" || c.name == "laplacian") && len(sample) > 1 {
+		if xrun, err = x.Reshape(x.Shape()[0], tensor.Size(sample)); err != nil {
+			return err
+		}
+		fd = func(v *jacobi.Node) *jacobi.Node { return f(v.Reshape(append([]int{v.Shape()[0]}, sample...)...)) }
+	}
 	var derive func(x *jacobi.Node) *jacobi.Node
 	switch c.name {
 	case "jacobian":
@@ -265,19 +275,25 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	case "hessian":
 		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(f, x) }
 	case "hessian-diag":
-		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(f, x, opts...) }
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(fd, x, opts...) }
 	case "laplacian":
-		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(f, x, opts...) }
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(fd, x, opts...) }
 	}
 
 	start := time.Now()
-	comp, err := jacobi.Compile(derive, x.Shape()[1:], opts...)
+	comp, err := jacobi.Compile(derive, xrun.Shape()[1:], opts...)
 	if err != nil {
 		return err
 	}
-	res, err := runWithProgress(comp, x, o, stderr, tty && !o.quiet)
+	res, err := runWithProgress(comp, xrun, o, stderr, tty && !o.quiet)
 	if err != nil {
 		return err
+	}
+	if c.name == "hessian-diag" && len(sample) > 1 {
+		s := res.Shape()
+		if res, err = res.Reshape(append(append([]int{}, s[:len(s)-1]...), sample...)...); err != nil {
+			return err
+		}
 	}
 	elapsed := time.Since(start)
 	if o.output != "" {
