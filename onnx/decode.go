@@ -42,6 +42,7 @@ type Dim struct {
 	Param string // the symbolic name, when there is one
 }
 
+// String returns the size, or the symbolic name ("?" when there is none).
 func (d Dim) String() string {
 	if d.Size >= 0 {
 		return fmt.Sprint(d.Size)
@@ -56,30 +57,29 @@ func (d Dim) String() string {
 // Constant node), widened to float64. Int reports whether its ONNX type is
 // an integer or boolean type.
 type Constant struct {
-	Value *tensor.Tensor
-	Int   bool
+	Value *tensor.Tensor // the values, widened to float64
+	Int   bool           // whether the ONNX type is an integer or boolean type
 }
 
 // Attr is a node attribute.
 type Attr struct {
-	Float   float64
-	Int     int64
-	String  string
-	Tensor  *Constant
-	Floats  []float64
-	Ints    []int64
-	Type    string // "float", "int", "string", "tensor", "floats", "ints" or another ONNX attribute type name
-	present bool
+	Float  float64   // the value of a "float" attribute (stored as float32 in ONNX)
+	Int    int64     // the value of an "int" attribute
+	String string    // the value of a "string" attribute
+	Tensor *Constant // the value of a "tensor" attribute
+	Floats []float64 // the values of a "floats" attribute
+	Ints   []int64   // the values of an "ints" attribute
+	Type   string    // "float", "int", "string", "tensor", "floats", "ints" or another ONNX attribute type name
 }
 
 // Node is one operator application of the graph.
 type Node struct {
-	Name    string
-	OpType  string
-	Domain  string
-	Inputs  []string // "" marks an omitted optional input
-	Outputs []string
-	Attrs   map[string]Attr
+	Name    string          // the node's name, e.g. "/l1/Gemm" (may be empty)
+	OpType  string          // the operator, e.g. "Gemm"
+	Domain  string          // the operator set's domain; "" or "ai.onnx" for the default one
+	Inputs  []string        // the names of its inputs; "" marks an omitted optional input
+	Outputs []string        // the names of its outputs
+	Attrs   map[string]Attr // its attributes by name
 }
 
 // String names the node for error messages: its type and name.
@@ -269,7 +269,7 @@ func valueShape(v *pb.ValueInfoProto, what string) ([]Dim, error) {
 }
 
 func decodeAttr(a *pb.AttributeProto) (Attr, error) {
-	at := Attr{present: true}
+	var at Attr
 	switch a.GetType() {
 	case pb.AttributeProto_FLOAT:
 		at.Type, at.Float = "float", float64(a.GetF())

@@ -61,6 +61,14 @@ func (m *Model) Apply(x *jacobi.Node) (*jacobi.Node, error) {
 	return out.node(), nil
 }
 
+// fixedBatch returns the batch size fixed in the model's input, or -1.
+func (m *Model) fixedBatch() int {
+	if len(m.InputShape) == 0 {
+		return -1
+	}
+	return m.InputShape[0].Size
+}
+
 func (m *Model) where() string {
 	if m.Path != "" {
 		return m.Path + ": "
@@ -86,8 +94,17 @@ func (m *Model) CheckInput(shape []int) error {
 
 // lower lowers the graph; with stop >= 0 it returns the first output of node
 // stop instead of the graph's output.
-func (m *Model) lower(x *jacobi.Node, stop int) (*value, error) {
+func (m *Model) lower(x *jacobi.Node, stop int) (out *value, err error) {
+	// A panic here is a bug in jacobi; the fuzz tests look for this error.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("onnx: %sinternal error (a bug in jacobi, please report it) while lowering the graph: %v", m.where(), r)
+		}
+	}()
 	s := x.Shape()
+	if len(s) == 0 {
+		return nil, fmt.Errorf("onnx: %sinput is a scalar; it needs a batch axis", m.where())
+	}
 	if err := m.CheckInput(s); err != nil {
 		return nil, err
 	}
@@ -145,8 +162,8 @@ func (m *Model) lower(x *jacobi.Node, stop int) (*value, error) {
 // derivatives of package jacobi take.
 func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 	batch := append([]int{2}, sampleShape...)
-	if len(m.InputShape) > 0 && m.InputShape[0].Size > 0 {
-		batch[0] = m.InputShape[0].Size
+	if fb := m.fixedBatch(); fb > 0 {
+		batch[0] = fb
 	}
 	if err := m.CheckInput(batch); err != nil {
 		return nil, err
@@ -526,6 +543,9 @@ func concat(axis int, vs []*value) (*value, error) {
 // tree of pairwise maxima.
 func reduceMax(x *jacobi.Node, axis int) *jacobi.Node {
 	for {
+		if x.Err() != nil || axis >= x.Rank() {
+			return x
+		}
 		n := x.Shape()[axis]
 		if n <= 1 {
 			return x
@@ -1105,7 +1125,7 @@ func opReshape(l *lowering) ([]*value, error) {
 		}
 	}
 	// A batch size fixed at export time stands for the batch axis.
-	if fb := l.m.InputShape[0].Size; x.dep && fb > 0 && fb != l.batch && len(shape) > 0 && shape[0] == fb {
+	if fb := l.m.fixedBatch(); x.dep && fb > 0 && fb != l.batch && len(shape) > 0 && shape[0] == fb {
 		shape[0] = l.batch
 	}
 	v, err := l.reshape(x, shape)
