@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/nn"
@@ -41,6 +42,9 @@ func (v *value) shape() []int {
 // maxFolded bounds the number of elements of a tensor that lowering creates
 // (folded constants, expanded values): 32 MiB of float64.
 const maxFolded = 1 << 22
+
+// maxGather bounds the number of indices of a Gather (each becomes a slice).
+const maxGather = 1 << 14
 
 // lowering holds the state of one lowering of the graph.
 type lowering struct {
@@ -207,7 +211,11 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 // firstMixing returns the first node whose output, as a function of the
 // batch, does not map samples independently.
 func (m *Model) firstMixing(sampleShape []int) *Node {
+	start := time.Now()
 	for i, n := range m.Nodes {
+		if time.Since(start) > 5*time.Second {
+			return nil // a huge graph: report the mixing without the node
+		}
 		i := i
 		dep := false
 		f := func(x *jacobi.Node) *jacobi.Node {
@@ -1075,6 +1083,9 @@ func opGather(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	dim := x.shape()[axis]
+	if idx.Len() > maxGather {
+		return nil, fmt.Errorf("Gather with %d indices is not supported (at most %d)", idx.Len(), maxGather)
+	}
 	var pieces []*value
 	for _, i := range ints(idx) {
 		if i < 0 {
