@@ -264,7 +264,7 @@ func (c *Compiled) runChunk(in, out []float64, n int) error {
 	if err != nil {
 		return err
 	}
-	return pl.RunInto([][]float64{in}, [][]float64{out})
+	return pl.RunInto1(in, out)
 }
 
 // ---- one-shot entry points ----

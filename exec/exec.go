@@ -96,6 +96,22 @@ func (pl *Plan) RunInto(in [][]float64, dst [][]float64) (err error) {
 	return nil
 }
 
+// RunInto1 is RunInto for a program of one input and one output.
+func (pl *Plan) RunInto1(in, dst []float64) (err error) {
+	p := pl.prog
+	if len(p.In) != 1 || len(p.Out) != 1 || len(in) != p.In[0].Size() || len(dst) != p.Out[0].Size() {
+		return fmt.Errorf("exec: RunInto1 needs one input of %d values and one output of %d", p.In[0].Size(), p.Out[0].Size())
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("exec: internal error: %v", r)
+		}
+	}()
+	ins, outs := [1][]float64{in}, [1][]float64{dst}
+	pl.cp.run(ins[:], outs[:])
+	return nil
+}
+
 // Run compiles and runs p once.
 func Run(p *ir.Program, in ...*tensor.Tensor) ([]*tensor.Tensor, error) {
 	pl, err := Compile(p)

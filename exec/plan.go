@@ -88,9 +88,9 @@ func (c *compiler) contiguousCopy(l layout) layout {
 	n := tensor.Size(l.shape)
 	bi := c.newBuf(n)
 	c.use(l)
-	src := l
+	src, g := l.buf, newGather(l)
 	c.steps = append(c.steps, func(s *state) {
-		gatherLayout(s.bufs[bi][:n], s.bufs[src.buf], src)
+		g.run(s.bufs[bi][:n], s.bufs[src])
 	})
 	return layout{buf: bi, shape: l.shape, strides: rowMajor(l.shape)}
 }
@@ -396,9 +396,55 @@ func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
 	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
 }
 
-// gatherLayout copies a strided value into out in row-major order.
-func gatherLayout(out, src []float64, l layout) {
-	gatherView(out, value{buf: &buffer{data: src}, shape: l.shape, strides: l.strides, off: l.off})
+// gather is a strided copy with its axes collapsed ahead of time.
+type gather struct {
+	shape, strides []int
+	off            int
+}
+
+func newGather(l layout) gather {
+	cs, cst := collapse(l.shape, [][]int{l.strides})
+	return gather{shape: cs, strides: cst[0], off: l.off}
+}
+
+func (g gather) run(out, src []float64) {
+	if len(out) == 0 {
+		return
+	}
+	r := len(g.shape)
+	if r == 0 {
+		out[0] = src[g.off]
+		return
+	}
+	n, s := g.shape[r-1], g.strides[r-1]
+	var idxArr [16]int
+	idx := idxArr[:r-1]
+	base := g.off
+	for o := 0; o < len(out); o += n {
+		row := out[o : o+n]
+		switch s {
+		case 1:
+			copy(row, src[base:base+n])
+		case 0:
+			x := src[base]
+			for i := range row {
+				row[i] = x
+			}
+		default:
+			for i := range row {
+				row[i] = src[base+i*s]
+			}
+		}
+		for d := r - 2; d >= 0; d-- {
+			idx[d]++
+			base += g.strides[d]
+			if idx[d] < g.shape[d] {
+				break
+			}
+			base -= g.strides[d] * g.shape[d]
+			idx[d] = 0
+		}
+	}
 }
 
 // placeSlab assigns slab offsets by liveness (first fit) and returns the
@@ -440,6 +486,7 @@ type compiled struct {
 	c        *compiler
 	slabSize int
 	out      []layout
+	outCopy  []gather
 	pool     sync.Pool
 }
 
@@ -451,6 +498,7 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 	cp := &compiled{c: c, slabSize: placeSlab(c.bufs)}
 	for _, v := range p.Out {
 		cp.out = append(cp.out, c.lay[v])
+		cp.outCopy = append(cp.outCopy, newGather(c.lay[v]))
 	}
 	cp.pool.New = func() any {
 		s := &state{bufs: make([][]float64, len(c.bufs)), slab: make([]float64, cp.slabSize)}
@@ -481,7 +529,7 @@ func (cp *compiled) run(in [][]float64, dst [][]float64) {
 		st(s)
 	}
 	for i, l := range cp.out {
-		gatherLayout(dst[i], s.bufs[l.buf], l)
+		cp.outCopy[i].run(dst[i], s.bufs[l.buf])
 	}
 	for i, b := range cp.c.bufs {
 		if b.kind == bufInput {

@@ -1,18 +1,6 @@
 package exec
 
-type buffer struct {
-	data []float64
-}
-
-// value is a strided view of a buffer: element idx sits at
-// off + Σ idx[d]·strides[d].
-type value struct {
-	buf     *buffer
-	shape   []int
-	strides []int
-	off     int
-}
-
+// rowMajor returns the strides of a contiguous row-major array.
 func rowMajor(shape []int) []int {
 	st := make([]int, len(shape))
 	acc := 1
@@ -21,49 +9,6 @@ func rowMajor(shape []int) []int {
 		acc *= shape[d]
 	}
 	return st
-}
-
-// gatherView copies v in row-major order into out.
-func gatherView(out []float64, v value) {
-	if len(out) == 0 {
-		return
-	}
-	shape, strides := collapse(v.shape, [][]int{v.strides})
-	st := strides[0]
-	r := len(shape)
-	if r == 0 {
-		out[0] = v.buf.data[v.off]
-		return
-	}
-	n, s := shape[r-1], st[r-1]
-	idx := make([]int, r-1)
-	base := v.off
-	src := v.buf.data
-	for o := 0; o < len(out); o += n {
-		row := out[o : o+n]
-		switch s {
-		case 1:
-			copy(row, src[base:base+n])
-		case 0:
-			x := src[base]
-			for i := range row {
-				row[i] = x
-			}
-		default:
-			for i := range row {
-				row[i] = src[base+i*s]
-			}
-		}
-		for d := r - 2; d >= 0; d-- {
-			idx[d]++
-			base += st[d]
-			if idx[d] < shape[d] {
-				break
-			}
-			base -= st[d] * shape[d]
-			idx[d] = 0
-		}
-	}
 }
 
 // collapse merges adjacent axes that every operand walks as one, so inner
