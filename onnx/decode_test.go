@@ -6,7 +6,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/onnx/internal/pb"
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // tiny builds a one-node model y = Gemm(x, w) with the given initializer
@@ -130,5 +132,42 @@ func TestLowerErrors(t *testing.T) {
 				t.Fatalf("error %q does not mention %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestFixedBatchReshape: a model exported with a fixed batch of 4 whose
+// Reshape nodes spell out that 4 runs at other batch sizes.
+func TestFixedBatchReshape(t *testing.T) {
+	m := tiny(&pb.TensorProto{Name: proto.String("s1"), DataType: proto.Int32(int32(pb.TensorProto_INT64)), Dims: []int64{3}, Int64Data: []int64{4, 2, 3}})
+	m.Graph.Initializer = append(m.Graph.Initializer, &pb.TensorProto{Name: proto.String("s2"), DataType: proto.Int32(int32(pb.TensorProto_INT64)), Dims: []int64{2}, Int64Data: []int64{4, 6}})
+	m.Graph.Node = []*pb.NodeProto{
+		{Name: proto.String("/r1"), OpType: proto.String("Reshape"), Input: []string{"x", "s1"}, Output: []string{"h"}},
+		{Name: proto.String("/t"), OpType: proto.String("Transpose"), Input: []string{"h"}, Output: []string{"ht"}, Attribute: []*pb.AttributeProto{{Name: proto.String("perm"), Type: pb.AttributeProto_INTS.Enum(), Ints: []int64{0, 2, 1}}}},
+		{Name: proto.String("/r2"), OpType: proto.String("Reshape"), Input: []string{"ht", "s2"}, Output: []string{"y"}},
+	}
+	for _, v := range append(m.Graph.Input, m.Graph.Output...) {
+		d := v.Type.GetTensorType().Shape.Dim
+		d[0] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 4}}
+		d[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 6}}
+	}
+	d, err := Decode(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Fn([]int{6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.MustNew([]int{2, 6}, []float64{0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15})
+	y, err := jacobi.Eval(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each row (a 2×3 matrix) transposed: [0 3 1 4 2 5].
+	want := []float64{0, 3, 1, 4, 2, 5, 10, 13, 11, 14, 12, 15}
+	for i, v := range y.Data() {
+		if v != want[i] {
+			t.Fatalf("got %v, want %v", y.Data(), want)
+		}
 	}
 }
