@@ -323,6 +323,8 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	fmt.Fprintf(stdout, "  time    %s (trace, transform, compile and run)\n", dur(elapsed))
 	if o.output != "" {
 		fmt.Fprintf(stdout, "  output  %s\n", o.output)
+	} else if !demo {
+		fmt.Fprintf(stdout, "  output  none (give --output FILE.npy to save the result)\n")
 	}
 	if compare {
 		naive(c, f, x, res, elapsed, stdout)
