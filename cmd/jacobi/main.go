@@ -285,6 +285,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if err != nil {
 		return err
 	}
+	compiled := time.Since(start)
 	res, err := runWithProgress(comp, xrun, o, stderr, tty && !o.quiet)
 	if err != nil {
 		return err
@@ -320,7 +321,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		}
 	}
 	fmt.Fprintf(stdout, "  result  %s\n", desc)
-	fmt.Fprintf(stdout, "  time    %s (trace, transform, compile and run)\n", dur(elapsed))
+	fmt.Fprintf(stdout, "  time    %s (trace, transform and compile %s, run %s)\n", dur(elapsed), dur(compiled), dur(elapsed-compiled))
 	if o.output != "" {
 		fmt.Fprintf(stdout, "  output  %s\n", o.output)
 	} else if !demo {
@@ -339,6 +340,9 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	}
 	return nil
 }
+
+// progressAfter is how long a run goes before it shows a progress bar.
+var progressAfter = time.Second
 
 // runWithProgress runs comp over x in pieces, showing a progress bar on
 // stderr once the run has taken more than a second (when show is set).
@@ -375,7 +379,7 @@ func runWithProgress(comp *jacobi.Compiled, x *tensor.Tensor, o *options, stderr
 			return nil, err
 		}
 		copy(res.Data()[lo*per:hi*per], r.Data())
-		if bar == nil && time.Since(start) > time.Second && hi < b {
+		if bar == nil && time.Since(start) > progressAfter && hi < b {
 			bar = progressbar.NewOptions(b,
 				progressbar.OptionSetWriter(stderr),
 				progressbar.OptionSetDescription("samples"),

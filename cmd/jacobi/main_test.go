@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jacobi-ad/jacobi/internal/npy"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -203,5 +204,43 @@ func TestUsage(t *testing.T) {
 	}
 	if code, _, _ := runBin(t, "integrate"); code != 2 {
 		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+// TestProgressBar runs the tool in-process as if stderr were a terminal, with
+// the bar's delay at zero, and checks that the bar is drawn and the result
+// is the same as without it.
+func TestProgressBar(t *testing.T) {
+	progressAfter = 0
+	defer func() { progressAfter = time.Second }()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"laplacian", "--batch", "3000", "--chunk", "16", "--output", filepath.Join(dir, "a.npy")}
+	if code := run(args, &stdout, &stderr, true); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "samples") || !strings.Contains(stderr.String(), "/3000") {
+		t.Fatalf("no progress bar on the terminal:\n%q", stderr.String())
+	}
+	stderr.Reset()
+	args = []string{"laplacian", "--batch", "3000", "--output", filepath.Join(dir, "b.npy"), "--quiet"}
+	if code := run(args, &stdout, &stderr, true); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stderr.Len() != 0 {
+		t.Fatalf("--quiet printed %q", stderr.String())
+	}
+	a, err := npy.ReadFile(filepath.Join(dir, "a.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := npy.ReadFile(filepath.Join(dir, "b.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range a.Data() {
+		if v != b.Data()[i] {
+			t.Fatalf("element %d: %v with the bar, %v without", i, v, b.Data()[i])
+		}
 	}
 }
