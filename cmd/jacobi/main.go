@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -198,6 +199,15 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	}
 	if o.chunk < 0 || o.batch < 1 {
 		return usageError{errors.New("--chunk and --batch must be positive")}
+	}
+	if o.output != "" {
+		// Fail before the work, not after it, when the output cannot be written.
+		if st, err := os.Stat(filepath.Dir(o.output)); err != nil || !st.IsDir() {
+			return fmt.Errorf("--output %s: directory %s does not exist", o.output, filepath.Dir(o.output))
+		}
+		if st, err := os.Stat(o.output); err == nil && st.IsDir() {
+			return fmt.Errorf("--output %s is a directory", o.output)
+		}
 	}
 	demo := o.model == "" && o.input == ""
 	compare := o.compare || demo

@@ -168,6 +168,8 @@ func TestBadFiles(t *testing.T) {
 		{[]string{"jacobian", "--input", "../../testdata/npy/fortran.npy", "--output", out}, "Fortran"},
 		{[]string{"jacobian", "--input", "../../testdata/models/layernorm/x.npy", "--output", out}, "shape"},
 		{[]string{"hessian", "--model", filepath.Join(dir, "missing.onnx")}, "missing.onnx"},
+		{[]string{"laplacian", "--output", filepath.Join(dir, "nodir", "out.npy")}, "does not exist"},
+		{[]string{"laplacian", "--output", dir}, "is a directory"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runBin(t, c.args...)
