@@ -122,7 +122,7 @@ func (m *Model) lower(x *jacobi.Node, stop int) (out *value, err error) {
 		l.node = n
 		outs, err := l.op(n)
 		if err != nil {
-			return nil, fmt.Errorf("onnx: %s%v: %w", m.where(), n, err)
+			return nil, l.fail(err)
 		}
 		if len(outs) > len(n.Outputs) {
 			outs = outs[:len(n.Outputs)]
@@ -140,7 +140,7 @@ func (m *Model) lower(x *jacobi.Node, stop int) (out *value, err error) {
 			o.dep = dep
 			if o.n != nil {
 				if err := o.n.Err(); err != nil {
-					return nil, fmt.Errorf("onnx: %s%v: %w", m.where(), n, err)
+					return nil, l.fail(err)
 				}
 			}
 			l.env[n.Outputs[j]] = o
@@ -235,6 +235,15 @@ func (m *Model) firstMixing(sampleShape []int) *Node {
 }
 
 // ---- helpers ----
+
+// fail wraps an error of the current node with the file and node, and a hint
+// when a fixed-batch model runs at another batch size.
+func (l *lowering) fail(err error) error {
+	if fb := l.m.fixedBatch(); fb > 0 && fb != l.batch {
+		err = fmt.Errorf("%w (the model was exported with a fixed batch of %d and runs at %d here: export it with dynamic_axes={%q: {0: \"batch\"}})", err, fb, l.batch, l.m.Input)
+	}
+	return fmt.Errorf("onnx: %s%v: %w", l.m.where(), l.node, err)
+}
 
 func (l *lowering) in(i int) *value {
 	if i >= len(l.node.Inputs) || l.node.Inputs[i] == "" {
