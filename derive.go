@@ -1,6 +1,7 @@
 package jacobi
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/jacobi-ad/jacobi/ir"
@@ -160,18 +161,62 @@ func diagProgram(p *ir.Program, trace bool) (*ir.Program, error) {
 // subtrace traces fn on fresh inputs shaped like args, in a trace nested
 // inside the args' trace, and returns the program (inputs: args, then
 // captured values) and the outer variables to call it with.
+//
+// The args' trace is not always the right parent: in a derivative taken
+// inside another derivative's function, fn may use values of that deeper
+// trace (parameters being differentiated) while x comes from further out.
+// Tracing then fails with a traceMismatch naming the deeper trace, and
+// subtrace traces fn again nested inside it.
 func subtrace(fn func(in []*Node) []*Node, args ...*Node) (*ir.Program, *ir.Builder, []*ir.Var, error) {
-	parent, vars, err := target(args...)
+	parent, _, err := target(args...)
 	if err != nil {
 		return nil, parent, nil, err
 	}
 	if parent == nil {
 		return nil, nil, nil, fmt.Errorf("needs a traced value, not a constant")
 	}
+	for {
+		prog, outer, err := subtraceIn(parent, fn, args)
+		var tm *traceMismatch
+		if errors.As(err, &tm) {
+			if deeper := retryParent(parent, tm); deeper != nil {
+				parent = deeper
+				continue
+			}
+		}
+		return prog, parent, outer, err
+	}
+}
+
+// retryParent picks, of the two traces a mismatch names, the live one
+// nested strictly inside parent (the attempt's own traces are finished).
+func retryParent(parent *ir.Builder, tm *traceMismatch) *ir.Builder {
+	for _, c := range []*ir.Builder{tm.a, tm.b} {
+		if c != parent && parent.IsAncestorOf(c) && !c.IsFinished() {
+			return c
+		}
+	}
+	return nil
+}
+
+func subtraceIn(parent *ir.Builder, fn func(in []*Node) []*Node, args []*Node) (*ir.Program, []*ir.Var, error) {
+	vars := make([]*ir.Var, len(args))
+	for i, a := range args {
+		if a.b == nil {
+			vars[i] = op.Const(parent, a.c)
+			continue
+		}
+		v, err := parent.Capture(a.v)
+		if err != nil {
+			return nil, nil, err
+		}
+		vars[i] = v
+	}
 	if parent.Err() != nil {
-		return nil, parent, nil, parent.Err()
+		return nil, nil, parent.Err()
 	}
 	child := ir.NewBuilder(parent)
+	defer child.Finish()
 	in := make([]*Node, len(args))
 	for i, v := range vars {
 		in[i] = &Node{b: child, v: child.Input(v.Shape)}
@@ -180,10 +225,10 @@ func subtrace(fn func(in []*Node) []*Node, args ...*Node) (*ir.Program, *ir.Buil
 	ovars := make([]*ir.Var, len(outs))
 	for i, o := range outs {
 		if o == nil {
-			return nil, parent, nil, fmt.Errorf("the function returned a nil node")
+			return nil, nil, fmt.Errorf("the function returned a nil node")
 		}
 		if err := o.Err(); err != nil {
-			return nil, parent, nil, err
+			return nil, nil, err
 		}
 		if o.b == nil {
 			ovars[i] = op.Const(child, o.c)
@@ -191,15 +236,18 @@ func subtrace(fn func(in []*Node) []*Node, args ...*Node) (*ir.Program, *ir.Buil
 		}
 		v, err := child.Capture(o.v)
 		if err != nil {
-			return nil, parent, nil, err
+			return nil, nil, err
 		}
 		ovars[i] = v
 	}
+	if err := child.Err(); err != nil {
+		return nil, nil, err
+	}
 	prog, err := child.Build(ovars...)
 	if err != nil {
-		return nil, parent, nil, err
+		return nil, nil, err
 	}
-	return prog, parent, append(vars, child.CapturedOuter...), nil
+	return prog, append(vars, child.CapturedOuter...), nil
 }
 
 // transformNode traces f at x, rewrites its program with build (which keeps

@@ -530,3 +530,45 @@ func TestAutoModeByCost(t *testing.T) {
 		}
 	}
 }
+
+// A per-sample derivative inside the function of another derivative: the
+// inner function uses the outer derivative's variable (the parameters)
+// while x comes from the enclosing trace.
+func TestDerivativeInsideDerivative(t *testing.T) {
+	rng := tensor.NewRand(12)
+	w := tensor.Randn(rng, 2, 3)
+	x := tensor.Randn(rng, 4, 2)
+	lossOf := func(x *jacobi.Node) func(w *jacobi.Node) *jacobi.Node {
+		return func(w *jacobi.Node) *jacobi.Node {
+			u := func(x *jacobi.Node) *jacobi.Node { return x.MatMul(w).Tanh().Sum(1) }
+			return jacobi.BatchLaplacianOf(u, x).Square().Sum()
+		}
+	}
+	tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		w, x := in[0], in[1]
+		_, g := jacobi.VJPOf(lossOf(x), w, jacobi.Scalar(1))
+		return []*jacobi.Node{g}
+	}, w.Shape(), x.Shape())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tr.Run(w, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossAt := func(v []float64) float64 {
+		t2, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+			return []*jacobi.Node{lossOf(in[1])(in[0])}
+		}, w.Shape(), x.Shape())
+		if err != nil {
+			panic(err)
+		}
+		o, err := t2.Run(tensor.MustNew(w.Shape(), append([]float64{}, v...)), x)
+		if err != nil {
+			panic(err)
+		}
+		return o[0].Data()[0]
+	}
+	want := fd.Gradient(nil, lossAt, w.Data(), &fd.Settings{Formula: fd.Central})
+	assertClose(t, "gradient through an inner Laplacian", out[0].Data(), want, 1e-6, 1e-8)
+}

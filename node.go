@@ -89,6 +89,16 @@ func callerSrc() string {
 	}
 }
 
+// traceMismatch is the error of combining values of two traces neither of
+// which encloses the other. Inside a derivative it usually means the
+// derivative's function uses values of a trace nested deeper than its
+// input's; subtrace then retries inside that deeper trace.
+type traceMismatch struct{ a, b *ir.Builder }
+
+func (e *traceMismatch) Error() string {
+	return "values from two unrelated traces are combined (a node kept from another function?)"
+}
+
 // target finds the innermost trace among the nodes' traces and returns
 // their variables in it (capturing outer values, placing constants).
 func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
@@ -111,7 +121,7 @@ func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
 			b = n.b
 		case n.b.IsAncestorOf(b):
 		default:
-			return nil, nil, fmt.Errorf("values from two unrelated traces are combined (a node kept from another function?)")
+			return nil, nil, &traceMismatch{a: b, b: n.b}
 		}
 	}
 	if b == nil {
@@ -172,6 +182,9 @@ func fold(p ir.Primitive, nodes []*Node) *Node {
 
 // fail returns a node carrying err in x's trace.
 func (x *Node) fail(err error) *Node {
+	if x.Err() != nil {
+		return x // the first error is the one worth reporting
+	}
 	err = fmt.Errorf("%w (at %s)", err, callerSrc())
 	if x.b != nil {
 		x.b.Fail(err)

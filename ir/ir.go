@@ -72,6 +72,8 @@ type Builder struct {
 	// Src, when not empty, is recorded on every equation emitted.
 	Src string
 
+	finished bool
+
 	captured map[*Var]*Var // parent's var -> input var of this builder
 	// CapturedOuter and CapturedInner list captures in order: the parent's
 	// variable and the input of this builder that stands for it.
@@ -82,6 +84,13 @@ type Builder struct {
 func NewBuilder(parent *Builder) *Builder {
 	return &Builder{parent: parent, captured: map[*Var]*Var{}}
 }
+
+// Finish marks the builder as done: its trace has ended, and values of it
+// can no longer be used by new traces.
+func (b *Builder) Finish() { b.finished = true }
+
+// IsFinished reports whether Finish was called.
+func (b *Builder) IsFinished() bool { return b.finished }
 
 // Parent returns the enclosing builder, or nil.
 func (b *Builder) Parent() *Builder { return b.parent }
