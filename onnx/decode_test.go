@@ -171,3 +171,49 @@ func TestFixedBatchReshape(t *testing.T) {
 		}
 	}
 }
+
+func i64(name string, dims []int64, v ...int64) *pb.TensorProto {
+	return &pb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(pb.TensorProto_INT64)), Dims: dims, Int64Data: v}
+}
+
+// TestTileRange: y = Tile(x, [1, 3]) + Cast(Range(0, 6, 1)) for x of shape (b, 2).
+func TestTileRange(t *testing.T) {
+	m := tiny(i64("reps", []int64{2}, 1, 3))
+	m.Graph.Initializer = append(m.Graph.Initializer, i64("r0", nil, 0), i64("r1", nil, 6), i64("r2", nil, 1))
+	m.Graph.Node = []*pb.NodeProto{
+		{OpType: proto.String("Tile"), Input: []string{"x", "reps"}, Output: []string{"xt"}},
+		{OpType: proto.String("Range"), Input: []string{"r0", "r1", "r2"}, Output: []string{"r"}},
+		{OpType: proto.String("Cast"), Input: []string{"r"}, Output: []string{"rf"}, Attribute: []*pb.AttributeProto{{Name: proto.String("to"), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(1)}}},
+		{OpType: proto.String("Add"), Input: []string{"xt", "rf"}, Output: []string{"y"}},
+	}
+	m.Graph.Output[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 6}}
+	d, err := Decode(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Fn([]int{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, []float64{10, 20, 30, 40}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{10, 21, 12, 23, 14, 25, 30, 41, 32, 43, 34, 45}
+	for i, v := range y.Data() {
+		if v != want[i] {
+			t.Fatalf("got %v, want %v", y.Data(), want)
+		}
+	}
+	// Its per-sample Jacobian: each output copies one input.
+	j, err := jacobi.BatchJacobian(f, tensor.MustNew([]int{1, 2}, []float64{1, 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJ := []float64{1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1}
+	for i, v := range j.Data() {
+		if v != wantJ[i] {
+			t.Fatalf("jacobian %v, want %v", j.Data(), wantJ)
+		}
+	}
+}

@@ -736,6 +736,8 @@ func init() {
 		"Shape":              opShape,
 		"Cast":               opCast,
 		"Expand":             opExpand,
+		"Range":              opRange,
+		"Tile":               opTile,
 		"Split":              opSplit,
 		"LayerNormalization": opLayerNorm,
 		"BatchNormalization": opBatchNorm,
@@ -1610,4 +1612,73 @@ func opSoftmax(l *lowering, logOut bool) ([]*value, error) {
 		y = y.Reshape(s...)
 	}
 	return nodeOut(y), nil
+}
+
+func opRange(l *lowering) ([]*value, error) {
+	var v [3]float64
+	isInt := true
+	for i := range v {
+		t, err := l.knownIn(i)
+		if err != nil {
+			return nil, err
+		}
+		if t.Len() != 1 {
+			return nil, fmt.Errorf("input %d has shape %v, want a scalar", i, t.Shape())
+		}
+		v[i] = t.Data()[0]
+		isInt = isInt && l.in(i).isInt
+	}
+	start, limit, delta := v[0], v[1], v[2]
+	if delta == 0 || math.IsNaN(start+limit+delta) {
+		return nil, fmt.Errorf("range(%v, %v, %v)", start, limit, delta)
+	}
+	n := math.Max(math.Ceil((limit-start)/delta), 0)
+	if n > maxFolded {
+		return nil, fmt.Errorf("range of %v elements is too large", n)
+	}
+	d := make([]float64, int(n))
+	for i := range d {
+		d[i] = start + float64(i)*delta
+	}
+	return []*value{known(tensor.MustNew([]int{len(d)}, d), isInt)}, nil
+}
+
+func opTile(l *lowering) ([]*value, error) {
+	x, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := l.knownIn(1)
+	if err != nil {
+		return nil, err
+	}
+	reps := ints(rt)
+	s := x.shape()
+	if len(reps) != len(s) {
+		return nil, fmt.Errorf("%d repeats for shape %v", len(reps), s)
+	}
+	size := tensor.Size(s)
+	for _, r := range reps {
+		if r < 0 || (r != 0 && size > maxFolded/r) {
+			return nil, fmt.Errorf("repeats %v of shape %v give too large a tensor", reps, s)
+		}
+		size *= r
+	}
+	for a, r := range reps {
+		if r == 1 {
+			continue
+		}
+		copies := make([]*value, r)
+		for i := range copies {
+			copies[i] = x
+		}
+		if r == 0 {
+			x = slice(x, a, 0, 0)
+			continue
+		}
+		if x, err = concat(a, copies); err != nil {
+			return nil, err
+		}
+	}
+	return []*value{x}, nil
 }
