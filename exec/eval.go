@@ -16,12 +16,7 @@ type rowKernel func(d, a, b, c []float64)
 func rowKernels(p ir.Primitive) rowKernel {
 	switch p := p.(type) {
 	case op.Add:
-		return func(d, a, b, c []float64) {
-			x, y := a[:len(d)], b[:len(d)]
-			for i := range d {
-				d[i] = x[i] + y[i]
-			}
-		}
+		return func(d, a, b, c []float64) { kernels.Add(d, a[:len(d)], b[:len(d)]) }
 	case op.Sub:
 		return func(d, a, b, c []float64) {
 			x, y := a[:len(d)], b[:len(d)]
@@ -30,12 +25,7 @@ func rowKernels(p ir.Primitive) rowKernel {
 			}
 		}
 	case op.Mul:
-		return func(d, a, b, c []float64) {
-			x, y := a[:len(d)], b[:len(d)]
-			for i := range d {
-				d[i] = x[i] * y[i]
-			}
-		}
+		return func(d, a, b, c []float64) { kernels.Mul(d, a[:len(d)], b[:len(d)]) }
 	case op.Div:
 		return func(d, a, b, c []float64) {
 			x, y := a[:len(d)], b[:len(d)]
