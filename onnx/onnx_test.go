@@ -234,8 +234,10 @@ func FuzzDecode(f *testing.F) {
 				t.Fatal(err)
 			}
 			if err == nil {
-				x := tensor.Zeros(2, m.InputShape[1].Size)
+				x := tensor.Full(0.5, 2, m.InputShape[1].Size)
 				jacobi.Eval(f, x)
+				jacobi.BatchJacobian(f, x)
+				jacobi.BatchLaplacian(f, x)
 			}
 		}
 	})
