@@ -25,7 +25,7 @@ var smallCases = []Case{
 var wantMethods = map[string][]string{
 	Jacobian:  {MethodJacobi, MethodForward, MethodReverse, MethodNaive, MethodLoop},
 	Hessian:   {MethodJacobi, MethodNested, MethodRevRev, MethodNaive, MethodLoop},
-	Laplacian: {MethodJacobi, MethodNested, MethodHessDiag, MethodLoop},
+	Laplacian: {MethodJacobi, MethodTaylor, MethodNested, MethodHessDiag, MethodLoop},
 	PINNStep:  {MethodJacobi, MethodNested, MethodValueAndGrad},
 }
 

@@ -17,6 +17,7 @@ const (
 	MethodNaive        = "naive"        // full Jacobian (Hessian) of the whole batch, then its diagonal blocks
 	MethodLoop         = "loop"         // the compiled default run on one sample at a time
 	MethodNested       = "nested"       // second order from first-order transforms: forward-over-reverse
+	MethodTaylor       = "taylor"       // Laplacian by collapsed second-order Taylor mode
 	MethodRevRev       = "rev_rev"      // Hessian as reverse-over-reverse
 	MethodHessDiag     = "hessdiag"     // Laplacian as the sum of BatchHessianDiagOf
 	MethodValueAndGrad = "valueandgrad" // PINN step with the one-shot jacobi.ValueAndGrad (traces every call)
@@ -119,6 +120,11 @@ func methodsFor(kind string) []method {
 		}
 		return []method{
 			{name: MethodJacobi, prepare: compiled(lap)},
+			{name: MethodTaylor, prepare: compiled(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node {
+					return jacobi.BatchLaplacianOf(s.m.Apply, x, jacobi.WithMethod(jacobi.MethodTaylor))
+				}
+			})},
 			{name: MethodNested, prepare: compiled(func(s *setup) jacobi.Fn {
 				return func(x *jacobi.Node) *jacobi.Node { return traceOf(jacobi.BatchHessianOf(s.m.Apply, x), s.eye) }
 			})},

@@ -72,6 +72,7 @@ Commands:
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-13s %s, shape %s\n", c.name, c.short, c.shape)
 	}
+	fmt.Fprintf(w, "  %-13s %s\n", "bench", "time jacobi against the alternatives on the benchmark cases")
 	fmt.Fprintf(w, `  help [command] show help for a command
 
 Flags of every command (see "jacobi help jacobian"):
@@ -139,7 +140,12 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 	case "--version", "-version", "version":
 		fmt.Fprintf(stdout, "jacobi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
+		if len(args) > 1 && args[1] == "bench" {
+			return runBench([]string{"-h"}, stdout, stdout)
+		}
 		if len(args) > 1 {
 			c := findCommand(args[1])
 			if c == nil {
