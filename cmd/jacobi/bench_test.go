@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestBenchJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"bench", "--only", "seed_tiny", "--budget", "20ms", "--json", "--quiet"}, &out, &errb, false)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	methods := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r struct {
+			Case    string  `json:"case"`
+			Method  string  `json:"method"`
+			Seconds float64 `json:"seconds"`
+			GFLOPs  float64 `json:"gflops"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if r.Case != "seed_tiny" || !(r.Seconds > 0) {
+			t.Fatalf("bad result %+v", r)
+		}
+		methods[r.Method] = true
+	}
+	for _, m := range []string{"jacobi", "forward", "reverse", "naive", "loop"} {
+		if !methods[m] {
+			t.Errorf("method %s missing from %v", m, methods)
+		}
+	}
+	if code := run([]string{"bench", "--cases", "/nonexistent.json"}, &out, &errb, false); code != 1 {
+		t.Errorf("a missing cases file gave exit %d", code)
+	}
+}
