@@ -217,3 +217,29 @@ func TestTileRange(t *testing.T) {
 		}
 	}
 }
+
+// TestPad: y = Pad(x, pads=[0, 1, 0, 2], value 7) for x of shape (b, 2): (b, 5).
+func TestPad(t *testing.T) {
+	m := tiny(i64("pads", []int64{4}, 0, 1, 0, 2))
+	m.Graph.Initializer = append(m.Graph.Initializer, &pb.TensorProto{Name: proto.String("v"), DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), FloatData: []float32{7}})
+	m.Graph.Node = []*pb.NodeProto{{OpType: proto.String("Pad"), Input: []string{"x", "pads", "v"}, Output: []string{"y"}}}
+	m.Graph.Output[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 5}}
+	d, err := Decode(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Fn([]int{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, []float64{1, 2, 3, 4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{7, 1, 2, 7, 7, 7, 3, 4, 7, 7}
+	for i, v := range y.Data() {
+		if v != want[i] {
+			t.Fatalf("got %v, want %v", y.Data(), want)
+		}
+	}
+}

@@ -738,6 +738,7 @@ func init() {
 		"Expand":             opExpand,
 		"Range":              opRange,
 		"Tile":               opTile,
+		"Pad":                opPad,
 		"Split":              opSplit,
 		"LayerNormalization": opLayerNorm,
 		"BatchNormalization": opBatchNorm,
@@ -1677,6 +1678,88 @@ func opTile(l *lowering) ([]*value, error) {
 			continue
 		}
 		if x, err = concat(a, copies); err != nil {
+			return nil, err
+		}
+	}
+	return []*value{x}, nil
+}
+
+// opPad lowers Pad in constant mode: concatenation with constant blocks
+// (negative pads crop).
+func opPad(l *lowering) ([]*value, error) {
+	if a, ok := l.node.Attrs["mode"]; ok && a.String != "constant" {
+		return nil, fmt.Errorf("Pad mode %q is not supported (only constant)", a.String)
+	}
+	x, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := l.knownIn(1)
+	if err != nil {
+		return nil, err
+	}
+	pads := ints(pt)
+	fill := 0.0
+	if v := l.in(2); v != nil {
+		if v.k == nil || v.k.Len() != 1 {
+			return nil, errors.New("constant_value must be a constant scalar")
+		}
+		fill = v.k.Data()[0]
+	}
+	rank := len(x.shape())
+	axes := make([]int, rank)
+	for i := range axes {
+		axes[i] = i
+	}
+	if v := l.in(3); v != nil {
+		if v.k == nil {
+			return nil, errors.New("axes must be a constant")
+		}
+		axes = ints(v.k)
+	}
+	if len(pads) != 2*len(axes) {
+		return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
+	}
+	for i, a := range axes {
+		a, err := normAxis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := pads[i], pads[i+len(axes)]
+		dim := x.shape()[a]
+		if lo < 0 || hi < 0 {
+			start, end := max(0, -lo), dim-max(0, -hi)
+			if end < start {
+				return nil, fmt.Errorf("pads %v crop axis %d of size %d to nothing", pads, a, dim)
+			}
+			x = slice(x, a, start, end)
+			lo, hi = max(lo, 0), max(hi, 0)
+		}
+		if lo == 0 && hi == 0 {
+			continue
+		}
+		block := func(n int) *value {
+			s := append([]int{}, x.shape()...)
+			s[a] = n
+			return known(tensor.Full(fill, s...), x.isInt)
+		}
+		if lo > maxFolded || hi > maxFolded {
+			return nil, fmt.Errorf("pads %v are too large", pads)
+		}
+		s := append([]int{}, x.shape()...)
+		s[a] += lo + hi
+		if tensor.Size(s) > maxFolded {
+			return nil, fmt.Errorf("padding to shape %v is too large", s)
+		}
+		var parts []*value
+		if lo > 0 {
+			parts = append(parts, block(lo))
+		}
+		parts = append(parts, x)
+		if hi > 0 {
+			parts = append(parts, block(hi))
+		}
+		if x, err = concat(a, parts); err != nil {
 			return nil, err
 		}
 	}
