@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jacobi-ad/jacobi"
@@ -172,13 +173,16 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 	if err := m.CheckInput(batch); err != nil {
 		return nil, err
 	}
+	var mu sync.Mutex
 	var lowerErr error
 	fn := func(x *jacobi.Node) *jacobi.Node {
 		y, err := m.Apply(x)
 		if err != nil {
+			mu.Lock()
 			if lowerErr == nil {
 				lowerErr = err
 			}
+			mu.Unlock()
 			// No public way to fail a trace with our own error: an
 			// impossible reshape fails it; the caller reports lowerErr.
 			return x.Reshape(-1, -1)
@@ -186,6 +190,8 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 		return y
 	}
 	if _, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{fn(in[0])} }, batch); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
 		if lowerErr != nil {
 			return nil, lowerErr
 		}
