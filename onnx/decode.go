@@ -26,7 +26,7 @@ import (
 // MinOpset and MaxOpset bound the default-domain opset versions Decode accepts.
 const (
 	MinOpset = 11
-	MaxOpset = 18
+	MaxOpset = 21
 )
 
 // maxFileSize bounds the size of a model file Load reads (1 GiB).
@@ -209,7 +209,11 @@ func Decode(b []byte) (*Model, error) {
 		n := &Node{Name: np.GetName(), OpType: np.GetOpType(), Domain: np.GetDomain(),
 			Inputs: np.GetInput(), Outputs: np.GetOutput(), Attrs: map[string]Attr{}}
 		if n.Domain != "" && n.Domain != "ai.onnx" {
-			return nil, fmt.Errorf("onnx: %v: operator domain %q is not supported", n, n.Domain)
+			hint := ""
+			if len(mp.GetFunctions()) > 0 {
+				hint = " (it calls a function defined in the model: re-export with torch.onnx.export(..., dynamo=False), or inline the functions with onnx.inliner)"
+			}
+			return nil, fmt.Errorf("onnx: %v: operator domain %q is not supported%s", n, n.Domain, hint)
 		}
 		for _, a := range np.GetAttribute() {
 			at, err := decodeAttr(a)

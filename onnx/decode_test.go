@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -240,6 +241,39 @@ func TestPad(t *testing.T) {
 	for i, v := range y.Data() {
 		if v != want[i] {
 			t.Fatalf("got %v, want %v", y.Data(), want)
+		}
+	}
+}
+
+// TestGeluAndNewOpsets: Gelu (opset 20) in both forms, against math.Erf and
+// math.Tanh directly.
+func TestGeluAndNewOpsets(t *testing.T) {
+	for _, approx := range []string{"none", "tanh"} {
+		m := tiny(floatW([]int64{1}, []float32{0}))
+		m.OpsetImport[0].Version = proto.Int64(21)
+		m.Graph.Node = []*pb.NodeProto{{Name: proto.String("/act/Gelu"), OpType: proto.String("Gelu"), Input: []string{"x"}, Output: []string{"y"},
+			Attribute: []*pb.AttributeProto{{Name: proto.String("approximate"), Type: pb.AttributeProto_STRING.Enum(), S: []byte(approx)}}}}
+		d, err := Decode(encode(t, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.Fn([]int{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs := []float64{-1.5, 0.3, 2, -0.2}
+		y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, xs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range xs {
+			want := 0.5 * x * (1 + math.Erf(x/math.Sqrt2))
+			if approx == "tanh" {
+				want = 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+			}
+			if math.Abs(y.Data()[i]-want) > 1e-15 {
+				t.Fatalf("%s: gelu(%v) = %v, want %v", approx, x, y.Data()[i], want)
+			}
 		}
 	}
 }

@@ -731,9 +731,19 @@ func init() {
 			return unary(func(x *jacobi.Node) *jacobi.Node { return hardSigmoid(x, alpha, beta) })(l)
 		},
 		"HardSwish": unary(func(x *jacobi.Node) *jacobi.Node { return x.Mul(hardSigmoid(x, 1.0/6, 0.5)) }),
-		"Mish":      unary(func(x *jacobi.Node) *jacobi.Node { return x.Mul(nn.Softplus(x).Tanh()) }),
-		"Softsign":  unary(func(x *jacobi.Node) *jacobi.Node { return x.Div(x.Abs().AddScalar(1)) }),
-		"Tan":       unary(func(x *jacobi.Node) *jacobi.Node { return x.Sin().Div(x.Cos()) }),
+		"Gelu": func(l *lowering) ([]*value, error) {
+			switch a := l.node.Attrs["approximate"]; a.String {
+			case "", "none":
+				return unary(nn.GELU)(l)
+			case "tanh":
+				return unary(nn.GELUTanh)(l)
+			default:
+				return nil, fmt.Errorf("Gelu approximation %q is not supported", a.String)
+			}
+		},
+		"Mish":     unary(func(x *jacobi.Node) *jacobi.Node { return x.Mul(nn.Softplus(x).Tanh()) }),
+		"Softsign": unary(func(x *jacobi.Node) *jacobi.Node { return x.Div(x.Abs().AddScalar(1)) }),
+		"Tan":      unary(func(x *jacobi.Node) *jacobi.Node { return x.Sin().Div(x.Cos()) }),
 		"Sign": unary(func(x *jacobi.Node) *jacobi.Node {
 			return x.Greater(jacobi.Scalar(0)).Sub(x.Less(jacobi.Scalar(0)))
 		}),
