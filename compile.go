@@ -209,11 +209,30 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
 		return nil, fmt.Errorf("jacobi: input has shape %v, want (b, %v)", s, c.inShape)
 	}
+	out := tensor.Zeros(append([]int{s[0]}, c.outShape...)...)
+	if err := c.RunInto(x, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RunInto is Run writing into out, of shape (b, OutShape()...), so that a
+// loop of runs allocates nothing.
+func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
+	if x == nil || out == nil {
+		return fmt.Errorf("jacobi: nil input or output")
+	}
+	s := x.Shape()
+	if len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
+		return fmt.Errorf("jacobi: input has shape %v, want (b, %v)", s, c.inShape)
+	}
 	b := s[0]
+	if want := append([]int{b}, c.outShape...); !tensor.SameShape(out.Shape(), want) {
+		return fmt.Errorf("jacobi: output has shape %v, want %v", out.Shape(), want)
+	}
 	inSize, outSize := tensor.Size(c.inShape), tensor.Size(c.outShape)
-	out := tensor.Zeros(append([]int{b}, c.outShape...)...)
 	if b == 0 {
-		return out, nil
+		return nil
 	}
 	// Every worker gets a chunk when the batch allows, but chunks stay large
 	// enough that the split pays for itself.
@@ -224,10 +243,7 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo)
 	}
 	if nchunks == 1 {
-		if err := run(0); err != nil {
-			return nil, err
-		}
-		return out, nil
+		return run(0)
 	}
 	var next atomic.Int64
 	var firstErr error
@@ -250,10 +266,7 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return out, nil
+	return firstErr
 }
 
 // minChunk is the smallest batch slice worth a goroutine of its own.

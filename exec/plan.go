@@ -316,9 +316,15 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
 }
 
+// minRow is the row length elementwise steps aim for: rows shorter than
+// this (a broadcast along a short inner axis) are grouped into blocks, so
+// kernels run on long slices.
+const minRow = 512
+
 // elementwise adds a step running row kernels over operands broadcast to
-// shape; operands whose rows are not contiguous are copied a row at a time
-// into scratch that lives in the slab for this step only.
+// shape. A row is a block of the trailing (collapsed) axes at least minRow
+// long; operands that are not contiguous over the block are gathered into
+// scratch that lives in the slab for this step only.
 func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
 	n := tensor.Size(shape)
 	strides := make([][]int, len(in)+1)
@@ -328,20 +334,29 @@ func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
 		c.use(l)
 	}
 	cs, cst := collapse(shape, strides)
+	// The block: trailing axes up to minRow elements.
 	r := len(cs)
+	blk := r
 	inner := 1
-	if r > 0 {
-		inner = cs[r-1]
+	for blk > 0 && inner < minRow {
+		blk--
+		inner *= cs[blk]
 	}
+	outer := cs[:blk]
+	blockShape := cs[blk:]
 	type operand struct {
-		buf, off, scratch, stride int // scratch < 0: rows are contiguous
+		buf, scratch int // scratch < 0: contiguous over the block
+		off          int
+		g            gather // gathers one block, offset added at run time
+		st           []int  // strides over the outer axes
 	}
 	ops := make([]operand, len(in))
 	for i, l := range in {
-		ops[i] = operand{buf: l.buf, off: l.off, scratch: -1, stride: 1}
-		if r > 0 && cst[i+1][r-1] != 1 {
+		bst := cst[i+1][blk:]
+		ops[i] = operand{buf: l.buf, off: l.off, scratch: -1, st: cst[i+1][:blk]}
+		if !isRowMajor(blockShape, bst) {
 			ops[i].scratch = c.newBuf(inner)
-			ops[i].stride = cst[i+1][r-1]
+			ops[i].g = gather{shape: blockShape, strides: bst}
 		}
 	}
 	bi := c.newBuf(n)
@@ -356,7 +371,7 @@ func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
 			base[i] = o.off
 		}
 		var idxArr [16]int
-		idx := idxArr[:max(r-1, 0)]
+		idx := idxArr[:len(outer)]
 		for o := 0; o < n; o += inner {
 			for i, op := range ops {
 				src := s.bufs[op.buf]
@@ -365,35 +380,40 @@ func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
 					continue
 				}
 				sc := s.bufs[op.scratch][:inner]
-				if op.stride == 0 {
-					x := src[base[i]]
-					for j := range sc {
-						sc[j] = x
-					}
-				} else {
-					for j := range sc {
-						sc[j] = src[base[i]+j*op.stride]
-					}
-				}
+				g := op.g
+				g.off = base[i]
+				g.run(sc, src)
 				rows[i] = sc
 			}
 			k(out[o:o+inner], rows[0], rows[1], rows[2])
-			for d := r - 2; d >= 0; d-- {
+			for d := len(outer) - 1; d >= 0; d-- {
 				idx[d]++
 				for i := range ops {
-					base[i] += cst[i+1][d]
+					base[i] += ops[i].st[d]
 				}
-				if idx[d] < cs[d] {
+				if idx[d] < outer[d] {
 					break
 				}
 				for i := range ops {
-					base[i] -= cst[i+1][d] * cs[d]
+					base[i] -= ops[i].st[d] * outer[d]
 				}
 				idx[d] = 0
 			}
 		}
 	})
 	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
+}
+
+// isRowMajor reports whether strides walk shape contiguously.
+func isRowMajor(shape, strides []int) bool {
+	acc := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] != 1 && strides[d] != acc {
+			return false
+		}
+		acc *= shape[d]
+	}
+	return true
 }
 
 // gather is a strided copy with its axes collapsed ahead of time.
@@ -412,30 +432,28 @@ func (g gather) run(out, src []float64) {
 		return
 	}
 	r := len(g.shape)
-	if r == 0 {
+	switch r {
+	case 0:
 		out[0] = src[g.off]
 		return
+	case 1:
+		copyRow(out, src, g.off, g.strides[0])
+		return
 	}
-	n, s := g.shape[r-1], g.strides[r-1]
+	// The two innermost axes are plain loops; the odometer moves once per
+	// block of them (short rows, as in a transposed Jacobian, are common).
+	n1, s1 := g.shape[r-2], g.strides[r-2]
+	n0, s0 := g.shape[r-1], g.strides[r-1]
+	blk := n1 * n0
 	var idxArr [16]int
-	idx := idxArr[:r-1]
+	idx := idxArr[:r-2]
 	base := g.off
-	for o := 0; o < len(out); o += n {
-		row := out[o : o+n]
-		switch s {
-		case 1:
-			copy(row, src[base:base+n])
-		case 0:
-			x := src[base]
-			for i := range row {
-				row[i] = x
-			}
-		default:
-			for i := range row {
-				row[i] = src[base+i*s]
-			}
+	for o := 0; o < len(out); o += blk {
+		dst := out[o : o+blk]
+		for i1 := 0; i1 < n1; i1++ {
+			copyRow(dst[i1*n0:(i1+1)*n0], src, base+i1*s1, s0)
 		}
-		for d := r - 2; d >= 0; d-- {
+		for d := r - 3; d >= 0; d-- {
 			idx[d]++
 			base += g.strides[d]
 			if idx[d] < g.shape[d] {
@@ -443,6 +461,23 @@ func (g gather) run(out, src []float64) {
 			}
 			base -= g.strides[d] * g.shape[d]
 			idx[d] = 0
+		}
+	}
+}
+
+// copyRow sets row[i] = src[base + i*stride].
+func copyRow(row, src []float64, base, stride int) {
+	switch stride {
+	case 1:
+		copy(row, src[base:base+len(row)])
+	case 0:
+		x := src[base]
+		for i := range row {
+			row[i] = x
+		}
+	default:
+		for i := range row {
+			row[i] = src[base+i*stride]
 		}
 	}
 }
