@@ -205,34 +205,15 @@ func Decode(b []byte) (*Model, error) {
 	for name := range m.Inits {
 		defined[name] = true
 	}
-	for i, np := range g.GetNode() {
-		n := &Node{Name: np.GetName(), OpType: np.GetOpType(), Domain: np.GetDomain(),
-			Inputs: np.GetInput(), Outputs: np.GetOutput(), Attrs: map[string]Attr{}}
-		if n.Domain != "" && n.Domain != "ai.onnx" {
-			hint := ""
-			if len(mp.GetFunctions()) > 0 {
-				hint = " (it calls a function defined in the model: re-export with torch.onnx.export(..., dynamo=False), or inline the functions with onnx.inliner)"
-			}
-			return nil, fmt.Errorf("onnx: %v: operator domain %q is not supported%s", n, n.Domain, hint)
+	funcs := map[string]*pb.FunctionProto{}
+	for _, f := range mp.GetFunctions() {
+		funcs[f.GetDomain()+"\x00"+f.GetName()] = f
+	}
+	d := &decoder{m: m, defined: defined, funcs: funcs}
+	for _, np := range g.GetNode() {
+		if err := d.node(np, nil, nil, 0); err != nil {
+			return nil, err
 		}
-		for _, a := range np.GetAttribute() {
-			at, err := decodeAttr(a)
-			if err != nil {
-				return nil, fmt.Errorf("onnx: %v: attribute %q: %w", n, a.GetName(), err)
-			}
-			n.Attrs[a.GetName()] = at
-		}
-		for _, in := range n.Inputs {
-			if in != "" && !defined[in] {
-				return nil, fmt.Errorf("onnx: %v (node %d) uses %q before it is defined (graph not in topological order, or a dangling name)", n, i, in)
-			}
-		}
-		for _, out := range n.Outputs {
-			if out != "" {
-				defined[out] = true
-			}
-		}
-		m.Nodes = append(m.Nodes, n)
 	}
 	if !defined[m.Output] {
 		return nil, fmt.Errorf("onnx: the graph's output %q is computed by no node", m.Output)
@@ -415,4 +396,116 @@ func decodeTensor(t *pb.TensorProto) (*Constant, error) {
 		return nil, err
 	}
 	return &Constant{Value: v, Int: isInt}, nil
+}
+
+// Limits on inlining the model's local functions.
+const (
+	maxFunctionDepth = 16
+	maxNodes         = 1 << 16
+)
+
+// decoder adds a graph's nodes to a model, inlining calls of functions
+// defined in the model.
+type decoder struct {
+	m       *Model
+	defined map[string]bool
+	funcs   map[string]*pb.FunctionProto
+	calls   int
+}
+
+// node adds np. Inside an inlined function body, rename maps the body's
+// names to the graph's and callAttrs holds the caller's attributes.
+func (d *decoder) node(np *pb.NodeProto, rename func(string) string, callAttrs map[string]*pb.AttributeProto, depth int) error {
+	if rename == nil {
+		rename = func(s string) string { return s }
+	}
+	n := &Node{Name: np.GetName(), OpType: np.GetOpType(), Domain: np.GetDomain(), Attrs: map[string]Attr{}}
+	for _, in := range np.GetInput() {
+		n.Inputs = append(n.Inputs, rename(in))
+	}
+	for _, out := range np.GetOutput() {
+		n.Outputs = append(n.Outputs, rename(out))
+	}
+	if len(d.m.Nodes) >= maxNodes {
+		return fmt.Errorf("onnx: more than %d nodes", maxNodes)
+	}
+	attrs := map[string]*pb.AttributeProto{}
+	for _, a := range np.GetAttribute() {
+		if ref := a.GetRefAttrName(); ref != "" {
+			ca, ok := callAttrs[ref]
+			if !ok {
+				continue // not given by the caller: the operator's default
+			}
+			a = ca
+		}
+		attrs[a.GetName()] = a
+		at, err := decodeAttr(a)
+		if err != nil {
+			return fmt.Errorf("onnx: %v: attribute %q: %w", n, a.GetName(), err)
+		}
+		n.Attrs[a.GetName()] = at
+	}
+	if f, ok := d.funcs[n.Domain+"\x00"+n.OpType]; ok {
+		return d.inline(n, f, attrs, depth)
+	}
+	if n.Domain != "" && n.Domain != "ai.onnx" {
+		return fmt.Errorf("onnx: %v: operator domain %q is not supported", n, n.Domain)
+	}
+	for _, in := range n.Inputs {
+		if in != "" && !d.defined[in] {
+			return fmt.Errorf("onnx: %v (node %d) uses %q before it is defined (graph not in topological order, or a dangling name)", n, len(d.m.Nodes), in)
+		}
+	}
+	for _, out := range n.Outputs {
+		if out != "" {
+			d.defined[out] = true
+		}
+	}
+	d.m.Nodes = append(d.m.Nodes, n)
+	return nil
+}
+
+// inline adds the body of function f for the call n.
+func (d *decoder) inline(n *Node, f *pb.FunctionProto, attrs map[string]*pb.AttributeProto, depth int) error {
+	if depth >= maxFunctionDepth {
+		return fmt.Errorf("onnx: %v: functions nested deeper than %d (recursive?)", n, maxFunctionDepth)
+	}
+	d.calls++
+	if d.calls > maxNodes {
+		return fmt.Errorf("onnx: more than %d function calls", maxNodes)
+	}
+	prefix := fmt.Sprintf("%s/%s#%d/", n.Name, f.GetName(), d.calls)
+	names := map[string]string{}
+	for i, in := range f.GetInput() {
+		if i < len(n.Inputs) {
+			names[in] = n.Inputs[i]
+		} else {
+			names[in] = ""
+		}
+	}
+	for i, out := range f.GetOutput() {
+		if i < len(n.Outputs) {
+			names[out] = n.Outputs[i]
+		}
+	}
+	rename := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		if r, ok := names[s]; ok {
+			return r
+		}
+		return prefix + s
+	}
+	for _, body := range f.GetNode() {
+		if err := d.node(body, rename, attrs, depth+1); err != nil {
+			return err
+		}
+	}
+	for _, out := range n.Outputs {
+		if out != "" && !d.defined[out] {
+			return fmt.Errorf("onnx: %v: function %q does not compute its output %q", n, f.GetName(), out)
+		}
+	}
+	return nil
 }

@@ -277,3 +277,70 @@ func TestGeluAndNewOpsets(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalFunctions: calls of functions defined in the model are inlined,
+// nested, with attributes passed by reference.
+// functionModel returns a model whose graph calls Outer(x) = -Act(Act(x; 0.5); 0.25)
+// with Act(X; alpha) = LeakyRelu(X, alpha) * Sigmoid(X), both local functions.
+func functionModel() *pb.ModelProto {
+	str := proto.String
+	m := tiny(floatW([]int64{1}, []float32{0}))
+	m.OpsetImport = append(m.OpsetImport, &pb.OperatorSetIdProto{Domain: str("local"), Version: proto.Int64(1)})
+	// Act(X; alpha) = LeakyRelu(X, alpha) * Sigmoid(X)
+	act := &pb.FunctionProto{Name: str("Act"), Domain: str("local"), Input: []string{"X"}, Output: []string{"Y"}, Attribute: []string{"alpha"},
+		Node: []*pb.NodeProto{
+			{OpType: str("LeakyRelu"), Input: []string{"X"}, Output: []string{"l"}, Attribute: []*pb.AttributeProto{{Name: str("alpha"), Type: pb.AttributeProto_FLOAT.Enum(), RefAttrName: str("alpha")}}},
+			{OpType: str("Sigmoid"), Input: []string{"X"}, Output: []string{"s"}},
+			{OpType: str("Mul"), Input: []string{"l", "s"}, Output: []string{"Y"}},
+		}}
+	// Outer(X) = -Act(Act(X; 0.5); 0.25)
+	outer := &pb.FunctionProto{Name: str("Outer"), Domain: str("local"), Input: []string{"X"}, Output: []string{"Y"},
+		Node: []*pb.NodeProto{
+			{Name: str("a1"), OpType: str("Act"), Domain: str("local"), Input: []string{"X"}, Output: []string{"h"}, Attribute: []*pb.AttributeProto{{Name: str("alpha"), Type: pb.AttributeProto_FLOAT.Enum(), F: proto.Float32(0.5)}}},
+			{Name: str("a2"), OpType: str("Act"), Domain: str("local"), Input: []string{"h"}, Output: []string{"h2"}, Attribute: []*pb.AttributeProto{{Name: str("alpha"), Type: pb.AttributeProto_FLOAT.Enum(), F: proto.Float32(0.25)}}},
+			{OpType: str("Neg"), Input: []string{"h2"}, Output: []string{"Y"}},
+		}}
+	m.Functions = []*pb.FunctionProto{act, outer}
+	m.Graph.Node = []*pb.NodeProto{{Name: str("/outer"), OpType: str("Outer"), Domain: str("local"), Input: []string{"x"}, Output: []string{"y"}}}
+	return m
+}
+
+func TestLocalFunctions(t *testing.T) {
+	str := proto.String
+	m := functionModel()
+	outer := m.Functions[1]
+	d, err := Decode(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Nodes) != 7 {
+		t.Fatalf("%d nodes after inlining, want 7", len(d.Nodes))
+	}
+	f, err := d.Fn([]int{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := []float64{-1.5, 0.3, 2, -0.2}
+	y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, xs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actF := func(x, alpha float64) float64 {
+		l := x
+		if x < 0 {
+			l = alpha * x
+		}
+		return l / (1 + math.Exp(-x))
+	}
+	for i, x := range xs {
+		want := -actF(actF(x, 0.5), 0.25)
+		if math.Abs(y.Data()[i]-want) > 1e-15 {
+			t.Fatalf("f(%v) = %v, want %v", x, y.Data()[i], want)
+		}
+	}
+	// A function calling itself is refused, not followed forever.
+	outer.Node[2] = &pb.NodeProto{OpType: str("Outer"), Domain: str("local"), Input: []string{"h2"}, Output: []string{"Y"}}
+	if _, err := Decode(encode(t, m)); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("recursive function: err = %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/internal/npy"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -213,6 +215,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
+		f.Add(b)
+	}
+	if b, err := proto.Marshal(functionModel()); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte{})
