@@ -17,7 +17,7 @@ import (
 const modelsDir = "../testdata/models"
 
 // refModels are the models with PyTorch references (see scripts/make_testdata.py).
-var refModels = []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo_op12", "zoo2", "piecewise"}
+var refModels = []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo_op12", "zoo2", "piecewise", "scalar"}
 
 func readNpy(t *testing.T, path string) *tensor.Tensor {
 	t.Helper()

@@ -192,6 +192,13 @@ class Zoo2(nn.Module):
         return self.l3(torch.cat([torch.tanh(h[:, :6]), m, lse, nrm], dim=1))
 
 
+class ScalarSamples(nn.Module):
+    """Samples that are scalars: x of shape (b,), y of shape (b,)."""
+
+    def forward(self, x):
+        return torch.sin(x) * x + 0.25 * x * x
+
+
 class Mixing(nn.Module):
     """Mixes samples: x - x.mean(0). jacobi must refuse it."""
 
@@ -316,6 +323,7 @@ def main():
     export("zoo_op12", Zoo(), rng.standard_normal((3, 4)) * 0.7, opset=12, double=True)
     export("piecewise", Piecewise(), rng.standard_normal((4, 3)), opset=16, double=True)
     export("zoo2", Zoo2(), rng.standard_normal((3, 2, 3)), opset=14, double=True)
+    export("scalar", ScalarSamples(), rng.standard_normal(5), opset=14, double=True)
     export("mixing", Mixing(), rng.standard_normal((4, 3)), opset=14, refs=False)
 
 

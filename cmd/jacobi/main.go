@@ -274,11 +274,12 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if o.chunk > 0 {
 		opts = append(opts, jacobi.WithChunk(o.chunk))
 	}
-	// The Taylor-mode derivatives take vector samples: samples with several
-	// axes are flattened for them and the result shaped back.
+	// The Taylor-mode derivatives take vector samples: scalar samples and
+	// samples with several axes are flattened for them and the result shaped back.
 	xrun, fd := x, f
 	sample := x.Shape()[1:]
-	if (c.name == "hessian-diag" || c.name == "laplacian") && len(sample) > 1 {
+	flat := (c.name == "hessian-diag" || c.name == "laplacian") && len(sample) != 1
+	if flat {
 		if xrun, err = x.Reshape(x.Shape()[0], tensor.Size(sample)); err != nil {
 			return err
 		}
@@ -306,7 +307,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if err != nil {
 		return err
 	}
-	if c.name == "hessian-diag" && len(sample) > 1 {
+	if c.name == "hessian-diag" && flat {
 		s := res.Shape()
 		if res, err = res.Reshape(append(append([]int{}, s[:len(s)-1]...), sample...)...); err != nil {
 			return err

@@ -71,7 +71,7 @@ func closeRel(t *testing.T, what string, got, want *tensor.Tensor, rtol float64)
 // TestMatchesPyTorch runs every command on every reference model and compares
 // the output file with PyTorch's per-sample derivatives.
 func TestMatchesPyTorch(t *testing.T) {
-	models := []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo2", "piecewise"}
+	models := []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo2", "piecewise", "scalar"}
 	cmds := map[string]string{"jacobian": "jacobian", "hessian": "hessian", "hessian-diag": "hessian_diag", "laplacian": "laplacian"}
 	for _, name := range models {
 		dir := filepath.Join("..", "..", "testdata", "models", name)
