@@ -21,9 +21,11 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -315,7 +317,12 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	}
 	elapsed := time.Since(start)
 	if o.output != "" {
-		if err := npy.WriteFile(o.output, res); err != nil {
+		// An interrupt during the write would leave the temporary file
+		// behind: the write (seconds at most) finishes first.
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		err := npy.WriteFile(o.output, res)
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		if err != nil {
 			return err
 		}
 	}
