@@ -319,11 +319,17 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if o.output != "" {
 		// An interrupt during the write would leave the temporary file
 		// behind: the write (seconds at most) finishes first.
-		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		err := npy.WriteFile(o.output, res)
-		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		signal.Stop(sig)
 		if err != nil {
 			return err
+		}
+		select {
+		case s := <-sig:
+			return fmt.Errorf("%v while writing %s; it was written in full", s, o.output)
+		default:
 		}
 	}
 
