@@ -738,7 +738,7 @@ func init() {
 			case "tanh":
 				return unary(nn.GELUTanh)(l)
 			default:
-				return nil, fmt.Errorf("Gelu approximation %q is not supported", a.String)
+				return nil, fmt.Errorf("approximation %q is not supported", a.String)
 			}
 		},
 		"Mish":     unary(func(x *jacobi.Node) *jacobi.Node { return x.Mul(nn.Softplus(x).Tanh()) }),
@@ -969,7 +969,7 @@ func opGemm(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	if len(a.shape()) != 2 || len(b.shape()) != 2 {
-		return nil, fmt.Errorf("Gemm needs 2-D operands, got %v and %v", a.shape(), b.shape())
+		return nil, fmt.Errorf("operands must be 2-D, got %v and %v", a.shape(), b.shape())
 	}
 	an, bn := a.node(), b.node()
 	if l.attrInt("transA", 0) != 0 {
@@ -1103,7 +1103,7 @@ func opGather(l *lowering) ([]*value, error) {
 	}
 	idx, err := l.knownIn(1)
 	if err != nil {
-		return nil, fmt.Errorf("Gather with computed indices is not supported: %w", err)
+		return nil, fmt.Errorf("indices computed from the input are not supported: %w", err)
 	}
 	rank := len(x.shape())
 	axis, err := normAxis(int(l.attrInt("axis", 0)), rank)
@@ -1112,7 +1112,7 @@ func opGather(l *lowering) ([]*value, error) {
 	}
 	dim := x.shape()[axis]
 	if idx.Len() > maxGather {
-		return nil, fmt.Errorf("Gather with %d indices is not supported (at most %d)", idx.Len(), maxGather)
+		return nil, fmt.Errorf("%d indices are too many (at most %d)", idx.Len(), maxGather)
 	}
 	var pieces []*value
 	for _, i := range ints(idx) {
@@ -1125,7 +1125,7 @@ func opGather(l *lowering) ([]*value, error) {
 		pieces = append(pieces, slice(x, axis, i, i+1))
 	}
 	if len(pieces) == 0 {
-		return nil, errors.New("Gather with no indices is not supported")
+		return nil, errors.New("no indices")
 	}
 	v, err := concat(axis, pieces)
 	if err != nil {
@@ -1347,7 +1347,7 @@ func opReduce(l *lowering, kind string) ([]*value, error) {
 			y = n.Sub(m).Exp().SumKeep(axes...).Log().Add(m)
 		}
 	default:
-		return nil, fmt.Errorf("Reduce%s is not supported", kind)
+		return nil, fmt.Errorf("reduction %q is not supported", kind)
 	}
 	if !keep {
 		var ns []int
@@ -1461,7 +1461,7 @@ func opCast(l *lowering) ([]*value, error) {
 		n := x.node()
 		return nodeOut(jacobi.Scalar(1).Sub(n.Equal(jacobi.Scalar(0)))), nil
 	}
-	return nil, fmt.Errorf("Cast of a computed value to integer type %d is not supported", to)
+	return nil, fmt.Errorf("casting a computed value to integer type %d is not supported", to)
 }
 
 func opExpand(l *lowering) ([]*value, error) {
@@ -1704,7 +1704,7 @@ func opTile(l *lowering) ([]*value, error) {
 // (negative pads crop).
 func opPad(l *lowering) ([]*value, error) {
 	if a, ok := l.node.Attrs["mode"]; ok && a.String != "constant" {
-		return nil, fmt.Errorf("Pad mode %q is not supported (only constant)", a.String)
+		return nil, fmt.Errorf("mode %q is not supported (only constant)", a.String)
 	}
 	x, err := l.need(0)
 	if err != nil {

@@ -265,7 +265,7 @@ func parseHeader(b []byte) (header, error) {
 		}
 	}
 	if h.fortran {
-		return h, errors.New("Fortran-order arrays are not supported; save a C-order array (numpy.ascontiguousarray)")
+		return h, errors.New("arrays in Fortran order are not supported; save a C-order array (numpy.ascontiguousarray)")
 	}
 	switch h.descr {
 	case "<f8", "<f4":

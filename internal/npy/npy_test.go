@@ -121,7 +121,7 @@ func TestReadRejects(t *testing.T) {
 		{"empty", nil, "magic"},
 		{"bad magic", []byte("PK\x03\x04 this is a zip file"), "not a .npy file"},
 		{"version", append([]byte(magic+"\x09\x00"), 0, 0), "version 9.0"},
-		{"fortran", build("{'descr': '<f8', 'fortran_order': True, 'shape': (2,), }", f64bytes(1, 2)), "Fortran"},
+		{"fortran", build("{'descr': '<f8', 'fortran_order': True, 'shape': (2,), }", f64bytes(1, 2)), "Fortran order"},
 		{"int64", build("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", f64bytes(1, 2)), "dtype \"<i8\""},
 		{"complex", build("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", f64bytes(1, 2)), "dtype"},
 		{"big endian", build("{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", f64bytes(1, 2)), "big-endian"},
