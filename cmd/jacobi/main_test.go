@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -111,6 +112,22 @@ func TestDefaultRun(t *testing.T) {
 	for _, want := range []string{"Linear(5,2)", "(8, 10, 5)", "naive", "largest difference 0"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	// The naive second-order results (full Hessians of the batch, then their
+	// diagonal blocks) agree with the per-sample ones.
+	for _, cmd := range []string{"hessian", "hessian-diag", "laplacian"} {
+		code, stdout, stderr := runBin(t, cmd, "--batch", "6")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", cmd, code, stderr)
+		}
+		i := strings.Index(stdout, "largest difference ")
+		if i < 0 {
+			t.Fatalf("%s: no comparison in\n%s", cmd, stdout)
+		}
+		var diff float64
+		if _, err := fmt.Sscan(stdout[i+len("largest difference "):], &diff); err != nil || diff > 1e-12 {
+			t.Fatalf("%s: naive and per-sample results differ by %v (%v)\n%s", cmd, diff, err, stdout)
 		}
 	}
 	// The default model on a file batch agrees with PyTorch's reference.
