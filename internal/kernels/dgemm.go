@@ -22,6 +22,9 @@ type microKernel struct {
 	// fnSmallK, if set, is used instead of fn for thin products (A read in
 	// place): the same arithmetic without prefetching the C tile.
 	fnSmallK kernelFunc
+	// fnRow, if set, is fnSmallK over npan tiles side by side (B panel p
+	// at b + p*bps, C tile p at c + p*NR): one call per row panel.
+	fnRow func(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, bps int)
 }
 
 type kernelFunc func(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
@@ -303,8 +306,14 @@ func (r *gemmRun) task(t int) {
 	if r.directA {
 		// Few, narrow B panels (they stay in L1): sweep C row panel by row
 		// panel so that its writes are sequential.
+		full := (j1 - j0) / nr // full-width tiles in a row
 		for i := 0; i < mb; i += mr {
-			for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
+			j, p := j0, plo
+			if kn.fnRow != nil && mb-i >= mr && full > 1 {
+				r.rowTiles(ic, i, j0, plo, full)
+				j, p = j0+full*nr, plo+full
+			}
+			for ; j < j1; j, p = j+nr, p+1 {
 				r.tile(s, ic, mb, i, j, j1, p)
 			}
 		}
@@ -315,6 +324,27 @@ func (r *gemmRun) task(t int) {
 			r.tile(s, ic, mb, i, j, j1, p)
 		}
 	}
+}
+
+// rowTiles computes npan full MR×NR tiles of C side by side, at row ic+i
+// from column j0 (panels p0.. of B), with one call of the row kernel; A is
+// read in place (directA).
+func (r *gemmRun) rowTiles(ic, i, j0, p0, npan int) {
+	g, kn := r.g, r.kn
+	nr, kb := kn.nr, r.kb
+	bpan, bks, bps := &r.bp[p0*nr*kb], nr, nr*kb
+	if r.directB {
+		bpan, bks, bps = &g.b[r.pc*g.ldb+j0], g.ldb, nr
+	}
+	var apan *float64
+	var ars, aks int
+	if g.transA {
+		apan, ars, aks = &g.a[r.pc*g.lda+ic+i], 1, g.lda
+	} else {
+		apan, ars, aks = &g.a[(ic+i)*g.lda+r.pc], g.lda, 1
+	}
+	row := ic + i
+	kn.fnRow(kb, apan, ars, aks, bpan, bks, &g.c[row*g.ldc+j0], g.ldc, g.alpha, r.beta, npan, bps)
 }
 
 // tile computes the MR×NR tile of C at row ic+i, column j (panel p of B).

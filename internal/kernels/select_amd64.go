@@ -16,6 +16,12 @@ func kernAVX2_6x8_nopf(kc int, a *float64, ars, aks int, b *float64, bks int, c 
 func kernAVX512_8x16_nopf(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 
 //go:noescape
+func kernAVX512_8x16_row(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, bps int)
+
+//go:noescape
+func kernAVX2_6x8_row(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, bps int)
+
+//go:noescape
 func kernAVX512_8x16(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 
 var (
@@ -27,11 +33,11 @@ var avx2Kernel = &microKernel{
 	name: "avx2_6x8",
 	mr:   6, nr: 8,
 	mc: 144, kc: 256, nc: 4096,
-	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf,
+	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row,
 }
 
 var avx512Kernels = []*microKernel{
-	{name: "avx512_8x16", mr: 8, nr: 16, mc: 192, kc: 256, nc: 4096, fn: kernAVX512_8x16, fnSmallK: kernAVX512_8x16_nopf},
+	{name: "avx512_8x16", mr: 8, nr: 16, mc: 192, kc: 256, nc: 4096, fn: kernAVX512_8x16, fnSmallK: kernAVX512_8x16_nopf, fnRow: kernAVX512_8x16_row},
 }
 
 func init() {

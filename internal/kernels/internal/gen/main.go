@@ -25,6 +25,10 @@ type kern struct {
 	unroll int
 	pfA    int  // prefetch distance for A in bytes
 	noPfC  bool // do not prefetch the C tile (better when K is small)
+	// rowLoop: the kernel takes two more arguments, npan and bps, and does
+	// npan tiles side by side (B panel p at b + p*bps, C tile at c + p*NR),
+	// saving a call per tile when K is small.
+	rowLoop bool
 }
 
 var w bytes.Buffer
@@ -52,22 +56,40 @@ func (k kern) gen() {
 	areg := nacc + k.nv // 2 registers for broadcasts of A
 	alphaReg, betaReg := areg, areg+1
 	vb := 8 * k.vl // bytes per vector
-	fmt.Fprintf(&w, "// func %s(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)\n", k.name)
-	fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $0-80\n", k.name)
-	p("MOVQ kc+0(FP), CX")
-	p("MOVQ a+8(FP), SI")
+	if k.rowLoop {
+		fmt.Fprintf(&w, "// func %s(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, bps int)\n", k.name)
+		fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $32-96\n", k.name)
+	} else {
+		fmt.Fprintf(&w, "// func %s(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)\n", k.name)
+		fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $0-80\n", k.name)
+	}
 	p("MOVQ ars+16(FP), R11")
 	p("SHLQ $3, R11")
 	p("MOVQ aks+24(FP), R12")
 	p("SHLQ $3, R12")
 	p("LEAQ (R11)(R11*2), R13")
-	p("LEAQ (SI)(R11*1), R14")
-	p("MOVQ b+32(FP), DI")
 	p("MOVQ bks+40(FP), BX")
 	p("SHLQ $3, BX")
-	p("MOVQ c+48(FP), DX")
 	p("MOVQ ldc+56(FP), R8")
 	p("SHLQ $3, R8")
+	if k.rowLoop {
+		// Locals: 0(SP) panels left, 8(SP) B panel, 16(SP) C tile.
+		p("MOVQ npan+80(FP), AX")
+		p("MOVQ AX, 0(SP)")
+		p("MOVQ b+32(FP), AX")
+		p("MOVQ AX, 8(SP)")
+		p("MOVQ c+48(FP), AX")
+		p("MOVQ AX, 16(SP)")
+		label(k.name + "_panel")
+		p("MOVQ 8(SP), DI")
+		p("MOVQ 16(SP), DX")
+	} else {
+		p("MOVQ b+32(FP), DI")
+		p("MOVQ c+48(FP), DX")
+	}
+	p("MOVQ kc+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
+	p("LEAQ (SI)(R11*1), R14")
 	// Prefetch the C tile for writing (PREFETCHW off(R9), which the Go
 	// assembler does not know: 41 0F 0D /1 with an 8-bit displacement).
 	p("MOVQ DX, R9")
@@ -140,8 +162,12 @@ func (k kern) gen() {
 			p("ADDQ R8, DX")
 		}
 	}
-	p("VZEROUPPER")
-	p("RET")
+	if k.rowLoop {
+		p("JMP %s_next", k.name)
+	} else {
+		p("VZEROUPPER")
+		p("RET")
+	}
 	label(k.name + "_beta0")
 	for i := 0; i < k.mr; i++ {
 		for v := 0; v < k.nv; v++ {
@@ -151,6 +177,15 @@ func (k kern) gen() {
 		if i < k.mr-1 {
 			p("ADDQ R8, DX")
 		}
+	}
+	if k.rowLoop {
+		label(k.name + "_next")
+		p("ADDQ $%d, 16(SP)", k.nv*vb)
+		p("MOVQ bps+88(FP), AX")
+		p("SHLQ $3, AX")
+		p("ADDQ AX, 8(SP)")
+		p("DECQ 0(SP)")
+		p("JNZ %s_panel", k.name)
 	}
 	p("VZEROUPPER")
 	p("RET")
@@ -187,6 +222,8 @@ func main() {
 		{name: "kernAVX512_8x16", reg: "Z", vl: 8, mr: 8, nv: 2, unroll: 4, pfA: 512},
 		{name: "kernAVX512_8x16_nopf", reg: "Z", vl: 8, mr: 8, nv: 2, unroll: 4, pfA: 512, noPfC: true},
 		{name: "kernAVX2_6x8_nopf", reg: "Y", vl: 4, mr: 6, nv: 2, unroll: 4, pfA: 384, noPfC: true},
+		{name: "kernAVX512_8x16_row", reg: "Z", vl: 8, mr: 8, nv: 2, unroll: 4, pfA: 512, noPfC: true, rowLoop: true},
+		{name: "kernAVX2_6x8_row", reg: "Y", vl: 4, mr: 6, nv: 2, unroll: 4, pfA: 384, noPfC: true, rowLoop: true},
 	} {
 		k.gen()
 	}
