@@ -100,6 +100,50 @@ func (e Estimator) directions(n int) (*tensor.Tensor, []float64, error) {
 	return v, w, nil
 }
 
+// onFlatSample applies derive, written for samples that are vectors, to a
+// program whose samples have any shape: the sample is flattened on the way
+// in, and when the result ends with one axis per input element (a
+// diagonal), that axis gets the sample's shape back.
+func onFlatSample(p *ir.Program, diag bool, derive func(*ir.Program) (*ir.Program, error)) (*ir.Program, error) {
+	shape := p.In[0].Shape
+	if len(shape) == 1 {
+		return derive(p)
+	}
+	n := tensor.Size(shape)
+	fb := ir.NewBuilder(nil)
+	args := make([]*ir.Var, len(p.In))
+	args[0] = fb.Input([]int{n})
+	for i, v := range p.In[1:] {
+		args[i+1] = fb.Input(v.Shape)
+	}
+	in := append([]*ir.Var{op.ReshapeTo(fb, args[0], shape)}, args[1:]...)
+	flat, err := fb.Build(fb.Inline(p, in)...)
+	if err != nil {
+		return nil, err
+	}
+	d, err := derive(flat)
+	if err != nil {
+		return nil, err
+	}
+	b := ir.NewBuilder(nil)
+	outer := make([]*ir.Var, len(p.In))
+	for i, v := range p.In {
+		outer[i] = b.Input(v.Shape)
+	}
+	outer0 := outer[0]
+	outer[0] = op.ReshapeTo(b, outer0, []int{n})
+	res := b.Inline(d, outer)[0]
+	if diag {
+		lead := res.Shape[:res.Rank()-1]
+		res = op.ReshapeTo(b, res, append(append([]int{}, lead...), shape...))
+	}
+	q, err := b.Build(res)
+	if err != nil {
+		return nil, err
+	}
+	return transform.Simplify(q)
+}
+
 // sampleVector checks that a per-sample program takes a vector.
 func sampleVector(p *ir.Program, what string) (int, error) {
 	x := p.In[0].Shape
@@ -254,20 +298,22 @@ func operatorDirections(a *tensor.Tensor, n int) (*tensor.Tensor, []float64, err
 
 // BatchLaplacianOf returns the per-sample Laplacian (trace of the Hessian)
 // of every output, shape (b, out), by collapsed Taylor mode (or as
-// WithMethod and WithEstimator say), inside a traced function.
+// WithMethod and WithEstimator say), inside a traced function. Samples of
+// any shape are accepted: the Laplacian sums over all their elements.
 func BatchLaplacianOf(f Fn, x *Node, opts ...Option) *Node {
 	c := newConfig(opts)
 	return transformNode("batch laplacian", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
-		return laplacianProgram(p, c)
+		return onFlatSample(p, false, func(p *ir.Program) (*ir.Program, error) { return laplacianProgram(p, c) })
 	}))
 }
 
 // BatchHessianDiagOf returns the diagonal of every per-sample Hessian,
-// shape (b, out, in), inside a traced function.
+// shape (b, out, in), inside a traced function; for samples of shape
+// (in...), (b, out..., in...).
 func BatchHessianDiagOf(f Fn, x *Node, opts ...Option) *Node {
 	c := newConfig(opts)
 	return transformNode("batch hessian diagonal", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
-		return hessianDiagProgram(p, c)
+		return onFlatSample(p, true, func(p *ir.Program) (*ir.Program, error) { return hessianDiagProgram(p, c) })
 	}))
 }
 

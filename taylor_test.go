@@ -240,3 +240,37 @@ func BenchmarkLaplacian(b *testing.B) {
 		}
 	}
 }
+
+// Samples that are not vectors: the Laplacian sums over all their elements
+// and the diagonal takes the sample's shape.
+func TestSecondOrderOnMatrixSamples(t *testing.T) {
+	rng := tensor.NewRand(31)
+	w := tensor.Randn(rng, 6, 2)
+	f := func(x *jacobi.Node) *jacobi.Node { // x: (b, 2, 3)
+		return x.Reshape(x.Shape()[0], 6).MatMul(jacobi.Const(w)).Tanh()
+	}
+	flat := func(x *jacobi.Node) *jacobi.Node { return x.MatMul(jacobi.Const(w)).Tanh() }
+	x := tensor.Randn(rng, 4, 2, 3)
+	xf, _ := x.Reshape(4, 6)
+	lap, err := jacobi.BatchLaplacian(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lapFlat, err := jacobi.BatchLaplacian(flat, xf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diag, err := jacobi.BatchHessianDiag(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diagFlat, err := jacobi.BatchHessianDiag(flat, xf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.SameShape(lap.Shape(), []int{4, 2}) || !tensor.SameShape(diag.Shape(), []int{4, 2, 2, 3}) {
+		t.Fatalf("shapes %v and %v", lap.Shape(), diag.Shape())
+	}
+	assertClose(t, "laplacian", lap.Data(), lapFlat.Data(), 1e-13, 1e-15)
+	assertClose(t, "diagonal", diag.Data(), diagFlat.Data(), 1e-13, 1e-15)
+}
