@@ -522,6 +522,7 @@ type compiled struct {
 	slabSize int
 	out      []layout
 	outCopy  []gather
+	direct   []int // per output: the slab buffer the caller's memory stands in for, or -1
 	pool     sync.Pool
 }
 
@@ -532,8 +533,16 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 	}
 	cp := &compiled{c: c, slabSize: placeSlab(c.bufs)}
 	for _, v := range p.Out {
-		cp.out = append(cp.out, c.lay[v])
-		cp.outCopy = append(cp.outCopy, newGather(c.lay[v]))
+		l := c.lay[v]
+		cp.out = append(cp.out, l)
+		cp.outCopy = append(cp.outCopy, newGather(l))
+		// An output that fills a buffer of its own is written straight into
+		// the caller's memory: the step that makes it writes there.
+		d := -1
+		if b := c.bufs[l.buf]; b.kind == bufSlab && l.off == 0 && l.contiguous() && b.size == tensor.Size(l.shape) && !slices.Contains(cp.direct, l.buf) {
+			d = l.buf
+		}
+		cp.direct = append(cp.direct, d)
 	}
 	cp.pool.New = func() any {
 		s := &state{bufs: make([][]float64, len(c.bufs)), slab: make([]float64, cp.slabSize)}
@@ -560,11 +569,24 @@ func (cp *compiled) run(in [][]float64, dst [][]float64) {
 			s.bufs[i] = in[b.input]
 		}
 	}
+	for i, d := range cp.direct {
+		if d >= 0 {
+			s.bufs[d] = dst[i]
+		}
+	}
 	for _, st := range cp.c.steps {
 		st(s)
 	}
 	for i, l := range cp.out {
-		cp.outCopy[i].run(dst[i], s.bufs[l.buf])
+		if cp.direct[i] < 0 {
+			cp.outCopy[i].run(dst[i], s.bufs[l.buf])
+		}
+	}
+	for _, d := range cp.direct {
+		if d >= 0 {
+			b := cp.c.bufs[d]
+			s.bufs[d] = s.slab[b.off : b.off+b.size]
+		}
 	}
 	for i, b := range cp.c.bufs {
 		if b.kind == bufInput {
