@@ -386,7 +386,7 @@ func (r *gemmRun) tile(s *gemmScratch, ic, mb, i, j, j1, p int) {
 			}
 		} else {
 			for jj := range crow {
-				crow[jj] = alpha*trow[jj] + beta*crow[jj]
+				crow[jj] = float64(alpha*trow[jj]) + float64(beta*crow[jj])
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func gemvN1(g *gemmArgs, workers int) {
 		if g.beta == 0 {
 			*c = g.alpha * v
 		} else {
-			*c = g.alpha*v + g.beta**c
+			*c = float64(g.alpha*v) + float64(g.beta**c) // never fused: same bits on every path
 		}
 	}
 	const rows = 64 // rows per task

@@ -82,8 +82,8 @@ func store4(c []float64, x0, x1, x2, x3, alpha, beta float64) {
 		c[0], c[1], c[2], c[3] = alpha*x0, alpha*x1, alpha*x2, alpha*x3
 		return
 	}
-	c[0] = alpha*x0 + beta*c[0]
-	c[1] = alpha*x1 + beta*c[1]
-	c[2] = alpha*x2 + beta*c[2]
-	c[3] = alpha*x3 + beta*c[3]
+	c[0] = float64(alpha*x0) + float64(beta*c[0])
+	c[1] = float64(alpha*x1) + float64(beta*c[1])
+	c[2] = float64(alpha*x2) + float64(beta*c[2])
+	c[3] = float64(alpha*x3) + float64(beta*c[3])
 }
