@@ -456,6 +456,8 @@ func packB(g *gemmArgs, bp []float64, pc, kb, jc, nb, nr, lo, hi int) {
 				off := (pc+p)*ldb + jc + j0
 				copy(dst[p*nr:p*nr+nw], b[off:off+nw])
 			}
+		} else if nw == 16 && nr == 16 {
+			packBT16(dst, b, (jc+j0)*ldb+pc, ldb, kb)
 		} else {
 			for j := 0; j < nw; j++ {
 				off := (jc+j0+j)*ldb + pc
@@ -470,5 +472,23 @@ func packB(g *gemmArgs, bp []float64, pc, kb, jc, nb, nr, lo, hi int) {
 				clear(dst[p*nr+nw : p*nr+nr])
 			}
 		}
+	}
+}
+
+// packBT16 packs a 16-column panel of op(B) = Bᵀ: 16 rows of B from off
+// (row stride ldb), kb elements each, interleaved so that dst[p*16+j] =
+// B[j][p]; writes are sequential.
+func packBT16(dst, b []float64, off, ldb, kb int) {
+	var rows [16][]float64
+	for j := range rows {
+		rows[j] = b[off+j*ldb : off+j*ldb+kb]
+	}
+	dst = dst[:16*kb]
+	for p := 0; p < kb; p++ {
+		d := dst[p*16 : p*16+16 : p*16+16]
+		d[0], d[1], d[2], d[3] = rows[0][p], rows[1][p], rows[2][p], rows[3][p]
+		d[4], d[5], d[6], d[7] = rows[4][p], rows[5][p], rows[6][p], rows[7][p]
+		d[8], d[9], d[10], d[11] = rows[8][p], rows[9][p], rows[10][p], rows[11][p]
+		d[12], d[13], d[14], d[15] = rows[12][p], rows[13][p], rows[14][p], rows[15][p]
 	}
 }
