@@ -108,16 +108,11 @@ func jacobianChoice(p *ir.Program, m Mode) (*ir.Program, Mode, error) {
 	if err != nil {
 		return nil, m, err
 	}
-	if score(transform.CostOf(rev)) < score(transform.CostOf(fwd)) {
+	if transform.CostOf(rev).FLOPs < transform.CostOf(fwd).FLOPs {
 		return rev, Reverse, nil
 	}
 	return fwd, Forward, nil
 }
-
-// score weighs a program's cost for choosing between programs: FLOPs, plus
-// one per float moved, which decides between small programs where the
-// arithmetic is cheap and a transposed copy is not.
-func score(c transform.Cost) float64 { return c.FLOPs + c.Bytes/8 }
 
 // hessianProgram returns d²y/dx², shaped y.shape ++ x.shape ++ x.shape, by
 // forward-over-reverse.

@@ -450,8 +450,22 @@ func (g gather) run(out, src []float64) {
 	base := g.off
 	for o := 0; o < len(out); o += blk {
 		dst := out[o : o+blk]
-		for i1 := 0; i1 < n1; i1++ {
-			copyRow(dst[i1*n0:(i1+1)*n0], src, base+i1*s1, s0)
+		if s0 == 1 || s0 == 0 {
+			for i1 := 0; i1 < n1; i1++ {
+				copyRow(dst[i1*n0:(i1+1)*n0], src, base+i1*s1, s0)
+			}
+		} else {
+			// A transposed block: read it in its own order, write scattered
+			// (both stay in L1 for the small blocks of per-sample results).
+			j := 0
+			for i1 := 0; i1 < n1; i1++ {
+				p := base + i1*s1
+				for i0 := 0; i0 < n0; i0++ {
+					dst[j] = src[p]
+					j++
+					p += s0
+				}
+			}
 		}
 		for d := r - 3; d >= 0; d-- {
 			idx[d]++
