@@ -202,4 +202,3 @@ func checkArity(in [][]int, n int) error {
 	return nil
 }
 
-func shapeStr(s []int) string { return fmt.Sprint(s) }

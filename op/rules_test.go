@@ -568,7 +568,7 @@ func TestEveryPrimitiveHasRules(t *testing.T) {
 // TestCompareEval checks the six comparisons' values, ties included.
 func TestCompareEval(t *testing.T) {
 	x := tensor.MustNew([]int{5}, []float64{1, 2, 3, -1, 0})
-	y := tensor.MustNew([]int{5}, []float64{2, 2, 1, -1, -0.0})
+	y := tensor.MustNew([]int{5}, []float64{2, 2, 1, -1, math.Copysign(0, -1)})
 	want := map[string][]float64{
 		op.GT: {0, 0, 1, 0, 0},
 		op.GE: {0, 1, 1, 1, 1},
