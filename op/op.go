@@ -201,4 +201,3 @@ func checkArity(in [][]int, n int) error {
 	}
 	return nil
 }
-
