@@ -95,27 +95,15 @@ func BatchJacobianOf(f Fn, x *Node, opts ...Option) *Node {
 // Jacobian of f on samples of the given shape, with the cost model's FLOPs
 // per sample for forward and for reverse mode.
 func JacobianMode(f Fn, sampleShape []int) (m Mode, forwardFLOPs, reverseFLOPs float64, err error) {
-	p, err := trace(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{append([]int{2}, sampleShape...)})
+	ps, err := perSampleProgram(f, append([]int{2}, sampleShape...))
 	if err != nil {
 		return Auto, 0, 0, err
 	}
-	ps, outAxes, err := transform.Unbatch(p, []int{0})
-	if err != nil {
-		return Auto, 0, 0, fmt.Errorf("jacobi: %w", err)
-	}
-	if outAxes[0] != 0 {
-		return Auto, 0, 0, fmt.Errorf("jacobi: the output does not have the samples along axis 0")
-	}
-	fwd, err := jacobianProgram(ps, Forward)
+	fwd, rev, err := jacobianBoth(ps)
 	if err != nil {
 		return Auto, 0, 0, err
 	}
-	rev, err := jacobianProgram(ps, Reverse)
-	if err != nil {
-		return Auto, 0, 0, err
-	}
-	_, m, err = jacobianChoice(ps, Auto)
-	return m, transform.CostOf(fwd).FLOPs, transform.CostOf(rev).FLOPs, err
+	return cheaper(fwd, rev), transform.CostOf(fwd).FLOPs, transform.CostOf(rev).FLOPs, nil
 }
 
 // BatchGradOf returns the per-sample gradient of a function with one output

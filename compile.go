@@ -141,6 +141,16 @@ func Compile(f Fn, sampleShape []int, opts ...Option) (*Compiled, error) {
 }
 
 func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
+	ps, err := perSampleProgram(f, batchShape)
+	if err != nil {
+		return nil, err
+	}
+	return &Compiled{cfg: cfg, prog: ps, inShape: batchShape[1:], outShape: ps.Out[0].Shape, plans: map[int]*exec.Plan{}}, nil
+}
+
+// perSampleProgram traces f on a batch of the given shape and proves it
+// maps samples independently, returning the simplified program of one sample.
+func perSampleProgram(f Fn, batchShape []int) (*ir.Program, error) {
 	p, err := trace(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{batchShape})
 	if err != nil {
 		return nil, err
@@ -152,10 +162,7 @@ func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
 	if outAxes[0] != 0 {
 		return nil, fmt.Errorf("jacobi: the output of shape %v does not have the samples along axis 0", p.Out[0].Shape)
 	}
-	if ps, err = transform.Simplify(ps); err != nil {
-		return nil, err
-	}
-	return &Compiled{cfg: cfg, prog: ps, inShape: batchShape[1:], outShape: ps.Out[0].Shape, plans: map[int]*exec.Plan{}}, nil
+	return transform.Simplify(ps)
 }
 
 // String prints the per-sample program.

@@ -100,18 +100,32 @@ func jacobianChoice(p *ir.Program, m Mode) (*ir.Program, Mode, error) {
 		q, err := jacobianProgram(p, m)
 		return q, m, err
 	}
-	fwd, err := jacobianProgram(p, Forward)
+	fwd, rev, err := jacobianBoth(p)
 	if err != nil {
 		return nil, m, err
 	}
-	rev, err := jacobianProgram(p, Reverse)
-	if err != nil {
-		return nil, m, err
-	}
-	if transform.CostOf(rev).FLOPs < transform.CostOf(fwd).FLOPs {
+	if cheaper(fwd, rev) == Reverse {
 		return rev, Reverse, nil
 	}
 	return fwd, Forward, nil
+}
+
+// cheaper is Auto's rule: the mode whose program has fewer FLOPs (forward
+// on a tie).
+func cheaper(fwd, rev *ir.Program) Mode {
+	if transform.CostOf(rev).FLOPs < transform.CostOf(fwd).FLOPs {
+		return Reverse
+	}
+	return Forward
+}
+
+// jacobianBoth builds the forward- and reverse-mode Jacobian programs.
+func jacobianBoth(p *ir.Program) (fwd, rev *ir.Program, err error) {
+	if fwd, err = jacobianProgram(p, Forward); err != nil {
+		return nil, nil, err
+	}
+	rev, err = jacobianProgram(p, Reverse)
+	return fwd, rev, err
 }
 
 // hessianProgram returns d²y/dx², shaped y.shape ++ x.shape ++ x.shape, by
