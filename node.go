@@ -102,30 +102,9 @@ func (e *traceMismatch) Error() string {
 // target finds the innermost trace among the nodes' traces and returns
 // their variables in it (capturing outer values, placing constants).
 func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
-	var b *ir.Builder
-	for _, n := range nodes {
-		if n == nil {
-			return nil, nil, fmt.Errorf("nil node")
-		}
-		if n.err != nil {
-			return nil, nil, n.err
-		}
-		if n.b == nil {
-			continue
-		}
-		if err := n.b.Err(); err != nil {
-			return n.b, nil, err
-		}
-		switch {
-		case b == nil || b.IsAncestorOf(n.b):
-			b = n.b
-		case n.b.IsAncestorOf(b):
-		default:
-			return nil, nil, &traceMismatch{a: b, b: n.b}
-		}
-	}
-	if b == nil {
-		return nil, nil, nil
+	b, err := innermost(nodes)
+	if err != nil || b == nil {
+		return b, nil, err
 	}
 	vars := make([]*ir.Var, len(nodes))
 	for i, n := range nodes {
@@ -140,6 +119,34 @@ func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
 		vars[i] = v
 	}
 	return b, vars, nil
+}
+
+// innermost returns the deepest of the nodes' traces (nil when all are
+// constants), or the error that one of them carries.
+func innermost(nodes []*Node) (*ir.Builder, error) {
+	var b *ir.Builder
+	for _, n := range nodes {
+		if n == nil {
+			return nil, fmt.Errorf("nil node")
+		}
+		if n.err != nil {
+			return nil, n.err
+		}
+		if n.b == nil {
+			continue
+		}
+		if err := n.b.Err(); err != nil {
+			return n.b, err
+		}
+		switch {
+		case b == nil || b.IsAncestorOf(n.b):
+			b = n.b
+		case n.b.IsAncestorOf(b):
+		default:
+			return nil, &traceMismatch{a: b, b: n.b}
+		}
+	}
+	return b, nil
 }
 
 // apply records primitive p on the nodes, or folds it when all are constants.
@@ -242,16 +249,19 @@ func (x *Node) BroadcastTo(shape ...int) *Node {
 // parameter then enters an inner trace with its own shape, not with the
 // shape of the batch.
 func lift(nodes ...*Node) []*Node {
-	b, vars, err := target(nodes...)
+	b, err := innermost(nodes)
 	if err != nil || b == nil {
 		return nodes
 	}
 	out := make([]*Node, len(nodes))
 	for i, n := range nodes {
-		if n.b == nil {
-			out[i] = n
-		} else {
-			out[i] = &Node{b: b, v: vars[i]}
+		out[i] = n
+		if n.b != nil && n.b != b {
+			v, err := b.Capture(n.v)
+			if err != nil {
+				return nodes
+			}
+			out[i] = &Node{b: b, v: v}
 		}
 	}
 	return out
