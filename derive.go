@@ -182,7 +182,7 @@ func diagProgram(p *ir.Program, trace bool) (*ir.Program, error) {
 // Tracing then fails with a traceMismatch naming the deeper trace, and
 // subtrace traces fn again nested inside it.
 func subtrace(fn func(in []*Node) []*Node, args ...*Node) (*ir.Program, *ir.Builder, []*ir.Var, error) {
-	parent, _, err := target(args...)
+	parent, err := innermost(args)
 	if err != nil {
 		return nil, parent, nil, err
 	}
