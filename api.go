@@ -43,11 +43,16 @@ type config struct {
 	method    Method
 	estimator *Estimator
 	chunk     int
+	chunkSet  bool // chunk is the caller's, not the default
 	workers   int
 }
 
+// defaultChunk is how many samples run together unless the program is so
+// cheap that a chunk this size would not pay for its scheduling.
+const defaultChunk = 256
+
 func newConfig(opts []Option) config {
-	c := config{mode: Auto, chunk: 256, workers: runtime.GOMAXPROCS(0)}
+	c := config{mode: Auto, chunk: defaultChunk, workers: runtime.GOMAXPROCS(0)}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -57,12 +62,13 @@ func newConfig(opts []Option) config {
 // WithMode chooses forward or reverse mode for first derivatives.
 func WithMode(m Mode) Option { return func(c *config) { c.mode = m } }
 
-// WithChunk sets how many samples are run together (default 256). Results
-// do not depend on it.
+// WithChunk sets how many samples are run together (default 256, more for
+// programs too cheap to be worth splitting that finely). Results do not
+// depend on it.
 func WithChunk(n int) Option {
 	return func(c *config) {
 		if n > 0 {
-			c.chunk = n
+			c.chunk, c.chunkSet = n, true
 		}
 	}
 }

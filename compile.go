@@ -2,6 +2,7 @@ package jacobi
 
 import (
 	"fmt"
+	"math"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -128,6 +129,10 @@ type Compiled struct {
 	inShape  []int       // shape of one sample
 	outShape []int       // shape of one sample's output
 
+	// minSamples is the smallest chunk worth running on its own: enough
+	// samples for minChunkWork.
+	minSamples int
+
 	mu    sync.RWMutex
 	plans map[int]*exec.Plan // by chunk size
 }
@@ -145,7 +150,10 @@ func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Compiled{cfg: cfg, prog: ps, inShape: batchShape[1:], outShape: ps.Out[0].Shape, plans: map[int]*exec.Plan{}}, nil
+	cost := transform.CostOf(ps)
+	work := max(cost.FLOPs+cost.Bytes/8, 1)
+	minSamples := max(minChunk, int(math.Ceil(minChunkWork/work)))
+	return &Compiled{cfg: cfg, prog: ps, inShape: batchShape[1:], outShape: ps.Out[0].Shape, minSamples: minSamples, plans: map[int]*exec.Plan{}}, nil
 }
 
 // perSampleProgram traces f on a batch of the given shape and proves it
@@ -243,14 +251,23 @@ func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
 	}
 	// Every worker gets a chunk when the batch allows, but chunks stay large
 	// enough that the split pays for itself.
-	chunk := min(c.cfg.chunk, max(minChunk, (b+c.cfg.workers-1)/c.cfg.workers), b)
+	chunk := c.cfg.chunk
+	if !c.cfg.chunkSet {
+		chunk = max(chunk, c.minSamples)
+	}
+	chunk = min(chunk, max(c.minSamples, (b+c.cfg.workers-1)/c.cfg.workers), b)
 	nchunks := (b + chunk - 1) / chunk
 	run := func(i int) error {
 		lo, hi := i*chunk, min((i+1)*chunk, b)
 		return c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo)
 	}
-	if nchunks == 1 {
-		return run(0)
+	if nchunks == 1 || c.cfg.workers == 1 {
+		for i := range nchunks {
+			if err := run(i); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	var next atomic.Int64
 	var firstErr error
@@ -276,8 +293,13 @@ func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
 	return firstErr
 }
 
-// minChunk is the smallest batch slice worth a goroutine of its own.
-const minChunk = 32
+// A chunk is worth a goroutine of its own from minChunk samples and
+// minChunkWork units of work (FLOPs plus elements moved, by the cost
+// model): below that, handing it to another core costs more than it saves.
+const (
+	minChunk     = 32
+	minChunkWork = 1 << 20
+)
 
 func (c *Compiled) runChunk(in, out []float64, n int) error {
 	pl, err := c.plan(n)

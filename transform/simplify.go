@@ -14,8 +14,22 @@ const foldLimit = 1 << 20
 
 // Simplify removes work from p without changing its results: it propagates
 // zeros (the symbolic zeros that transforms had to materialise), folds
-// constant subexpressions, shares common subexpressions and drops dead code.
+// constant subexpressions, shares common subexpressions, folds chains of
+// linear equations on a small value into one product (see foldLinear) and
+// drops dead code.
 func Simplify(p *ir.Program) (*ir.Program, error) {
+	q, err := simplify(p)
+	if err != nil {
+		return nil, err
+	}
+	q, folded, err := foldLinear(q)
+	if err != nil || !folded {
+		return q, err
+	}
+	return simplify(q)
+}
+
+func simplify(p *ir.Program) (*ir.Program, error) {
 	s := &simplifier{
 		b:     ir.NewBuilder(nil),
 		env:   map[*ir.Var]*ir.Var{},

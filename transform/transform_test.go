@@ -768,3 +768,71 @@ func TestRandomPrograms(t *testing.T) {
 		t.Run(fmt.Sprintf("seed_%d", seed), func(t *testing.T) { fdcheck.CheckProgram(t, c, rng) })
 	}
 }
+
+// TestFoldLinear checks which chains of linear equations Simplify folds
+// into one product, and that folded or not, results are unchanged.
+func TestFoldLinear(t *testing.T) {
+	rng := tensor.NewRand(17)
+	w1 := tensor.Randn(rng, 5, 2)
+	c52 := tensor.Randn(rng, 5, 2)
+	w2 := tensor.Randn(rng, 2, 10)
+	// hidden is the small non-constant value the chains start from.
+	hidden := func(b *ir.Builder, x *ir.Var) *ir.Var {
+		row := b.Emit(op.Reshape{Shape: []int{1, 5}}, x)
+		h := b.Emit(op.MatMul{}, row, op.Const(b, w1))
+		return b.Emit(op.Sigmoid{}, b.Emit(op.Reshape{Shape: []int{2}}, h))
+	}
+	// lastLayer is forward mode's Jacobian of a 5-2-10 network given the
+	// scaled tangents o (5×2): transpose((o) W₂).
+	lastLayer := func(b *ir.Builder, o *ir.Var) *ir.Var {
+		r := b.Emit(op.MatMul{}, b.Emit(op.Reshape{Shape: []int{5, 1, 2}}, o), op.Const(b, w2))
+		return b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Reshape{Shape: []int{5, 10}}, r))
+	}
+	spread := func(b *ir.Builder, h *ir.Var) *ir.Var {
+		return b.Emit(op.Broadcast{Shape: []int{5, 2}, Dims: []int{1}}, h)
+	}
+	cases := []struct {
+		name   string
+		build  func(b *ir.Builder, x *ir.Var) *ir.Var
+		folded bool // the transpose of lastLayer is folded away
+	}{
+		{"scaled tangents", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return lastLayer(b, b.Emit(op.Mul{}, op.Const(b, c52), spread(b, hidden(b, x))))
+		}, true},
+		{"sum of two linear branches", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			m := spread(b, hidden(b, x))
+			o := b.Emit(op.Add{}, b.Emit(op.Mul{}, op.Const(b, c52), m), b.Emit(op.Neg{}, m))
+			return lastLayer(b, o)
+		}, true},
+		{"affine: a constant added", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			o := b.Emit(op.Mul{}, op.Const(b, c52), spread(b, hidden(b, x)))
+			return lastLayer(b, b.Emit(op.Add{}, o, op.Const(b, c52)))
+		}, false},
+		{"not linear: a square", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			m := spread(b, hidden(b, x))
+			return lastLayer(b, b.Emit(op.Mul{}, m, m))
+		}, false},
+		{"not constant: scaled by the input", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			xs := b.Emit(op.Broadcast{Shape: []int{5, 2}, Dims: []int{0}}, x)
+			return lastLayer(b, b.Emit(op.Mul{}, xs, spread(b, hidden(b, x))))
+		}, false},
+		{"intermediate also needed elsewhere", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			o := b.Emit(op.Mul{}, op.Const(b, c52), spread(b, hidden(b, x)))
+			j := lastLayer(b, o)
+			side := b.Emit(op.ReduceSum{Axes: []int{0, 1}}, b.Emit(op.Tanh{}, o))
+			return b.Emit(op.Add{}, j, b.Emit(op.Broadcast{Shape: []int{10, 5}, Dims: []int{}}, side))
+		}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder(nil)
+			x := b.Input([]int{5})
+			p, err := b.Build(c.build(b, x))
+			fdcheck.Valid(t, "program", p, err)
+			s := fdcheck.CheckSimplify(t, c.name, p, []*tensor.Tensor{tensor.Randn(rng, 5)})
+			if got := count(s, "transpose") == 0; got != c.folded {
+				t.Errorf("folded = %v, want %v:\n%v", got, c.folded, s)
+			}
+		})
+	}
+}
