@@ -224,7 +224,11 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
 		return nil, fmt.Errorf("jacobi: input has shape %v, want (b, %v)", s, c.inShape)
 	}
-	out := tensor.Zeros(append([]int{s[0]}, c.outShape...)...)
+	shape := append([]int{s[0]}, c.outShape...)
+	out, err := tensor.New(shape, newOutput(tensor.Size(shape)))
+	if err != nil {
+		return nil, err
+	}
 	if err := c.RunInto(x, out); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,9 @@ package jacobi_test
 
 import (
 	"fmt"
+	"math"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -120,4 +123,86 @@ func BenchmarkMillionSamples(b *testing.B) {
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(sec*1e9/n, "ns/sample")
+}
+
+// Run's outputs are recycled only once nothing refers to them: outputs the
+// caller keeps (even as a bare slice of their data) never change, and every
+// output holds the right values however often arrays are reused.
+func TestRunRecyclesOnlyDeadOutputs(t *testing.T) {
+	rng := tensor.NewRand(5)
+	m, err := nn.RandomMLP(rng, []int{5, 2, 10}, "sigmoid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(m.Apply, x) }, []int{5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type kept struct {
+		data, want []float64
+	}
+	var keep []kept
+	for round := range 30 {
+		x := tensor.Randn(rng, 400, 5) // 20,000 values out: recycled
+		want := tensor.Zeros(400, 10, 5)
+		if err := c.RunInto(x, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Data(), want.Data()) {
+			t.Fatalf("round %d: Run differs from RunInto", round)
+		}
+		if round%3 == 0 {
+			keep = append(keep, kept{got.Data()[100:200], want.Data()[100:200]})
+		}
+		runtime.GC()
+	}
+	for i, k := range keep {
+		if !slices.Equal(k.data, k.want) {
+			t.Fatalf("kept output %d changed after later runs", i)
+		}
+	}
+}
+
+// RunInto writes every value of its output, whatever the buffer held:
+// Run relies on it when it hands out a recycled array.
+func TestRunIntoOverwrites(t *testing.T) {
+	rng := tensor.NewRand(6)
+	m, err := nn.RandomMLP(rng, []int{3, 8, 2}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tensor.Randn(rng, 3, 2)
+	linear := func(x *jacobi.Node) *jacobi.Node { return x.MatMul(jacobi.Const(w)) }
+	fns := map[string]jacobi.Fn{
+		"jacobian":           func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(m.Apply, x) },
+		"hessian":            func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(m.Apply, x) },
+		"laplacian":          func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(m.Apply, x) },
+		"hessian diagonal":   func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(m.Apply, x) },
+		"constant jacobian":  func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(linear, x) },
+		"zero hessian":       func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(linear, x) },
+		"input passed along": func(x *jacobi.Node) *jacobi.Node { return x },
+	}
+	x := tensor.Randn(rng, 70, 3)
+	for name, f := range fns {
+		t.Run(name, func(t *testing.T) {
+			c, err := jacobi.Compile(f, []int{3}, jacobi.WithChunk(16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			clean := tensor.Zeros(append([]int{70}, c.OutShape()...)...)
+			dirty := tensor.Full(math.NaN(), clean.Shape()...)
+			for _, out := range []*tensor.Tensor{clean, dirty} {
+				if err := c.RunInto(x, out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.Equal(dirty.Data(), clean.Data()) {
+				t.Errorf("a NaN-filled output was not overwritten everywhere")
+			}
+		})
+	}
 }
