@@ -215,7 +215,9 @@ func (c *Compiled) plan(n int) (*exec.Plan, error) {
 }
 
 // Run evaluates the compiled function on a batch x of shape (b, sample...).
-// It is safe for concurrent use.
+// It is safe for concurrent use. Large outputs are recycled once the
+// garbage collector finds nothing refers to them any more, so a loop of
+// Runs rarely pays for fresh memory; RunInto avoids allocation altogether.
 func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil {
 		return nil, fmt.Errorf("jacobi: input is nil")

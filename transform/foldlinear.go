@@ -20,9 +20,10 @@ const (
 // Such chains are what derivatives leave around the last layer of a network:
 // forward mode's Jacobian of a 5-2-10 MLP is
 // transpose((W₁ᵀ ⊙ σ'(z)) W₂), linear in the two values σ'(z), and folds into
-// one product with a 2×50 matrix that writes the Jacobian in place. A chain
-// is folded only when the cost model finds the product cheaper than the
-// chain, counting the elements the chain writes as well as its FLOPs.
+// one product with a 2×50 matrix that writes the Jacobian in place. A value
+// is folded only when the cost model finds its product cheaper than the
+// equations it makes dead, counting the elements they write as well as
+// their FLOPs; the others are left to the chain.
 func foldLinear(p *ir.Program) (*ir.Program, bool, error) {
 	defAt := map[*ir.Var]int{}
 	konst := map[*ir.Var]bool{}
