@@ -13,10 +13,12 @@ import (
 // The compiled plan. Shapes are static, so the layout of every value is
 // known before anything runs: broadcasts, transposes, slices and reshapes
 // of contiguous values become views (new strides over the same memory,
-// no step at all); every other equation becomes a step that writes a
-// buffer. Buffers are placed in one slab by liveness, a region reused once
-// its last reader has run, so a run needs one slab (pooled across runs)
-// and allocates only its outputs.
+// no step at all); consecutive elementwise equations of one shape become
+// one fused step that runs them block by block, keeping the values only
+// they read in block-sized scratch; every other equation becomes a step
+// that writes a buffer. Buffers are placed in one slab by liveness, a
+// region reused once its last reader has run, so a run needs one slab
+// (pooled across runs) and allocates only its outputs.
 
 type bufKind int
 
@@ -101,10 +103,41 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 		c.bufs = append(c.bufs, bufInfo{kind: bufInput, input: i})
 		c.lay[v] = layout{buf: len(c.bufs) - 1, shape: v.Shape, strides: rowMajor(v.Shape)}
 	}
+	consumers := map[*ir.Var][]*ir.Eqn{}
+	for _, e := range p.Eqns {
+		for _, v := range e.In {
+			consumers[v] = append(consumers[v], e)
+		}
+	}
+	for _, v := range p.Out {
+		consumers[v] = append(consumers[v], nil) // read by the caller
+	}
+	// Elementwise equations of one shape are gathered into a group while
+	// nothing else needs a step; the group becomes one fused step.
+	var g *group
+	flush := func() {
+		if g != nil {
+			c.fuse(g, consumers)
+			g = nil
+		}
+	}
 	for _, e := range p.Eqns {
 		in := make([]layout, len(e.In))
 		for i, v := range e.In {
 			in[i] = c.lay[v]
+		}
+		if k := rowKernels(e.Prim); k != nil {
+			if g != nil && !g.accepts(e, in) {
+				flush()
+			}
+			if g == nil {
+				g = newGroup(e.Out.Shape)
+			}
+			g.add(c, e, k, in)
+			continue
+		}
+		if !isView(e, in) {
+			flush()
 		}
 		out, err := c.eqn(e, in)
 		if err != nil {
@@ -112,6 +145,7 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 		}
 		c.lay[e.Out] = out
 	}
+	flush()
 	for _, v := range p.Out {
 		l := c.lay[v]
 		if b := &c.bufs[l.buf]; b.kind == bufSlab {
@@ -119,6 +153,18 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 		}
 	}
 	return c, nil
+}
+
+// isView reports whether e compiles to a layout over existing memory,
+// adding no step.
+func isView(e *ir.Eqn, in []layout) bool {
+	switch e.Prim.(type) {
+	case op.Broadcast, op.Transpose, op.Slice, op.Constant:
+		return true
+	case op.Reshape:
+		return in[0].contiguous()
+	}
+	return false
 }
 
 func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
@@ -157,9 +203,6 @@ func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
 		return c.matmul(e, in[0], in[1])
 	case op.ReduceSum:
 		return c.reduceSum(e, p, in[0]), nil
-	}
-	if k := rowKernels(e.Prim); k != nil {
-		return c.elementwise(shape, in, k), nil
 	}
 	// Fallback: the primitive's own evaluation on contiguous copies.
 	ev, ok := e.Prim.(op.Evaluator)
@@ -316,76 +359,188 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
 }
 
-// minRow is the row length elementwise steps aim for: rows shorter than
-// this (a broadcast along a short inner axis) are grouped into blocks, so
-// kernels run on long slices.
-const minRow = 512
+// Elementwise steps run over blocks of the trailing (collapsed) axes of at
+// least minRow and, where an axis can be split, at most maxTile elements:
+// rows long enough for the vector kernels, short enough that a fused
+// group's intermediate rows stay in the first-level caches.
+const (
+	minRow  = 512
+	maxTile = 2048
+)
 
-// elementwise adds a step running row kernels over operands broadcast to
-// shape. A row is a block of the trailing (collapsed) axes at least minRow
-// long; operands that are not contiguous over the block are gathered into
-// scratch that lives in the slab for this step only.
-func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
+// fusing enables fused groups; benchmarks turn it off for comparison.
+var fusing = true
+
+// group is a run of elementwise equations of one shape compiled into one
+// step: per block, every equation runs on rows of its operands, and values
+// that only the group reads live in block-sized scratch rows, never in
+// memory of their own.
+type group struct {
+	shape   []int
+	members []member
+	index   map[*ir.Var]int // value -> member that makes it
+	bufs    map[int]bool    // the members' buffers
+	ext     []layout        // operands from outside the group
+}
+
+type member struct {
+	eqn  *ir.Eqn
+	k    rowKernel
+	args []operandRef
+	buf  int // where the value is kept when read outside the group
+}
+
+// operandRef is a member's operand: a value of the group or an outside one.
+type operandRef struct {
+	inGroup bool
+	i       int
+}
+
+func newGroup(shape []int) *group {
+	return &group{shape: shape, index: map[*ir.Var]int{}, bufs: map[int]bool{}}
+}
+
+// accepts reports whether e can join the group: same shape, and no operand
+// that reads a member's value through a view (a view needs the value in
+// memory before the step that would make it).
+func (g *group) accepts(e *ir.Eqn, in []layout) bool {
+	if !fusing || !slices.Equal(g.shape, e.Out.Shape) {
+		return false
+	}
+	for i, v := range e.In {
+		if _, ok := g.index[v]; !ok && g.bufs[in[i].buf] {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *group) add(c *compiler, e *ir.Eqn, k rowKernel, in []layout) {
+	m := member{eqn: e, k: k}
+	for i, v := range e.In {
+		if j, ok := g.index[v]; ok {
+			m.args = append(m.args, operandRef{inGroup: true, i: j})
+			continue
+		}
+		g.ext = append(g.ext, in[i])
+		m.args = append(m.args, operandRef{i: len(g.ext) - 1})
+	}
+	// A buffer for the value in case something outside reads it; fuse
+	// empties it otherwise. No step is added until the group is fused, so
+	// the buffer is written by the fused step.
+	m.buf = c.newBuf(tensor.Size(g.shape))
+	g.bufs[m.buf] = true
+	g.index[e.Out] = len(g.members)
+	g.members = append(g.members, m)
+	c.lay[e.Out] = layout{buf: m.buf, shape: g.shape, strides: rowMajor(g.shape)}
+}
+
+// fuse adds the group's step.
+func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
+	shape := g.shape
 	n := tensor.Size(shape)
-	strides := make([][]int, len(in)+1)
+	inGroup := map[*ir.Eqn]bool{}
+	for _, m := range g.members {
+		inGroup[m.eqn] = true
+	}
+	kept := make([]bool, len(g.members)) // written to the member's buffer
+	for j, m := range g.members {
+		for _, e := range consumers[m.eqn.Out] {
+			if e == nil || !inGroup[e] {
+				kept[j] = true
+			}
+		}
+		if !kept[j] {
+			c.bufs[m.buf].size = 0
+		}
+	}
+	strides := make([][]int, len(g.ext)+1)
 	strides[0] = rowMajor(shape)
-	for i, l := range in {
+	for i, l := range g.ext {
 		strides[i+1] = l.strides
 		c.use(l)
 	}
 	cs, cst := collapse(shape, strides)
-	// The block: trailing axes up to minRow elements.
-	r := len(cs)
-	blk := r
-	inner := 1
-	for blk > 0 && inner < minRow {
-		blk--
-		inner *= cs[blk]
-	}
+	cs, cst, blk := blockAxes(cs, cst)
+	inner := tensor.Size(cs[blk:])
 	outer := cs[:blk]
-	blockShape := cs[blk:]
 	type operand struct {
 		buf, scratch int // scratch < 0: contiguous over the block
 		off          int
 		g            gather // gathers one block, offset added at run time
 		st           []int  // strides over the outer axes
 	}
-	ops := make([]operand, len(in))
-	for i, l := range in {
+	ops := make([]operand, len(g.ext))
+	for i, l := range g.ext {
 		bst := cst[i+1][blk:]
 		ops[i] = operand{buf: l.buf, off: l.off, scratch: -1, st: cst[i+1][:blk]}
-		if !isRowMajor(blockShape, bst) {
+		if !isRowMajor(cs[blk:], bst) {
 			ops[i].scratch = c.newBuf(inner)
-			ops[i].g = gather{shape: blockShape, strides: bst}
+			ops[i].g = gather{shape: cs[blk:], strides: bst}
 		}
 	}
-	bi := c.newBuf(n)
+	// Where each member writes its rows: its buffer, or a scratch row.
+	type target struct {
+		buf  int
+		kept bool
+	}
+	targets := make([]target, len(g.members))
+	for j, m := range g.members {
+		targets[j] = target{buf: m.buf, kept: kept[j]}
+		if !kept[j] {
+			targets[j].buf = c.newBuf(inner)
+		}
+	}
+	members := g.members
 	c.steps = append(c.steps, func(s *state) {
 		if n == 0 {
 			return
 		}
-		out := s.bufs[bi]
-		var rows [3][]float64
-		var base [3]int
+		var extArr [16][]float64
+		var rowArr [32][]float64
+		var baseArr [16]int
+		extRows, rows, base := extArr[:0], rowArr[:0], baseArr[:0]
+		if len(ops) > len(extArr) {
+			extRows, base = make([][]float64, 0, len(ops)), make([]int, 0, len(ops))
+		}
+		if len(members) > len(rowArr) {
+			rows = make([][]float64, 0, len(members))
+		}
+		extRows, rows, base = extRows[:len(ops)], rows[:len(members)], base[:len(ops)]
 		for i, o := range ops {
 			base[i] = o.off
 		}
 		var idxArr [16]int
 		idx := idxArr[:len(outer)]
+		var args [3][]float64
 		for o := 0; o < n; o += inner {
 			for i, op := range ops {
 				src := s.bufs[op.buf]
 				if op.scratch < 0 {
-					rows[i] = src[base[i] : base[i]+inner]
+					extRows[i] = src[base[i] : base[i]+inner]
 					continue
 				}
 				sc := s.bufs[op.scratch][:inner]
 				g := op.g
 				g.off = base[i]
 				g.run(sc, src)
-				rows[i] = sc
+				extRows[i] = sc
 			}
-			k(out[o:o+inner], rows[0], rows[1], rows[2])
+			for j, m := range members {
+				for a, r := range m.args {
+					if r.inGroup {
+						args[a] = rows[r.i]
+					} else {
+						args[a] = extRows[r.i]
+					}
+				}
+				if t := targets[j]; t.kept {
+					rows[j] = s.bufs[t.buf][o : o+inner]
+				} else {
+					rows[j] = s.bufs[t.buf][:inner]
+				}
+				m.k(rows[j], args[0], args[1], args[2])
+			}
 			for d := len(outer) - 1; d >= 0; d-- {
 				idx[d]++
 				for i := range ops {
@@ -401,7 +556,43 @@ func (c *compiler) elementwise(shape []int, in []layout, k rowKernel) layout {
 			}
 		}
 	})
-	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
+}
+
+// blockAxes chooses the block of trailing axes that elementwise steps run
+// over: at least minRow elements where the shape allows, splitting an axis
+// so that the block stays within maxTile where it can. It returns the
+// (possibly split) shape and strides and the first axis of the block.
+func blockAxes(cs []int, cst [][]int) ([]int, [][]int, int) {
+	blk, inner := len(cs), 1
+	for blk > 0 && inner < minRow {
+		next := cs[blk-1]
+		if inner*next <= maxTile {
+			blk--
+			inner *= next
+			continue
+		}
+		// Split the axis into (next/d, d), d its largest divisor that keeps
+		// the block within maxTile.
+		d := 1
+		for f := maxTile / inner; f > 1; f-- {
+			if next%f == 0 {
+				d = f
+				break
+			}
+		}
+		if d == 1 || inner*d < minRow/2 {
+			blk--
+			inner *= next
+			continue
+		}
+		a := blk - 1
+		cs = slices.Concat(cs[:a], []int{next / d, d}, cs[a+1:])
+		for i, st := range cst {
+			cst[i] = slices.Concat(st[:a], []int{st[a] * d, st[a]}, st[a+1:])
+		}
+		return cs, cst, a + 1
+	}
+	return cs, cst, blk
 }
 
 // isRowMajor reports whether strides walk shape contiguously.
