@@ -263,9 +263,12 @@ func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
 	}
 	chunk = min(chunk, max(c.minSamples, (b+c.cfg.workers-1)/c.cfg.workers), b)
 	nchunks := (b + chunk - 1) / chunk
+	// Chunks run side by side keep their matrix products to themselves;
+	// a lone chunk lets them use every core.
+	serial := nchunks > 1 && c.cfg.workers > 1
 	run := func(i int) error {
 		lo, hi := i*chunk, min((i+1)*chunk, b)
-		return c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo)
+		return c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo, serial)
 	}
 	if nchunks == 1 || c.cfg.workers == 1 {
 		for i := range nchunks {
@@ -307,12 +310,12 @@ const (
 	minChunkWork = 1 << 20
 )
 
-func (c *Compiled) runChunk(in, out []float64, n int) error {
+func (c *Compiled) runChunk(in, out []float64, n int, serial bool) error {
 	pl, err := c.plan(n)
 	if err != nil {
 		return err
 	}
-	return pl.RunInto1(in, out)
+	return pl.RunInto1(in, out, serial)
 }
 
 // ---- one-shot entry points ----

@@ -92,12 +92,15 @@ func (pl *Plan) RunInto(in [][]float64, dst [][]float64) (err error) {
 			err = fmt.Errorf("exec: internal error: %v", r)
 		}
 	}()
-	pl.cp.run(in, dst)
+	pl.cp.run(in, dst, false)
 	return nil
 }
 
-// RunInto1 is RunInto for a program of one input and one output.
-func (pl *Plan) RunInto1(in, dst []float64) (err error) {
+// RunInto1 is RunInto for a program of one input and one output. With
+// serial set, the run keeps to the calling goroutine (its matrix products
+// do not use the kernels' other workers): for callers that run several
+// plans at once, one per core.
+func (pl *Plan) RunInto1(in, dst []float64, serial bool) (err error) {
 	p := pl.prog
 	if len(p.In) != 1 || len(p.Out) != 1 || len(in) != p.In[0].Size() || len(dst) != p.Out[0].Size() {
 		return fmt.Errorf("exec: RunInto1 needs one input of %d values and one output of %d", p.In[0].Size(), p.Out[0].Size())
@@ -108,7 +111,7 @@ func (pl *Plan) RunInto1(in, dst []float64) (err error) {
 		}
 	}()
 	ins, outs := [1][]float64{in}, [1][]float64{dst}
-	pl.cp.run(ins[:], outs[:])
+	pl.cp.run(ins[:], outs[:], serial)
 	return nil
 }
 

@@ -56,10 +56,12 @@ func (l layout) contiguous() bool {
 	return true
 }
 
-// state is one run's memory: the buffer table and the slab.
+// state is one run's memory: the buffer table and the slab; serial asks
+// the steps to leave the other cores alone.
 type state struct {
-	bufs [][]float64
-	slab []float64
+	bufs   [][]float64
+	slab   []float64
+	serial bool
 }
 
 type step func(s *state)
@@ -273,7 +275,7 @@ func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
 		c.use(y)
 		bi := c.newBuf(size)
 		c.steps = append(c.steps, func(s *state) {
-			op.Gemm(tx, ty, m, n, k, 1, s.bufs[x.buf][x.off:], ldx, s.bufs[y.buf][y.off:], ldy, 0, s.bufs[bi][:size], n)
+			op.GemmSerial(s.serial, tx, ty, m, n, k, 1, s.bufs[x.buf][x.off:], ldx, s.bufs[y.buf][y.off:], ldy, 0, s.bufs[bi][:size], n)
 		})
 		return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
 	}
@@ -286,7 +288,7 @@ func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
 	c.steps = append(c.steps, func(s *state) {
 		xs, ys, out := s.bufs[x.buf][x.off:], s.bufs[y.buf][y.off:], s.bufs[bi]
 		for i := 0; i < batch; i++ {
-			op.Gemm(false, false, m, n, k, 1, xs[i*m*k:], k, ys[i*k*n:], n, 0, out[i*m*n:], n)
+			op.GemmSerial(s.serial, false, false, m, n, k, 1, xs[i*m*k:], k, ys[i*k*n:], n, 0, out[i*m*n:], n)
 		}
 	})
 	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
@@ -766,9 +768,10 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 
 // run executes the steps with the inputs' data and copies the outputs
 // into dst (one slice per output, of the outputs' sizes).
-func (cp *compiled) run(in [][]float64, dst [][]float64) {
+func (cp *compiled) run(in [][]float64, dst [][]float64, serial bool) {
 	s := cp.pool.Get().(*state)
 	defer cp.pool.Put(s)
+	s.serial = serial
 	for i, b := range cp.c.bufs {
 		if b.kind == bufInput {
 			s.bufs[i] = in[b.input]

@@ -5,6 +5,12 @@ import "github.com/jacobi-ad/jacobi/internal/kernels"
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major slices. It is the
 // one place evaluation reaches a matrix-product kernel.
 func Gemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	GemmSerial(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmSerial is Gemm on the calling goroutine alone when serial is set (for
+// callers that run in parallel already); the result does not change.
+func GemmSerial(serial, transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -21,5 +27,5 @@ func Gemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int,
 		}
 		return
 	}
-	kernels.Dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kernels.DgemmSerial(serial, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -42,9 +42,20 @@ const parallelMinFlops = 96 * 96 * 96
 // When beta == 0, C is not read. The result does not depend on the number
 // of workers, bit for bit.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	DgemmSerial(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// DgemmSerial is Dgemm run on the calling goroutine alone when serial is
+// set, for callers that already keep every core busy with products of
+// their own; the result is the same, bit for bit.
+func DgemmSerial(serial, transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
-	gemm(&g, kernel, pool.size())
+	workers := 1
+	if !serial {
+		workers = pool.size()
+	}
+	gemm(&g, kernel, workers)
 }
 
 // DgemmBatched computes count independent products
