@@ -180,10 +180,15 @@ func TestDgemmPublic(t *testing.T) {
 		m, n, k := 150, 70, 90
 		a, b, c := randSlice(r, k*m), randSlice(r, n*k), randSlice(r, m*n)
 		want, bound := naiveGemm(true, true, m, n, k, 1, a, m, b, k, 1, c, n)
+		serial := append([]float64(nil), c...)
 		Dgemm(true, true, m, n, k, 1, a, m, b, k, 1, c, n)
+		DgemmSerial(true, true, true, m, n, k, 1, a, m, b, k, 1, serial, n)
 		for i := range c {
 			if !(math.Abs(c[i]-want[i]) <= bound[i]) {
 				t.Fatalf("workers=%d: C[%d]=%v want %v", w, i, c[i], want[i])
+			}
+			if math.Float64bits(serial[i]) != math.Float64bits(c[i]) {
+				t.Fatalf("workers=%d: DgemmSerial C[%d]=%v, Dgemm %v", w, i, serial[i], c[i])
 			}
 		}
 	}
