@@ -368,3 +368,19 @@ func BenchmarkFused(b *testing.B) {
 		}
 	}
 }
+
+// Maps over short rows, which the runtime calls once per block, allocate
+// nothing.
+func TestShortMapsAllocateNothing(t *testing.T) {
+	a, b, c, d := make([]float64, 512), make([]float64, 512), make([]float64, 512), make([]float64, 512)
+	maps := map[string]func(){
+		"Exp": func() { Exp(d, a) }, "Tanh": func() { Tanh(d, a) }, "Sigmoid": func() { Sigmoid(d, a) },
+		"Log": func() { Log(d, b) }, "Sin": func() { Sin(d, a) }, "Cos": func() { Cos(d, a) }, "Erf": func() { Erf(d, a) },
+		"Mul": func() { Mul(d, a, b) }, "Add": func() { Add(d, a, b) }, "MulAdd": func() { MulAdd(d, a, b, c) },
+	}
+	for name, f := range maps {
+		if n := testing.AllocsPerRun(20, f); n != 0 {
+			t.Errorf("%s on 512 values: %v allocations per call", name, n)
+		}
+	}
+}

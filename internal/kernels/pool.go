@@ -57,7 +57,7 @@ func (j *job) run(id int) {
 
 type workerPool struct {
 	mu      sync.Mutex
-	workers int                    // total workers, the caller included
+	workers atomic.Int32           // total workers, the caller included; written under mu
 	queue   atomic.Pointer[[]*job] // copy on write, under mu; read without it
 	wake    chan struct{}          // tokens for parked helpers
 	quit    []chan bool            // one per helper, to stop it
@@ -90,7 +90,7 @@ func (p *workerPool) resize(n int) {
 		p.quit = append(p.quit, q)
 		go p.helper(q, len(p.quit))
 	}
-	p.workers = n
+	p.workers.Store(int32(n))
 }
 
 // take returns a queued job with tasks left, or nil. It takes no lock:
@@ -146,11 +146,7 @@ func (p *workerPool) helper(quit chan bool, id int) {
 	}
 }
 
-func (p *workerPool) size() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.workers
-}
+func (p *workerPool) size() int { return int(p.workers.Load()) }
 
 // parallelFor runs fn(0..n-1), each exactly once, on up to the pool's
 // number of workers, and returns when all have finished.
@@ -159,7 +155,7 @@ func (p *workerPool) parallelFor(n int, fn func(task int)) {
 		return
 	}
 	p.mu.Lock()
-	w := p.workers
+	w := p.size()
 	if w <= 1 || n == 1 {
 		p.mu.Unlock()
 		for t := 0; t < n; t++ {
