@@ -75,7 +75,7 @@ func ReadJSON(r io.Reader) ([]Result, error) {
 		if j.Case == "" || j.Method == "" {
 			return nil, fmt.Errorf("bench: line %d: no case or method in %s", n, line)
 		}
-		rs = append(rs, Result{Case: j.Case, Method: j.Method, Seconds: j.Seconds, GFLOPs: j.GFLOPs, PeakBytes: j.PeakBytes, Err: j.Err})
+		rs = append(rs, Result(j))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
