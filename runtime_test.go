@@ -167,6 +167,49 @@ func TestRunRecyclesOnlyDeadOutputs(t *testing.T) {
 			t.Fatalf("kept output %d changed after later runs", i)
 		}
 	}
+	// The same from several goroutines at once, collections in between.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := tensor.NewRand(uint64(100 + g))
+			var held [][]float64
+			for round := range 10 {
+				x := tensor.Randn(rng, 400, 5)
+				want := tensor.Zeros(400, 10, 5)
+				if err := c.RunInto(x, want); err != nil {
+					errs <- err
+					return
+				}
+				got, err := c.Run(x)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !slices.Equal(got.Data(), want.Data()) {
+					errs <- fmt.Errorf("goroutine %d, round %d: Run differs from RunInto", g, round)
+					return
+				}
+				if round%2 == 0 {
+					held = append(held, got.Data(), want.Data())
+				}
+				runtime.GC()
+			}
+			for i := 0; i < len(held); i += 2 {
+				if !slices.Equal(held[i], held[i+1]) {
+					errs <- fmt.Errorf("goroutine %d: a kept output changed", g)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
 
 // RunInto writes every value of its output, whatever the buffer held:
