@@ -41,86 +41,85 @@ func parallelMap(n int, f func(lo, hi int)) {
 }
 
 // serialMap reports whether a map over n elements runs on the calling
-// goroutine. The exported maps test it before making the closure that
+// goroutine. The maps below test it before making the closure that
 // parallelMap takes, so that short rows (the runtime's blocks) allocate
 // nothing.
 func serialMap(n int) bool { return n <= 2*mapChunk || pool.workers.Load() == 1 }
 
+// map1, map2, map3 and mapScaled apply a slice kernel to dst and its
+// operands, in parallel chunks when they are long.
+func map1(dst, a []float64, f func(dst, a []float64)) {
+	if serialMap(len(dst)) {
+		f(dst, a)
+		return
+	}
+	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], a[lo:hi]) })
+}
+
+func map2(dst, a, b []float64, f func(dst, a, b []float64)) {
+	if serialMap(len(dst)) {
+		f(dst, a, b)
+		return
+	}
+	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+}
+
+func map3(dst, a, b, c []float64, f func(dst, a, b, c []float64)) {
+	if serialMap(len(dst)) {
+		f(dst, a, b, c)
+		return
+	}
+	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], a[lo:hi], b[lo:hi], c[lo:hi]) })
+}
+
+func mapScaled(dst []float64, alpha float64, a []float64, f func(dst []float64, alpha float64, a []float64)) {
+	if serialMap(len(dst)) {
+		f(dst, alpha, a)
+		return
+	}
+	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], alpha, a[lo:hi]) })
+}
+
 // Exp sets dst[i] = exp(src[i]).
 func Exp(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		expSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { expSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, expSlice)
 }
 
 // Sigmoid sets dst[i] = 1/(1+exp(-src[i])).
 func Sigmoid(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		sigmoidSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { sigmoidSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, sigmoidSlice)
 }
 
 // Tanh sets dst[i] = tanh(src[i]).
 func Tanh(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		tanhSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { tanhSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, tanhSlice)
 }
 
 // Log sets dst[i] = log(src[i]).
 func Log(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		logSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { logSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, logSlice)
 }
 
 // Sin sets dst[i] = sin(src[i]).
 func Sin(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		sinSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { sinSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, sinSlice)
 }
 
 // Cos sets dst[i] = cos(src[i]).
 func Cos(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		cosSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { cosSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, cosSlice)
 }
 
 // Erf sets dst[i] = erf(src[i]).
 func Erf(dst, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		erfSlice(dst[lo:hi], src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { erfSlice(dst[lo:hi], src[lo:hi]) })
+	map1(dst, src, erfSlice)
 }
 
 // Derivative expressions and fused chains, the shapes derivative programs
@@ -130,23 +129,13 @@ func Erf(dst, src []float64) {
 // TanhDeriv sets dst[i] = 1 - y[i]², the derivative of tanh given y = tanh(x).
 func TanhDeriv(dst, y []float64) {
 	checkLen(dst, y)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		oneMinusSqSlice(dst[lo:hi], y[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { oneMinusSqSlice(dst[lo:hi], y[lo:hi]) })
+	map1(dst, y, oneMinusSqSlice)
 }
 
 // TanhBackward sets dst[i] = g[i] * (1 - y[i]²): the cotangent through tanh.
 func TanhBackward(dst, g, y []float64) {
 	checkLen(dst, g, y)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		tanhBackwardSlice(dst[lo:hi], g[lo:hi], y[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { tanhBackwardSlice(dst[lo:hi], g[lo:hi], y[lo:hi]) })
+	map2(dst, g, y, tanhBackwardSlice)
 }
 
 // TanhWithDeriv sets y[i] = tanh(x[i]) and dy[i] = 1 - y[i]² in one pass
@@ -166,76 +155,41 @@ func TanhWithDeriv(y, dy, x []float64) {
 // sigmoid given s = sigmoid(x).
 func SigmoidDeriv(dst, s []float64) {
 	checkLen(dst, s)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		sigmoidDerivSlice(dst[lo:hi], s[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { sigmoidDerivSlice(dst[lo:hi], s[lo:hi]) })
+	map1(dst, s, sigmoidDerivSlice)
 }
 
 // SigmoidBackward sets dst[i] = g[i] * (s[i] * (1 - s[i])).
 func SigmoidBackward(dst, g, s []float64) {
 	checkLen(dst, g, s)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		sigmoidBackwardSlice(dst[lo:hi], g[lo:hi], s[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { sigmoidBackwardSlice(dst[lo:hi], g[lo:hi], s[lo:hi]) })
+	map2(dst, g, s, sigmoidBackwardSlice)
 }
 
 // Mul sets dst[i] = a[i] * b[i].
 func Mul(dst, a, b []float64) {
 	checkLen(dst, a, b)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		mulSlice(dst[lo:hi], a[lo:hi], b[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { mulSlice(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+	map2(dst, a, b, mulSlice)
 }
 
 // Add sets dst[i] = a[i] + b[i].
 func Add(dst, a, b []float64) {
 	checkLen(dst, a, b)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		addSlice(dst[lo:hi], a[lo:hi], b[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { addSlice(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+	map2(dst, a, b, addSlice)
 }
 
 // MulAdd sets dst[i] = a[i]*b[i] + c[i] (rounded twice, not fused).
 func MulAdd(dst, a, b, c []float64) {
 	checkLen(dst, a, b, c)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		mulAddSlice(dst[lo:hi], a[lo:hi], b[lo:hi], c[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { mulAddSlice(dst[lo:hi], a[lo:hi], b[lo:hi], c[lo:hi]) })
+	map3(dst, a, b, c, mulAddSlice)
 }
 
 // Axpy sets dst[i] += alpha * x[i] (rounded twice, not fused).
 func Axpy(dst []float64, alpha float64, x []float64) {
 	checkLen(dst, x)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		axpySlice(dst[lo:hi], alpha, x[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { axpySlice(dst[lo:hi], alpha, x[lo:hi]) })
+	mapScaled(dst, alpha, x, axpySlice)
 }
 
 // Scale sets dst[i] = alpha * src[i].
 func Scale(dst []float64, alpha float64, src []float64) {
 	checkLen(dst, src)
-	if serialMap(len(dst)) {
-		lo, hi := 0, len(dst)
-		scaleSlice(dst[lo:hi], alpha, src[lo:hi])
-		return
-	}
-	parallelMap(len(dst), func(lo, hi int) { scaleSlice(dst[lo:hi], alpha, src[lo:hi]) })
+	mapScaled(dst, alpha, src, scaleSlice)
 }
