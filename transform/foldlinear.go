@@ -187,15 +187,24 @@ func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, use
 	// written (views — reshape, broadcast — write nothing). Start from all
 	// of them and give up, one at a time, the value whose products save the
 	// least: an intermediate the chain hands on is often cheaper to keep.
+	// Costs of the chain's equations, and what folding each needed value
+	// alone would make dead (the equations that only it needs).
 	type score struct{ flops, total float64 }
-	cost := func(i int) score {
-		e := p.Eqns[f.chain[i]]
+	costs := make([]score, len(f.chain))
+	own := make([]float64, len(needed))
+	for i, k := range f.chain {
+		e := p.Eqns[k]
 		c := CostOf(&ir.Program{Eqns: []*ir.Eqn{e}}).FLOPs
+		costs[i] = score{c, c + float64(e.Out.Size())}
 		switch e.Prim.(type) {
 		case op.Reshape, op.Broadcast:
-			return score{c, c}
+			costs[i].total = c
 		}
-		return score{c, c + float64(e.Out.Size())}
+		for j := range needed {
+			if needers[i] == 1<<j {
+				own[j] += costs[i].total
+			}
+		}
 	}
 	product := func(u *ir.Var) score {
 		c := float64(2 * v.Size() * u.Size())
@@ -204,9 +213,8 @@ func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, use
 	fold := uint64(1)<<len(needed) - 1
 	for fold != 0 {
 		var saved, spent score
-		for i := range f.chain {
+		for i, c := range costs {
 			if needers[i]&^fold == 0 {
-				c := cost(i)
 				saved.flops, saved.total = saved.flops+c.flops, saved.total+c.total
 			}
 		}
@@ -219,13 +227,7 @@ func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, use
 			width += u.Size()
 			c := product(u)
 			spent.flops, spent.total = spent.flops+c.flops, spent.total+c.total
-			var own float64 // what folding u alone makes dead
-			for i := range f.chain {
-				if needers[i] == 1<<j {
-					own += cost(i).total
-				}
-			}
-			if r := own / c.total; worst < 0 || r < worstRatio {
+			if r := own[j] / c.total; worst < 0 || r < worstRatio {
 				worst, worstRatio = j, r
 			}
 		}
