@@ -187,8 +187,8 @@ func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, use
 	// written (views — reshape, broadcast — write nothing). Start from all
 	// of them and give up, one at a time, the value whose products save the
 	// least: an intermediate the chain hands on is often cheaper to keep.
-	// Costs of the chain's equations, and what folding each needed value
-	// alone would make dead (the equations that only it needs).
+	// costs: each chain equation's; own: what folding each needed value
+	// alone makes dead (the equations that only it needs).
 	type score struct{ flops, total float64 }
 	costs := make([]score, len(f.chain))
 	own := make([]float64, len(needed))
