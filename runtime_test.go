@@ -140,68 +140,18 @@ func TestRunRecyclesOnlyDeadOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type kept struct {
-		data, want []float64
+	if err := recycleRounds(c, 5, 30); err != nil {
+		t.Fatal(err)
 	}
-	var keep []kept
-	for round := range 30 {
-		x := tensor.Randn(rng, 400, 5) // 20,000 values out: recycled
-		want := tensor.Zeros(400, 10, 5)
-		if err := c.RunInto(x, want); err != nil {
-			t.Fatal(err)
-		}
-		got, err := c.Run(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got.Data(), want.Data()) {
-			t.Fatalf("round %d: Run differs from RunInto", round)
-		}
-		if round%3 == 0 {
-			keep = append(keep, kept{got.Data()[100:200], want.Data()[100:200]})
-		}
-		runtime.GC()
-	}
-	for i, k := range keep {
-		if !slices.Equal(k.data, k.want) {
-			t.Fatalf("kept output %d changed after later runs", i)
-		}
-	}
-	// The same from several goroutines at once, collections in between.
+	// The same from several goroutines at once.
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for g := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := tensor.NewRand(uint64(100 + g))
-			var held [][]float64
-			for round := range 10 {
-				x := tensor.Randn(rng, 400, 5)
-				want := tensor.Zeros(400, 10, 5)
-				if err := c.RunInto(x, want); err != nil {
-					errs <- err
-					return
-				}
-				got, err := c.Run(x)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !slices.Equal(got.Data(), want.Data()) {
-					errs <- fmt.Errorf("goroutine %d, round %d: Run differs from RunInto", g, round)
-					return
-				}
-				if round%2 == 0 {
-					held = append(held, got.Data(), want.Data())
-				}
-				runtime.GC()
-			}
-			for i := 0; i < len(held); i += 2 {
-				if !slices.Equal(held[i], held[i+1]) {
-					errs <- fmt.Errorf("goroutine %d: a kept output changed", g)
-					return
-				}
+			if err := recycleRounds(c, uint64(100+g), 10); err != nil {
+				errs <- fmt.Errorf("goroutine %d: %w", g, err)
 			}
 		}()
 	}
@@ -210,6 +160,39 @@ func TestRunRecyclesOnlyDeadOutputs(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// recycleRounds runs c on new batches whose outputs are large enough to be
+// recycled, with a collection after each, checks every Run against RunInto
+// and keeps a slice of every third output, which must not change.
+func recycleRounds(c *jacobi.Compiled, seed uint64, rounds int) error {
+	rng := tensor.NewRand(seed)
+	type kept struct{ data, want []float64 }
+	var keep []kept
+	for round := range rounds {
+		x := tensor.Randn(rng, 400, 5) // 20,000 values out: recycled
+		want := tensor.Zeros(400, 10, 5)
+		if err := c.RunInto(x, want); err != nil {
+			return err
+		}
+		got, err := c.Run(x)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got.Data(), want.Data()) {
+			return fmt.Errorf("round %d: Run differs from RunInto", round)
+		}
+		if round%3 == 0 {
+			keep = append(keep, kept{got.Data()[100:200], want.Data()[100:200]})
+		}
+		runtime.GC()
+	}
+	for i, k := range keep {
+		if !slices.Equal(k.data, k.want) {
+			return fmt.Errorf("kept output %d changed after later runs", i)
+		}
+	}
+	return nil
 }
 
 // RunInto writes every value of its output, whatever the buffer held:
