@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -370,6 +371,23 @@ const (
 	maxTile = 2048
 )
 
+// scratchRows is one set of a fused step's scratch rows.
+type scratchRows struct{ rows [][]float64 }
+
+func newScratchRows(count, size int) *scratchRows {
+	data := make([]float64, count*size)
+	r := &scratchRows{rows: make([][]float64, count)}
+	for i := range r.rows {
+		r.rows[i] = data[i*size : (i+1)*size]
+	}
+	return r
+}
+
+// minParallelFuse is the size from which a fused step, in a run that may
+// use every core, splits its blocks over the kernels' workers (as the
+// kernels split their own maps from 2·16384 elements on).
+const minParallelFuse = 1 << 15
+
 // fusing enables fused groups; benchmarks turn it off for comparison.
 var fusing = true
 
@@ -493,11 +511,28 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 			targets[j].buf = c.newBuf(inner)
 		}
 	}
-	members := g.members
-	c.steps = append(c.steps, func(s *state) {
-		if n == 0 {
-			return
+	// The scratch rows, numbered: a block range run beside others gets rows
+	// of its own (see run below).
+	var scratch []int
+	for i := range ops {
+		if ops[i].scratch >= 0 {
+			scratch = append(scratch, ops[i].scratch)
+			ops[i].scratch = len(scratch) - 1
 		}
+	}
+	for j := range targets {
+		if !targets[j].kept {
+			scratch = append(scratch, targets[j].buf)
+			targets[j].buf = len(scratch) - 1
+		}
+	}
+	members := g.members
+	nblocks := 0
+	if inner > 0 {
+		nblocks = n / inner
+	}
+	// blocks runs blocks [lo, hi) with the given scratch rows.
+	blocks := func(bufs [][]float64, rowsOf [][]float64, lo, hi int) {
 		var extArr [16][]float64
 		var rowArr [32][]float64
 		var baseArr [16]int
@@ -509,20 +544,28 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 			rows = make([][]float64, 0, len(members))
 		}
 		extRows, rows, base = extRows[:len(ops)], rows[:len(members)], base[:len(ops)]
-		for i, o := range ops {
-			base[i] = o.off
-		}
 		var idxArr [16]int
 		idx := idxArr[:len(outer)]
+		// The odometer's position at block lo.
+		for d, b := len(outer)-1, lo; d >= 0; d-- {
+			idx[d] = b % outer[d]
+			b /= outer[d]
+		}
+		for i, o := range ops {
+			base[i] = o.off
+			for d := range outer {
+				base[i] += idx[d] * o.st[d]
+			}
+		}
 		var args [3][]float64
-		for o := 0; o < n; o += inner {
+		for o := lo * inner; o < hi*inner; o += inner {
 			for i, op := range ops {
-				src := s.bufs[op.buf]
+				src := bufs[op.buf]
 				if op.scratch < 0 {
 					extRows[i] = src[base[i] : base[i]+inner]
 					continue
 				}
-				sc := s.bufs[op.scratch][:inner]
+				sc := rowsOf[op.scratch]
 				g := op.g
 				g.off = base[i]
 				g.run(sc, src)
@@ -537,9 +580,9 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 					}
 				}
 				if t := targets[j]; t.kept {
-					rows[j] = s.bufs[t.buf][o : o+inner]
+					rows[j] = bufs[t.buf][o : o+inner]
 				} else {
-					rows[j] = s.bufs[t.buf][:inner]
+					rows[j] = rowsOf[t.buf]
 				}
 				m.k(rows[j], args[0], args[1], args[2])
 			}
@@ -557,6 +600,41 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 				idx[d] = 0
 			}
 		}
+	}
+	// Ranges of blocks run beside each other take their scratch rows from
+	// this pool (the slab holds one set), so a parallel run allocates only
+	// until the pool is warm.
+	var spare sync.Pool
+	c.steps = append(c.steps, func(s *state) {
+		if n == 0 {
+			return
+		}
+		var slabRowsArr [16][]float64
+		slabRows := slabRowsArr[:0]
+		for _, b := range scratch {
+			slabRows = append(slabRows, s.bufs[b][:inner])
+		}
+		parts := 1
+		if !s.serial && n >= minParallelFuse {
+			parts = min(kernels.Workers(), nblocks)
+		}
+		if parts <= 1 {
+			blocks(s.bufs, slabRows, 0, nblocks)
+			return
+		}
+		kernels.ParallelFor(parts, func(t int) {
+			lo, hi := t*nblocks/parts, (t+1)*nblocks/parts
+			if t == 0 {
+				blocks(s.bufs, slabRows, lo, hi)
+				return
+			}
+			own, _ := spare.Get().(*scratchRows)
+			if own == nil {
+				own = newScratchRows(len(scratch), inner)
+			}
+			blocks(s.bufs, own.rows, lo, hi)
+			spare.Put(own)
+		})
 	})
 }
 
