@@ -31,13 +31,14 @@ func Simplify(p *ir.Program) (*ir.Program, error) {
 
 func simplify(p *ir.Program) (*ir.Program, error) {
 	s := &simplifier{
-		b:     ir.NewBuilder(nil),
-		env:   map[*ir.Var]*ir.Var{},
-		cse:   map[string]*ir.Var{},
-		id:    map[*ir.Var]int{},
-		konst: map[*ir.Var]*tensor.Tensor{},
-		fill:  map[*ir.Var]float64{},
-		perm:  map[*ir.Var]transposeOf{},
+		b:        ir.NewBuilder(nil),
+		env:      map[*ir.Var]*ir.Var{},
+		cse:      map[string]*ir.Var{},
+		id:       map[*ir.Var]int{},
+		konst:    map[*ir.Var]*tensor.Tensor{},
+		fill:     map[*ir.Var]float64{},
+		perm:     map[*ir.Var]transposeOf{},
+		reshaped: map[*ir.Var]*ir.Var{},
 	}
 	for _, v := range p.In {
 		s.env[v] = s.b.Input(v.Shape)
@@ -73,6 +74,8 @@ type simplifier struct {
 	konst map[*ir.Var]*tensor.Tensor // vars known as constants
 	fill  map[*ir.Var]float64        // vars known to hold one value everywhere
 	perm  map[*ir.Var]transposeOf    // vars defined by a transpose
+	// reshaped maps vars defined by a reshape to the reshaped var.
+	reshaped map[*ir.Var]*ir.Var
 }
 
 type transposeOf struct {
@@ -196,6 +199,30 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 			v := s.emitPlain(p, in)
 			s.perm[v] = transposeOf{in[0], t.Perm}
 			return v, nil
+		}
+	}
+	if _, ok := p.(op.Reshape); ok {
+		// A reshape of a reshape is one reshape (or none).
+		if src, ok := s.reshaped[in[0]]; ok {
+			return s.emit(op.Reshape{Shape: out}, []*ir.Var{src})
+		}
+		if !tensor.SameShape(out, shapes[0]) {
+			v := s.emitPlain(p, in)
+			s.reshaped[v] = in[0]
+			return v, nil
+		}
+	}
+	if _, ok := p.(op.MatMul); ok && len(shapes[1]) == 2 {
+		// Products with one right-hand matrix act on the last axis alone,
+		// so a reshape of the left-hand side that keeps that axis can be
+		// done after the product instead. Then products that forward and
+		// Taylor mode traced at (n, 1, k) and at (n, k) are shared.
+		if src, ok := s.reshaped[in[0]]; ok && len(src.Shape) >= 2 && src.Shape[len(src.Shape)-1] == shapes[0][len(shapes[0])-1] {
+			prod, err := s.emit(p, []*ir.Var{src, in[1]})
+			if err != nil {
+				return nil, err
+			}
+			return s.emit(op.Reshape{Shape: out}, []*ir.Var{prod})
 		}
 	}
 	if len(in) == 1 && tensor.SameShape(out, shapes[0]) {

@@ -546,6 +546,22 @@ func TestSimplifyRules(t *testing.T) {
 			}
 			return b.Emit(op.Add{}, sum, b.Emit(op.Div{}, one, op.Full(b, 4, s23)))
 		}, nil, nil},
+		{"reshape of a reshape", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			r := b.Emit(op.Reshape{Shape: []int{3, 2}}, b.Emit(op.Reshape{Shape: []int{6}}, x))
+			back := b.Emit(op.Reshape{Shape: s23}, b.Emit(op.Reshape{Shape: []int{2, 1, 3}}, x))
+			return b.Emit(op.Add{}, b.Emit(op.Reshape{Shape: s23}, b.Emit(op.Exp{}, r)), back)
+		}, nil, map[string]int{"reshape": 2}},
+		{"product of a reshaped left-hand side shared with the plain one", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			w := op.Const(b, tensor.Randn(rng, 3, 4))
+			rows := b.Emit(op.MatMul{}, b.Emit(op.Reshape{Shape: []int{2, 1, 3}}, x), w) // (2, 1, 4)
+			plain := b.Emit(op.MatMul{}, x, w)                                           // (2, 4)
+			return b.Emit(op.Add{}, b.Emit(op.Tanh{}, b.Emit(op.Reshape{Shape: []int{2, 4}}, rows)), b.Emit(op.Tanh{}, plain))
+		}, []string{"reshape"}, map[string]int{"matmul": 1, "tanh": 1}},
+		{"product of a reshape that changes the last axis is kept", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			w := op.Const(b, tensor.Randn(rng, 2, 4))
+			r := b.Emit(op.MatMul{}, b.Emit(op.Reshape{Shape: []int{3, 2}}, x), w) // (3, 4)
+			return b.Emit(op.Tanh{}, b.Emit(op.Reshape{Shape: []int{2, 6}}, r))
+		}, nil, map[string]int{"reshape": 2}},
 		{"identity reshape and transpose", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Tanh{}, b.Emit(op.Transpose{Perm: []int{0, 1}}, b.Emit(op.Reshape{Shape: s23}, x)))
 		}, []string{"transpose", "reshape"}, nil},
