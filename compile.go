@@ -58,13 +58,32 @@ func trace(f Func, shapes [][]int) (prog *ir.Program, err error) {
 // Traced is a function traced once into a program, run as many times as
 // wanted on inputs of the traced shapes.
 type Traced struct {
-	prog *ir.Program
-	plan *exec.Plan
+	prog  *ir.Program
+	plan  *exec.Plan
+	split *splitRun // nil: the program runs whole
 }
 
 // Trace records f on inputs of the given shapes, simplifies the program and
 // prepares it to run.
+//
+// When the inputs whose leading dimension is some b carry a batch of b
+// samples that f treats one by one except for sums over them (a loss that
+// is a mean over the batch and its gradients with respect to parameters),
+// Run computes the per-sample work in chunks of samples that stay in cache,
+// one chunk per core, and adds up the chunks' parts of the sums in chunk
+// order. The chunk size comes from the cost model, so results do not depend
+// on the number of cores.
 func Trace(f Func, shapes ...[]int) (*Traced, error) {
+	t, err := traceOnce(f, shapes)
+	if err != nil {
+		return nil, err
+	}
+	t.split = newSplitRun(t.prog)
+	return t, nil
+}
+
+// traceOnce is Trace for a program run once: it does not look for a split.
+func traceOnce(f Func, shapes [][]int) (*Traced, error) {
 	p, err := trace(f, shapes)
 	if err != nil {
 		return nil, err
@@ -92,6 +111,9 @@ func (t *Traced) Run(in ...*tensor.Tensor) ([]*tensor.Tensor, error) {
 			return nil, fmt.Errorf("jacobi: input %d is nil", i)
 		}
 	}
+	if t.split != nil {
+		return t.split.run(in)
+	}
 	return t.plan.Run(in)
 }
 
@@ -107,10 +129,10 @@ func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tenso
 		}
 		shapes[i] = t.Shape()
 	}
-	t, err := Trace(func(xs []*Node) []*Node {
+	t, err := traceOnce(func(xs []*Node) []*Node {
 		v, g := ValueAndGradOf(f, xs)
 		return append([]*Node{v}, g...)
-	}, shapes...)
+	}, shapes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -368,7 +390,7 @@ func evalOne(g Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil {
 		return nil, fmt.Errorf("jacobi: input is nil")
 	}
-	t, err := Trace(func(in []*Node) []*Node { return []*Node{g(in[0])} }, x.Shape())
+	t, err := traceOnce(func(in []*Node) []*Node { return []*Node{g(in[0])} }, [][]int{x.Shape()})
 	if err != nil {
 		return nil, err
 	}
@@ -414,10 +436,10 @@ func pair(f Fn, x, v *tensor.Tensor, of func(Fn, *Node, *Node) (*Node, *Node)) (
 	if x == nil || v == nil {
 		return nil, nil, fmt.Errorf("jacobi: nil input")
 	}
-	t, err := Trace(func(in []*Node) []*Node {
+	t, err := traceOnce(func(in []*Node) []*Node {
 		y, d := of(f, in[0], in[1])
 		return []*Node{y, d}
-	}, x.Shape(), v.Shape())
+	}, [][]int{x.Shape(), v.Shape()})
 	if err != nil {
 		return nil, nil, err
 	}

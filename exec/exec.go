@@ -72,7 +72,13 @@ func (pl *Plan) Run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 
 // RunInto evaluates the plan on the inputs' row-major data and writes each
 // output into dst[i]. It allocates nothing once warm.
-func (pl *Plan) RunInto(in [][]float64, dst [][]float64) (err error) {
+func (pl *Plan) RunInto(in [][]float64, dst [][]float64) error {
+	return pl.RunIntoSerial(in, dst, false)
+}
+
+// RunIntoSerial is RunInto; with serial set, the run keeps to the calling
+// goroutine (see RunInto1).
+func (pl *Plan) RunIntoSerial(in [][]float64, dst [][]float64, serial bool) (err error) {
 	p := pl.prog
 	if len(in) != len(p.In) || len(dst) != len(p.Out) {
 		return fmt.Errorf("exec: program takes %d inputs and %d outputs, got %d and %d", len(p.In), len(p.Out), len(in), len(dst))
@@ -92,7 +98,7 @@ func (pl *Plan) RunInto(in [][]float64, dst [][]float64) (err error) {
 			err = fmt.Errorf("exec: internal error: %v", r)
 		}
 	}()
-	pl.cp.run(in, dst, false)
+	pl.cp.run(in, dst, serial)
 	return nil
 }
 

@@ -21,51 +21,14 @@ import (
 // merges it with another axis by a reshape, selects some samples — Unbatch
 // returns an *op.MixError naming the primitive and where it was traced.
 func Unbatch(p *ir.Program, axes []int) (*ir.Program, []int, error) {
-	if len(axes) != len(p.In) {
-		return nil, nil, fmt.Errorf("unbatch: %d axes for %d inputs", len(axes), len(p.In))
-	}
-	u := &unbatcher{
-		b:    ir.NewBuilder(nil),
-		env:  map[*ir.Var]*ir.Var{},
-		axis: map[*ir.Var]int{},
-		def:  map[*ir.Var]*ir.Eqn{},
-		drop: map[dropKey]*ir.Var{},
-	}
-	for i, v := range p.In {
-		a := axes[i]
-		if a >= v.Rank() {
-			return nil, nil, fmt.Errorf("unbatch: batch axis %d for input %d of shape %v", a, i, v.Shape)
-		}
-		u.axis[v] = a
-		if a >= 0 {
-			u.env[v] = u.b.Input(without(v.Shape, a))
-		} else {
-			u.env[v] = u.b.Input(v.Shape)
-		}
+	u, err := newUnbatcher(p, axes)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, e := range p.Eqns {
-		u.def[e.Out] = e
-		r, err := rules(e)
-		if err != nil {
+		if err := u.step(e); err != nil {
 			return nil, nil, err
 		}
-		u.b.Src = e.Src
-		args := make([]*ir.Var, len(e.In))
-		ax := make([]int, len(e.In))
-		shapes := make([][]int, len(e.In))
-		for i, v := range e.In {
-			args[i], ax[i], shapes[i] = u.env[v], u.axis[v], v.Shape
-		}
-		dropper := func(i, a int) (*ir.Var, error) { return u.dropAxis(e.In[i], a) }
-		out, a, err := r.Unbatch(u.b, args, ax, shapes, dropper)
-		if err != nil {
-			var me *op.MixError
-			if errors.As(err, &me) && me.Src == "" {
-				me.Src = e.Src
-			}
-			return nil, nil, err
-		}
-		u.env[e.Out], u.axis[e.Out] = out, a
 	}
 	u.b.Src = ""
 	outs := make([]*ir.Var, len(p.Out))
@@ -83,6 +46,60 @@ func Unbatch(p *ir.Program, axes []int) (*ir.Program, []int, error) {
 	}
 	prog, err := u.b.Build(outs...)
 	return prog, outAxes, err
+}
+
+func newUnbatcher(p *ir.Program, axes []int) (*unbatcher, error) {
+	if len(axes) != len(p.In) {
+		return nil, fmt.Errorf("unbatch: %d axes for %d inputs", len(axes), len(p.In))
+	}
+	u := &unbatcher{
+		b:    ir.NewBuilder(nil),
+		env:  map[*ir.Var]*ir.Var{},
+		axis: map[*ir.Var]int{},
+		def:  map[*ir.Var]*ir.Eqn{},
+		drop: map[dropKey]*ir.Var{},
+	}
+	for i, v := range p.In {
+		a := axes[i]
+		if a >= v.Rank() {
+			return nil, fmt.Errorf("unbatch: batch axis %d for input %d of shape %v", a, i, v.Shape)
+		}
+		u.axis[v] = a
+		if a >= 0 {
+			u.env[v] = u.b.Input(without(v.Shape, a))
+		} else {
+			u.env[v] = u.b.Input(v.Shape)
+		}
+	}
+	return u, nil
+}
+
+// step emits the per-sample form of e by its primitive's Unbatch rule.
+func (u *unbatcher) step(e *ir.Eqn) error {
+	u.def[e.Out] = e
+	r, err := rules(e)
+	if err != nil {
+		return err
+	}
+	u.b.Src = e.Src
+	defer func() { u.b.Src = "" }()
+	args := make([]*ir.Var, len(e.In))
+	ax := make([]int, len(e.In))
+	shapes := make([][]int, len(e.In))
+	for i, v := range e.In {
+		args[i], ax[i], shapes[i] = u.env[v], u.axis[v], v.Shape
+	}
+	dropper := func(i, a int) (*ir.Var, error) { return u.dropAxis(e.In[i], a) }
+	out, a, err := r.Unbatch(u.b, args, ax, shapes, dropper)
+	if err != nil {
+		var me *op.MixError
+		if errors.As(err, &me) && me.Src == "" {
+			me.Src = e.Src
+		}
+		return err
+	}
+	u.env[e.Out], u.axis[e.Out] = out, a
+	return nil
 }
 
 // batchSize returns the size of the batch axis of the first batched input, or -1.

@@ -1,0 +1,159 @@
+package jacobi_test
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// splitCases are traced functions of parameters θ and a batch x (b, 3) of a
+// 3-8-8-2 tanh network u. split says whether the function only sums over
+// its samples (and so runs split).
+func splitCases(t *testing.T) (m *nn.MLP, cases []struct {
+	name  string
+	f     jacobi.Func
+	split bool
+}) {
+	m, err := nn.RandomMLP(tensor.NewRand(4), []int{3, 8, 8, 2}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := func(theta *jacobi.Node) []*jacobi.Node {
+		var ps []*jacobi.Node
+		off := 0
+		for _, p := range m.Params() {
+			ps = append(ps, theta.Slice(0, off, off+p.Len()).Reshape(p.Shape()...))
+			off += p.Len()
+		}
+		return ps
+	}
+	// withX brings x into θ's trace, so that per-sample derivatives at x
+	// may capture the parameters.
+	withX := func(theta, x *jacobi.Node) *jacobi.Node { return x.Add(theta.Slice(0, 0, 1).Scale(0)) }
+	gradOf := func(loss func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node) jacobi.Func {
+		return func(in []*jacobi.Node) []*jacobi.Node {
+			l, g := jacobi.VJPOf(func(theta *jacobi.Node) *jacobi.Node {
+				return loss(params(theta), withX(theta, in[1]))
+			}, in[0], jacobi.Scalar(1))
+			return []*jacobi.Node{l, g}
+		}
+	}
+	cases = []struct {
+		name  string
+		f     jacobi.Func
+		split bool
+	}{
+		{"mean squared output and its parameter gradient", gradOf(func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node {
+			return m.ApplyWith(ps, x).Square().Mean()
+		}), true},
+		{"physics-informed loss: Laplacian and input gradient inside", gradOf(func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node {
+			u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(ps, x).Slice(1, 0, 1) }
+			lap := jacobi.BatchLaplacianOf(u, x)
+			g := jacobi.BatchGradOf(u, x)
+			return lap.Add(u(x)).Square().Mean().Add(g.Square().Sum(1).Mean())
+		}), true},
+		{"Laplacian as the trace of the forward-over-reverse Hessian", gradOf(func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node {
+			u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(ps, x).Slice(1, 1, 2) }
+			h := jacobi.BatchHessianOf(u, x) // (b, 1, 3, 3)
+			lap := h.Mul(jacobi.Const(tensor.Eye(3))).Sum(2, 3)
+			return lap.Square().Mean()
+		}), true},
+		{"per-sample outputs beside sums", func(in []*jacobi.Node) []*jacobi.Node {
+			y := m.ApplyWith(params(in[0]), withX(in[0], in[1]))
+			ones := jacobi.Const(tensor.Full(1, 1, y.Shape()[0]))
+			return []*jacobi.Node{y.Tanh(), y.Sum(0), ones.MatMul(y.Exp()), in[0].Scale(2)}
+		}, true},
+		{"batch normalisation: per-sample work after a sum", func(in []*jacobi.Node) []*jacobi.Node {
+			x := withX(in[0], in[1])
+			h := x.Sub(x.Mean(0))
+			return []*jacobi.Node{m.ApplyWith(params(in[0]), h).Square().Mean()}
+		}, false},
+	}
+	return m, cases
+}
+
+// A traced function that sums over its samples runs in chunks and gives
+// what its whole program gives (up to the order of the sums' additions),
+// and the same bits whatever the number of cores.
+func TestSplitRun(t *testing.T) {
+	defer jacobi.SetSplitChunk(16)()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	m, cases := splitCases(t)
+	nparams := 0
+	for _, p := range m.Params() {
+		nparams += p.Len()
+	}
+	rng := tensor.NewRand(8)
+	theta := tensor.Randn(rng, nparams)
+	for _, c := range cases {
+		// 1000 samples: 63 chunks, the last of 8, in four groups of sums.
+		for _, b := range []int{1000, 40} {
+			t.Run(fmt.Sprintf("%s/b=%d", c.name, b), func(t *testing.T) {
+				x := tensor.Randn(rng, b, 3)
+				tr, err := jacobi.Trace(c.f, theta.Shape(), x.Shape())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tr.IsSplit() != c.split {
+					t.Fatalf("split = %v, want %v", tr.IsSplit(), c.split)
+				}
+				whole, err := tr.RunWhole(theta, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var first []*tensor.Tensor
+				for _, procs := range []int{1, 2, 3} {
+					runtime.GOMAXPROCS(procs)
+					got, err := tr.Run(theta, x)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range whole {
+						if !tensor.SameShape(got[i].Shape(), whole[i].Shape()) {
+							t.Fatalf("output %d: shape %v, whole program %v", i, got[i].Shape(), whole[i].Shape())
+						}
+						for k, w := range whole[i].Data() {
+							if g := got[i].Data()[k]; math.Abs(g-w) > 1e-12*(1+math.Abs(w)) {
+								t.Fatalf("output %d element %d: split %v, whole %v", i, k, g, w)
+							}
+							if first != nil && got[i].Data()[k] != first[i].Data()[k] {
+								t.Fatalf("GOMAXPROCS=%d: output %d element %d: %v, with one core %v", procs, i, k, got[i].Data()[k], first[i].Data()[k])
+							}
+						}
+					}
+					if first == nil {
+						first = got
+					}
+				}
+			})
+		}
+	}
+}
+
+// A split run checks its inputs as the whole program does.
+func TestSplitRunBadInput(t *testing.T) {
+	defer jacobi.SetSplitChunk(16)()
+	m, cases := splitCases(t)
+	nparams := 0
+	for _, p := range m.Params() {
+		nparams += p.Len()
+	}
+	tr, err := jacobi.Trace(cases[0].f, []int{nparams}, []int{100, 3})
+	if err != nil || !tr.IsSplit() {
+		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
+	}
+	for _, in := range [][]*tensor.Tensor{
+		{tensor.Zeros(nparams), tensor.Zeros(100, 4)},
+		{tensor.Zeros(nparams)},
+		{tensor.Zeros(nparams), nil},
+	} {
+		if _, err := tr.Run(in...); err == nil {
+			t.Errorf("inputs %v: no error", in)
+		}
+	}
+}
