@@ -32,6 +32,13 @@ type splitRun struct {
 	total  int   // size of all sums together
 	mu     sync.Mutex
 	chunks map[int]*exec.Plan // by chunk size
+	bufs   sync.Pool          // of *splitBufs
+}
+
+// splitBufs holds one run's parts of the sums, chunk by chunk, and the sums.
+type splitBufs struct {
+	parts [][]float64
+	sums  []float64
 }
 
 // splitChunk, when positive, is the chunk size of split runs (for tests).
@@ -135,11 +142,16 @@ func (r *splitRun) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	nchunks := (r.batch + r.chunk - 1) / r.chunk
 	workers := min(runtime.GOMAXPROCS(0), nchunks)
 	serial := workers > 1
-	parts := make([][]float64, min(sumGroup, nchunks))
-	for i := range parts {
-		parts[i] = make([]float64, r.total)
+	bufs, _ := r.bufs.Get().(*splitBufs)
+	if bufs == nil {
+		bufs = &splitBufs{parts: make([][]float64, min(sumGroup, nchunks)), sums: make([]float64, r.total)}
+		for i := range bufs.parts {
+			bufs.parts[i] = make([]float64, r.total)
+		}
 	}
-	sums := make([]float64, r.total)
+	defer r.bufs.Put(bufs)
+	parts, sums := bufs.parts, bufs.sums
+	clear(sums)
 	// The head's batched outputs, by head output index.
 	rowsOut := map[int]*tensor.Tensor{}
 	for i, o := range r.s.Out {

@@ -337,10 +337,8 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 				}
 				dst[ob] = acc
 			} else if is == 1 && os == 1 {
-				d, sr := dst[ob:ob+inner], src[ib:ib+inner]
-				for i := range d {
-					d[i] += sr[i]
-				}
+				d := dst[ob : ob+inner]
+				kernels.Add(d, d, src[ib:ib+inner])
 			} else {
 				for i := 0; i < inner; i++ {
 					dst[ob+i*os] += src[ib+i*is]
