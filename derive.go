@@ -3,6 +3,7 @@ package jacobi
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
@@ -129,13 +130,43 @@ func jacobianBoth(p *ir.Program) (fwd, rev *ir.Program, err error) {
 }
 
 // hessianProgram returns d²y/dx², shaped y.shape ++ x.shape ++ x.shape, by
-// forward-over-reverse.
+// forward-over-reverse. Forward mode gives the Hessian's columns, one per
+// tangent; the Hessian is symmetric, so they are laid out as its rows
+// instead of transposing them (the entry at (i, j) is ∂/∂xᵢ of ∂y/∂xⱼ: as
+// exact as the one at (j, i), and the per-sample transpose of a small
+// matrix cost a tenth of a Hessian's time).
 func hessianProgram(p *ir.Program) (*ir.Program, error) {
 	j, err := jacobianProgram(p, Reverse)
 	if err != nil {
 		return nil, err
 	}
-	return jacobianProgram(j, Forward)
+	x, y := p.In[0].Shape, p.Out[0].Shape
+	nx, ny := tensor.Size(x), tensor.Size(y)
+	jp, err := transform.JVP(j, wrtFirst(j))
+	if err != nil {
+		return nil, err
+	}
+	flags := make([]bool, len(jp.In))
+	flags[len(flags)-1] = true
+	vm, err := transform.Vmap(jp, flags, nx)
+	if err != nil {
+		return nil, err
+	}
+	b := ir.NewBuilder(nil)
+	args := make([]*ir.Var, len(j.In))
+	for i, v := range j.In {
+		args[i] = b.Input(v.Shape)
+	}
+	outs := b.Inline(vm, append(args, op.Const(b, basis(nx, x))))
+	// outs[1] is (tangent, y..., x...): bring y's axes first.
+	cols := op.ReshapeTo(b, outs[1], []int{nx, ny, nx})
+	h := b.Emit(op.Transpose{Perm: []int{1, 0, 2}}, cols)
+	h = op.ReshapeTo(b, h, slices.Concat(y, x, x))
+	q, err := b.Build(h)
+	if err != nil {
+		return nil, err
+	}
+	return transform.Simplify(q)
 }
 
 // diagProgram reduces a Hessian program (y ++ x ++ x, x a vector) to its

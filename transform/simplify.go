@@ -183,6 +183,10 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 			return in[2], nil
 		}
 	}
+	if t, ok := p.(op.Transpose); ok && movesOnlyUnitAxes(t.Perm, shapes[0]) {
+		// The data stay in order: a reshape, which later reshapes absorb.
+		return s.emit(op.Reshape{Shape: out}, in)
+	}
 	if t, ok := p.(op.Transpose); ok {
 		// A transpose of a transpose is one transpose (or none).
 		if inner, ok := s.perm[in[0]]; ok {
@@ -240,6 +244,21 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 		}
 	}
 	return s.emitPlain(p, in), nil
+}
+
+// movesOnlyUnitAxes reports whether perm keeps the axes of shape longer
+// than 1 in their order.
+func movesOnlyUnitAxes(perm, shape []int) bool {
+	last := -1
+	for _, a := range perm {
+		if shape[a] != 1 {
+			if a < last {
+				return false
+			}
+			last = a
+		}
+	}
+	return true
 }
 
 func isIdentity(perm []int) bool {

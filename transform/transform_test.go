@@ -562,6 +562,14 @@ func TestSimplifyRules(t *testing.T) {
 			r := b.Emit(op.MatMul{}, b.Emit(op.Reshape{Shape: []int{3, 2}}, x), w) // (3, 4)
 			return b.Emit(op.Tanh{}, b.Emit(op.Reshape{Shape: []int{2, 6}}, r))
 		}, nil, map[string]int{"reshape": 2}},
+		{"transpose that moves only unit axes", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			r := b.Emit(op.Transpose{Perm: []int{1, 0, 2}}, b.Emit(op.Reshape{Shape: []int{2, 1, 3}}, x)) // (1, 2, 3)
+			return b.Emit(op.Exp{}, b.Emit(op.Reshape{Shape: s23}, r))
+		}, []string{"transpose", "reshape"}, nil},
+		{"transpose that reorders long axes is kept", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			r := b.Emit(op.Transpose{Perm: []int{2, 1, 0}}, b.Emit(op.Reshape{Shape: []int{2, 1, 3}}, x)) // (3, 1, 2)
+			return b.Emit(op.Exp{}, b.Emit(op.Reshape{Shape: s23}, r))
+		}, nil, map[string]int{"transpose": 1}},
 		{"identity reshape and transpose", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Tanh{}, b.Emit(op.Transpose{Perm: []int{0, 1}}, b.Emit(op.Reshape{Shape: s23}, x)))
 		}, []string{"transpose", "reshape"}, nil},
