@@ -41,3 +41,53 @@ func BenchmarkBatchJacobian(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrainingStep times one physics-informed training step of the
+// pinn2d network at b = 4096 (the loss of bench/README.md's pinn_step and
+// its gradient with respect to every parameter), traced once, run split at
+// its sums over the batch and run whole, in one run so that the ratio
+// means something.
+func BenchmarkTrainingStep(b *testing.B) {
+	rng := tensor.NewRand(1)
+	m, err := nn.RandomMLP(rng, []int{2, 64, 64, 64, 64, 1}, "tanh")
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := tensor.Randn(rng, 4096, 2)
+	in := append(m.Params(), x)
+	shapes := make([][]int, len(in))
+	for i, t := range in {
+		shapes[i] = t.Shape()
+	}
+	loss := func(in []*jacobi.Node) *jacobi.Node {
+		params, x := in[:len(in)-1], in[len(in)-1]
+		u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(params, x) }
+		lap := jacobi.BatchLaplacianOf(u, x)
+		g := jacobi.BatchGradOf(u, x)
+		return lap.Add(u(x)).Square().Mean().Add(g.Square().Sum(1).Mean())
+	}
+	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		v, g := jacobi.ValueAndGradOf(loss, in)
+		return append([]*jacobi.Node{v}, g...)
+	}, shapes...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !step.IsSplit() {
+		b.Fatal("the training step does not run split")
+	}
+	flops := step.Cost().FLOPs
+	for _, c := range []struct {
+		name string
+		run  func(...*tensor.Tensor) ([]*tensor.Tensor, error)
+	}{{"split", step.Run}, {"whole", step.RunWhole}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.run(in...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -30,4 +30,10 @@
 // so a loss can contain u_x and Δu and then be differentiated with respect
 // to network parameters (ValueAndGrad, ValueAndGradOf) — what PyTorch users
 // do with create_graph=True.
+//
+// A traced training step (Trace of ValueAndGradOf's results) is per-sample
+// work except for its sums over the batch: the loss's mean, the parameter
+// gradients. Trace finds that cut (transform.SplitSums) and Run computes
+// the per-sample part in chunks of the batch that stay in cache, one chunk
+// per core, then the rest from the sums.
 package jacobi
