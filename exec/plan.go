@@ -46,6 +46,10 @@ type layout struct {
 	strides []int
 }
 
+func sameLayout(a, b layout) bool {
+	return a.buf == b.buf && a.off == b.off && slices.Equal(a.shape, b.shape) && slices.Equal(a.strides, b.strides)
+}
+
 func (l layout) contiguous() bool {
 	acc := 1
 	for d := len(l.shape) - 1; d >= 0; d-- {
@@ -440,8 +444,14 @@ func (g *group) add(c *compiler, e *ir.Eqn, k rowKernel, in []layout) {
 			m.args = append(m.args, operandRef{inGroup: true, i: j})
 			continue
 		}
-		g.ext = append(g.ext, in[i])
-		m.args = append(m.args, operandRef{i: len(g.ext) - 1})
+		// An outside value read by several members is read (and, if
+		// strided, gathered) once per block.
+		k := slices.IndexFunc(g.ext, func(l layout) bool { return sameLayout(l, in[i]) })
+		if k < 0 {
+			g.ext = append(g.ext, in[i])
+			k = len(g.ext) - 1
+		}
+		m.args = append(m.args, operandRef{i: k})
 	}
 	// A buffer for the value in case something outside reads it; fuse
 	// empties it otherwise. No step is added until the group is fused, so
