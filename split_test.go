@@ -157,3 +157,50 @@ func TestSplitRunBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Split runs of one traced program from several goroutines at once give
+// what a lone run gives, bit for bit.
+func TestSplitRunConcurrent(t *testing.T) {
+	defer jacobi.SetSplitChunk(16)()
+	m, cases := splitCases(t)
+	nparams := 0
+	for _, p := range m.Params() {
+		nparams += p.Len()
+	}
+	rng := tensor.NewRand(12)
+	theta, x := tensor.Randn(rng, nparams), tensor.Randn(rng, 300, 3)
+	tr, err := jacobi.Trace(cases[1].f, theta.Shape(), x.Shape())
+	if err != nil || !tr.IsSplit() {
+		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
+	}
+	want, err := tr.Run(theta, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 5 {
+				got, err := tr.Run(theta, x)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range want {
+					for k, w := range want[i].Data() {
+						if got[i].Data()[k] != w {
+							errs <- fmt.Errorf("output %d element %d: %v, alone %v", i, k, got[i].Data()[k], w)
+							return
+						}
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
