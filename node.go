@@ -187,6 +187,23 @@ func fold(p ir.Primitive, nodes []*Node) *Node {
 	return &Node{c: t}
 }
 
+// Fail records err on x's trace and returns a node that carries it: the
+// trace, and whatever derivative, Trace or Compile is built on it, fails
+// with err (unwrapped, for errors.Is and errors.As). It is for functions
+// that find a problem of their own while being traced, such as a model
+// that asks for an operation they do not support. A nil err, or a trace
+// that has already failed, leaves x as it is.
+func (x *Node) Fail(err error) *Node {
+	if err == nil || x.Err() != nil {
+		return x
+	}
+	if x.b != nil {
+		x.b.Fail(err)
+		return &Node{b: x.b, v: &ir.Var{}}
+	}
+	return &Node{err: err}
+}
+
 // fail returns a node carrying err in x's trace.
 func (x *Node) fail(err error) *Node {
 	if x.Err() != nil {

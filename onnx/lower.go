@@ -183,9 +183,7 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 				lowerErr = err
 			}
 			mu.Unlock()
-			// No public way to fail a trace with our own error: an
-			// impossible reshape fails it; the caller reports lowerErr.
-			return x.Reshape(-1, -1)
+			return x.Fail(err)
 		}
 		return y
 	}
