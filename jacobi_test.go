@@ -1,6 +1,7 @@
 package jacobi_test
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -572,4 +573,37 @@ func TestDerivativeInsideDerivative(t *testing.T) {
 	}
 	want := fd.Gradient(nil, lossAt, w.Data(), &fd.Settings{Formula: fd.Central})
 	assertClose(t, "gradient through an inner Laplacian", out[0].Data(), want, 1e-6, 1e-8)
+}
+
+// A function that fails its own trace with Fail makes every entry point
+// built on it return that error.
+func TestFail(t *testing.T) {
+	unsupported := errors.New("unsupported operation")
+	f := func(x *jacobi.Node) *jacobi.Node { return x.Tanh().Fail(unsupported).Exp() }
+	x := tensor.Randn(tensor.NewRand(1), 4, 3)
+	calls := map[string]func() error{
+		"Trace": func() error {
+			_, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, x.Shape())
+			return err
+		},
+		"Eval":          func() error { _, err := jacobi.Eval(f, x); return err },
+		"BatchJacobian": func() error { _, err := jacobi.BatchJacobian(f, x); return err },
+		"BatchHessian": func() error {
+			_, err := jacobi.BatchHessian(func(x *jacobi.Node) *jacobi.Node { return f(x).Sum(1) }, x)
+			return err
+		},
+		"Compile": func() error {
+			_, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(f, x) }, []int{3})
+			return err
+		},
+		"constant": func() error {
+			_, err := jacobi.Eval(func(x *jacobi.Node) *jacobi.Node { return x.Add(jacobi.Scalar(1).Fail(unsupported)) }, x)
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, unsupported) {
+			t.Errorf("%s: error %v, want %v", name, err, unsupported)
+		}
+	}
 }

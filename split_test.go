@@ -1,7 +1,6 @@
 package jacobi_test
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -202,39 +201,6 @@ func TestSplitRunConcurrent(t *testing.T) {
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
-		}
-	}
-}
-
-// A function that fails its own trace with Fail makes every entry point
-// built on it return that error.
-func TestFail(t *testing.T) {
-	unsupported := errors.New("unsupported operation")
-	f := func(x *jacobi.Node) *jacobi.Node { return x.Tanh().Fail(unsupported).Exp() }
-	x := tensor.Randn(tensor.NewRand(1), 4, 3)
-	calls := map[string]func() error{
-		"Trace": func() error {
-			_, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, x.Shape())
-			return err
-		},
-		"Eval":          func() error { _, err := jacobi.Eval(f, x); return err },
-		"BatchJacobian": func() error { _, err := jacobi.BatchJacobian(f, x); return err },
-		"BatchHessian": func() error {
-			_, err := jacobi.BatchHessian(func(x *jacobi.Node) *jacobi.Node { return f(x).Sum(1) }, x)
-			return err
-		},
-		"Compile": func() error {
-			_, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(f, x) }, []int{3})
-			return err
-		},
-		"constant": func() error {
-			_, err := jacobi.Eval(func(x *jacobi.Node) *jacobi.Node { return x.Add(jacobi.Scalar(1).Fail(unsupported)) }, x)
-			return err
-		},
-	}
-	for name, call := range calls {
-		if err := call(); !errors.Is(err, unsupported) {
-			t.Errorf("%s: error %v, want %v", name, err, unsupported)
 		}
 	}
 }
