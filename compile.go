@@ -292,9 +292,18 @@ func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
 		lo, hi := i*chunk, min((i+1)*chunk, b)
 		return c.runChunk(x.Data()[lo*inSize:hi*inSize], out.Data()[lo*outSize:hi*outSize], hi-lo, serial)
 	}
-	if nchunks == 1 || c.cfg.workers == 1 {
-		for i := range nchunks {
-			if err := run(i); err != nil {
+	if nchunks == 1 {
+		return run(0)
+	}
+	return parallel(min(c.cfg.workers, nchunks), nchunks, run)
+}
+
+// parallel runs task(0..n-1) on up to workers goroutines (the caller's
+// included) and returns the first error.
+func parallel(workers, n int, task func(int) error) error {
+	if workers <= 1 {
+		for i := range n {
+			if err := task(i); err != nil {
 				return err
 			}
 		}
@@ -302,24 +311,24 @@ func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
 	}
 	var next atomic.Int64
 	var firstErr error
-	var errOnce sync.Once
+	var once sync.Once
 	var wg sync.WaitGroup
-	for w := 0; w < min(c.cfg.workers, nchunks); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= nchunks {
-					return
-				}
-				if err := run(i); err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
 			}
-		}()
+			if err := task(i); err != nil {
+				once.Do(func() { firstErr = err })
+				return
+			}
+		}
 	}
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 	return firstErr
 }

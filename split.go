@@ -5,7 +5,6 @@ import (
 	"math"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/jacobi-ad/jacobi/exec"
 	"github.com/jacobi-ad/jacobi/ir"
@@ -217,39 +216,4 @@ func (r *splitRun) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	return outs, nil
-}
-
-// parallel runs task(0..n-1) on up to workers goroutines (the caller's
-// included) and returns the first error.
-func parallel(workers, n int, task func(int) error) error {
-	if workers <= 1 {
-		for i := range n {
-			if err := task(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	work := func() {
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= n {
-				return
-			}
-			if err := task(i); err != nil {
-				once.Do(func() { firstErr = err })
-				return
-			}
-		}
-	}
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
-	return firstErr
 }
