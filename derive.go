@@ -38,6 +38,40 @@ func moveFirstToLast(b *ir.Builder, v *ir.Var) *ir.Var {
 	return b.Emit(op.Transpose{Perm: perm}, v)
 }
 
+// basisProducts inlines into b the program of p's JVP (forward) or VJP
+// (reverse) with respect to its first input, mapped over the n basis
+// vectors of shape, at args, and returns the mapped derivative (n, ...):
+// the Jacobian's columns (forward) or rows (reverse).
+func basisProducts(b *ir.Builder, p *ir.Program, args []*ir.Var, m Mode, n int, shape []int) (*ir.Var, error) {
+	var d *ir.Program
+	var err error
+	if m == Forward {
+		d, err = transform.JVP(p, wrtFirst(p))
+	} else {
+		d, err = transform.VJP(p, wrtFirst(p))
+	}
+	if err != nil {
+		return nil, err
+	}
+	flags := make([]bool, len(d.In))
+	flags[len(flags)-1] = true
+	vm, err := transform.Vmap(d, flags, n)
+	if err != nil {
+		return nil, err
+	}
+	return b.Inline(vm, append(args, op.Const(b, basis(n, shape))))[1], nil
+}
+
+// inputsLike starts a builder with inputs shaped as p's.
+func inputsLike(p *ir.Program) (*ir.Builder, []*ir.Var) {
+	b := ir.NewBuilder(nil)
+	args := make([]*ir.Var, len(p.In))
+	for i, v := range p.In {
+		args[i] = b.Input(v.Shape)
+	}
+	return b, args
+}
+
 // jacobianProgram returns the program of dy/dx, shaped y.shape ++ x.shape,
 // for a program of one output, by forward or reverse mode.
 func jacobianProgram(p *ir.Program, m Mode) (*ir.Program, error) {
@@ -46,40 +80,20 @@ func jacobianProgram(p *ir.Program, m Mode) (*ir.Program, error) {
 	}
 	x, y := p.In[0].Shape, p.Out[0].Shape
 	nx, ny := tensor.Size(x), tensor.Size(y)
-	b := ir.NewBuilder(nil)
-	args := make([]*ir.Var, len(p.In))
-	for i, v := range p.In {
-		args[i] = b.Input(v.Shape)
-	}
+	b, args := inputsLike(p)
 	var jac *ir.Var
 	if m == Forward {
-		jp, err := transform.JVP(p, wrtFirst(p))
+		cols, err := basisProducts(b, p, args, Forward, nx, x) // (nx, y...): the columns
 		if err != nil {
 			return nil, err
 		}
-		flags := make([]bool, len(jp.In))
-		flags[len(flags)-1] = true
-		vm, err := transform.Vmap(jp, flags, nx)
-		if err != nil {
-			return nil, err
-		}
-		outs := b.Inline(vm, append(args, op.Const(b, basis(nx, x))))
-		// outs[1] is (nx, y...): column k of the Jacobian per row.
-		cols := op.ReshapeTo(b, outs[1], []int{nx, ny})
-		jac = b.Emit(op.Transpose{Perm: []int{1, 0}}, cols)
+		jac = b.Emit(op.Transpose{Perm: []int{1, 0}}, op.ReshapeTo(b, cols, []int{nx, ny}))
 	} else {
-		vp, err := transform.VJP(p, wrtFirst(p))
+		rows, err := basisProducts(b, p, args, Reverse, ny, y) // (ny, x...): the rows
 		if err != nil {
 			return nil, err
 		}
-		flags := make([]bool, len(vp.In))
-		flags[len(flags)-1] = true
-		vm, err := transform.Vmap(vp, flags, ny)
-		if err != nil {
-			return nil, err
-		}
-		outs := b.Inline(vm, append(args, op.Const(b, basis(ny, y))))
-		jac = outs[1] // (ny, x...): row j of the Jacobian
+		jac = rows
 	}
 	jac = op.ReshapeTo(b, jac, append(append([]int{}, y...), x...))
 	q, err := b.Build(jac)
@@ -142,25 +156,13 @@ func hessianProgram(p *ir.Program) (*ir.Program, error) {
 	}
 	x, y := p.In[0].Shape, p.Out[0].Shape
 	nx, ny := tensor.Size(x), tensor.Size(y)
-	jp, err := transform.JVP(j, wrtFirst(j))
+	b, args := inputsLike(j)
+	cols, err := basisProducts(b, j, args, Forward, nx, x)
 	if err != nil {
 		return nil, err
 	}
-	flags := make([]bool, len(jp.In))
-	flags[len(flags)-1] = true
-	vm, err := transform.Vmap(jp, flags, nx)
-	if err != nil {
-		return nil, err
-	}
-	b := ir.NewBuilder(nil)
-	args := make([]*ir.Var, len(j.In))
-	for i, v := range j.In {
-		args[i] = b.Input(v.Shape)
-	}
-	outs := b.Inline(vm, append(args, op.Const(b, basis(nx, x))))
-	// outs[1] is (tangent, y..., x...): bring y's axes first.
-	cols := op.ReshapeTo(b, outs[1], []int{nx, ny, nx})
-	h := b.Emit(op.Transpose{Perm: []int{1, 0, 2}}, cols)
+	// cols is (tangent, y..., x...): bring y's axes first.
+	h := b.Emit(op.Transpose{Perm: []int{1, 0, 2}}, op.ReshapeTo(b, cols, []int{nx, ny, nx}))
 	h = op.ReshapeTo(b, h, slices.Concat(y, x, x))
 	q, err := b.Build(h)
 	if err != nil {
@@ -181,11 +183,7 @@ func diagProgram(p *ir.Program, trace bool) (*ir.Program, error) {
 		return nil, fmt.Errorf("hessian diagonal: the sample must be a vector, got shape %v", x)
 	}
 	n := x[0]
-	b := ir.NewBuilder(nil)
-	args := make([]*ir.Var, len(h.In))
-	for i, v := range h.In {
-		args[i] = b.Input(v.Shape)
-	}
+	b, args := inputsLike(h)
 	hv := b.Inline(h, args)[0]
 	r := hv.Rank()
 	dims := []int{r - 2, r - 1}

@@ -11,10 +11,10 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// splitCases are traced functions of parameters θ and a batch x (b, 3) of a
-// 3-8-8-2 tanh network u. split says whether the function only sums over
-// its samples (and so runs split).
-func splitCases(t *testing.T) (m *nn.MLP, cases []struct {
+// splitCases are traced functions of parameters θ (nparams values) and a
+// batch x (b, 3) of a 3-8-8-2 tanh network u. split says whether the
+// function only sums over its samples (and so runs split).
+func splitCases(t *testing.T) (nparams int, cases []struct {
 	name  string
 	f     jacobi.Func
 	split bool
@@ -74,7 +74,10 @@ func splitCases(t *testing.T) (m *nn.MLP, cases []struct {
 			return []*jacobi.Node{m.ApplyWith(params(in[0]), h).Square().Mean()}
 		}, false},
 	}
-	return m, cases
+	for _, p := range m.Params() {
+		nparams += p.Len()
+	}
+	return nparams, cases
 }
 
 // A traced function that sums over its samples runs in chunks and gives
@@ -83,11 +86,7 @@ func splitCases(t *testing.T) (m *nn.MLP, cases []struct {
 func TestSplitRun(t *testing.T) {
 	defer jacobi.SetSplitChunk(16)()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	m, cases := splitCases(t)
-	nparams := 0
-	for _, p := range m.Params() {
-		nparams += p.Len()
-	}
+	nparams, cases := splitCases(t)
 	rng := tensor.NewRand(8)
 	theta := tensor.Randn(rng, nparams)
 	for _, c := range cases {
@@ -138,11 +137,7 @@ func TestSplitRun(t *testing.T) {
 // A split run checks its inputs as the whole program does.
 func TestSplitRunBadInput(t *testing.T) {
 	defer jacobi.SetSplitChunk(16)()
-	m, cases := splitCases(t)
-	nparams := 0
-	for _, p := range m.Params() {
-		nparams += p.Len()
-	}
+	nparams, cases := splitCases(t)
 	tr, err := jacobi.Trace(cases[0].f, []int{nparams}, []int{100, 3})
 	if err != nil || !tr.IsSplit() {
 		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
@@ -162,11 +157,7 @@ func TestSplitRunBadInput(t *testing.T) {
 // what a lone run gives, bit for bit.
 func TestSplitRunConcurrent(t *testing.T) {
 	defer jacobi.SetSplitChunk(16)()
-	m, cases := splitCases(t)
-	nparams := 0
-	for _, p := range m.Params() {
-		nparams += p.Len()
-	}
+	nparams, cases := splitCases(t)
 	rng := tensor.NewRand(12)
 	theta, x := tensor.Randn(rng, nparams), tensor.Randn(rng, 300, 3)
 	tr, err := jacobi.Trace(cases[1].f, theta.Shape(), x.Shape())

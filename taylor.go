@@ -125,11 +125,7 @@ func onFlatSample(p *ir.Program, diag bool, derive func(*ir.Program) (*ir.Progra
 	if err != nil {
 		return nil, err
 	}
-	b := ir.NewBuilder(nil)
-	outer := make([]*ir.Var, len(p.In))
-	for i, v := range p.In {
-		outer[i] = b.Input(v.Shape)
-	}
+	b, outer := inputsLike(p)
 	outer0 := outer[0]
 	outer[0] = op.ReshapeTo(b, outer0, []int{n})
 	res := b.Inline(d, outer)[0]
@@ -161,11 +157,7 @@ func taylorProgram(p *ir.Program, v *tensor.Tensor, w []float64, x2 *tensor.Tens
 	if err != nil {
 		return nil, err
 	}
-	b := ir.NewBuilder(nil)
-	args := make([]*ir.Var, len(p.In))
-	for i, in := range p.In {
-		args[i] = b.Input(in.Shape)
-	}
+	b, args := inputsLike(p)
 	if x2 == nil {
 		x2 = tensor.Zeros(p.In[0].Shape...)
 	}
@@ -214,11 +206,7 @@ func hessianDiagTaylor(p *ir.Program) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := ir.NewBuilder(nil)
-	args := make([]*ir.Var, len(p.In))
-	for i, in := range p.In {
-		args[i] = b.Input(in.Shape)
-	}
+	b, args := inputsLike(p)
 	dirs, _ := tensor.Eye(n).Reshape(n, 1, n)
 	outs := b.Inline(vm, append(args, op.Const(b, dirs), op.Const(b, tensor.Zeros(n))))
 	d := moveFirstToLast(b, outs[2*len(p.Out)]) // (y..., n)
