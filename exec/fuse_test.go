@@ -103,7 +103,8 @@ func BenchmarkFusion(b *testing.B) {
 // the same bits as the same step run on one goroutine and as the unfused
 // plan, whatever the number of workers: here with two outer block axes (the
 // odometer starts mid-way for every worker but the first), broadcast
-// operands and a transposed one that is gathered block by block.
+// operands, a scalar gathered once, and a transposed operand gathered block
+// by block.
 func TestParallelFusionChangesNoBits(t *testing.T) {
 	defer kernels.SetWorkers(0)
 	for _, n := range []int{1, 11} { // 4200 and 46200 elements: below and above minParallelFuse
@@ -113,6 +114,8 @@ func TestParallelFusionChangesNoBits(t *testing.T) {
 		rows := b.Input([]int{n, 1400})
 		plane := b.Input([]int{3, 1400})
 		tr := b.Input([]int{1400, 3, n})
+		scale := b.Input([]int{}) // gathered once per run of blocks: the same for every block
+		a = b.Emit(op.Mul{}, a, b.Emit(op.Broadcast{Shape: shape, Dims: []int{}}, scale))
 		t1 := b.Emit(op.Mul{}, a, b.Emit(op.Broadcast{Shape: shape, Dims: []int{0, 2}}, rows))
 		t2 := b.Emit(op.Tanh{}, b.Emit(op.Add{}, t1, b.Emit(op.Broadcast{Shape: shape, Dims: []int{1, 2}}, plane)))
 		t3 := b.Emit(op.Sub{}, b.Emit(op.Mul{}, t2, t2), b.Emit(op.Transpose{Perm: []int{2, 1, 0}}, tr))

@@ -497,6 +497,9 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		off          int
 		g            gather // gathers one block, offset added at run time
 		st           []int  // strides over the outer axes
+		// fixed: the gathered block is the same for every block (a bias,
+		// a broadcast scalar), so it is gathered once per run of blocks.
+		fixed bool
 	}
 	ops := make([]operand, len(g.ext))
 	for i, l := range g.ext {
@@ -505,6 +508,7 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		if !isRowMajor(cs[blk:], bst) {
 			ops[i].scratch = c.newBuf(inner)
 			ops[i].g = gather{shape: cs[blk:], strides: bst}
+			ops[i].fixed = !slices.ContainsFunc(ops[i].st, func(st int) bool { return st != 0 })
 		}
 	}
 	// Where each member writes its rows: its buffer, or a scratch row.
@@ -565,9 +569,20 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 				base[i] += idx[d] * o.st[d]
 			}
 		}
+		for i, op := range ops {
+			if op.fixed {
+				g := op.g
+				g.off = base[i]
+				g.run(rowsOf[op.scratch], bufs[op.buf])
+				extRows[i] = rowsOf[op.scratch]
+			}
+		}
 		var args [3][]float64
 		for o := lo * inner; o < hi*inner; o += inner {
 			for i, op := range ops {
+				if op.fixed {
+					continue
+				}
 				src := bufs[op.buf]
 				if op.scratch < 0 {
 					extRows[i] = src[base[i] : base[i]+inner]
