@@ -68,6 +68,7 @@ func usage(w io.Writer) {
 
 Usage:
   jacobi <command> [flags]
+  jacobi              (no command: jacobian on the built-in seed network)
 
 Commands:
 `, version)
@@ -132,11 +133,11 @@ func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
 }
 
 // run is the whole tool; it returns the exit status: 0 success, 1 failure,
-// 2 bad usage.
+// 2 bad usage. With no arguments it does its main job on the built-in
+// model: jacobi jacobian.
 func run(args []string, stdout, stderr io.Writer, tty bool) int {
 	if len(args) == 0 {
-		usage(stderr)
-		return 2
+		args = []string{"jacobian"}
 	}
 	switch args[0] {
 	case "--version", "-version", "version":

@@ -215,8 +215,11 @@ func TestUsage(t *testing.T) {
 			t.Errorf("help %s: exit %d\n%s", c.name, code, stdout)
 		}
 	}
-	if code, _, stderr := runBin(t); code != 2 || !strings.Contains(stderr, "Commands") {
-		t.Errorf("no arguments: exit %d, %q", code, stderr)
+	if code, stdout, stderr := runBin(t); code != 0 || !strings.Contains(stdout, "per-sample Jacobians (256, 10, 5)") {
+		t.Errorf("no arguments (the main job on the built-in model): exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, _ := runBin(t, "help"); code != 0 || !strings.Contains(stdout, "Commands") {
+		t.Errorf("help: exit %d, %q", code, stdout)
 	}
 	if code, _, _ := runBin(t, "jacobian", "--mode", "sideways"); code != 2 {
 		t.Errorf("bad --mode: exit %d, want 2", code)
