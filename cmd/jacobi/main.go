@@ -10,7 +10,8 @@
 // Linear(2,10) exported from PyTorch; with no --input, a seeded random
 // batch. It prints a summary with the time taken and, for comparison, the
 // same result computed the naive way (the full Jacobian or Hessian of the
-// whole batch, then its diagonal blocks). Run "jacobi help" for more.
+// whole batch, then its diagonal blocks). With no arguments at all it runs
+// "jacobi jacobian" on the built-in network. Run "jacobi help" for more.
 package main
 
 import (
