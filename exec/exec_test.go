@@ -93,6 +93,15 @@ var layoutCases = []struct {
 		}
 		return []*ir.Var{x, keep}
 	}},
+	{"concat of strided slices, each copied before the one step that reads them all", [][]int{{2, 2, 4}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		z := op.Const(b, tensor.Zeros(2, 2, 1))
+		padded := b.Emit(op.Concat{Axis: 2}, z, in[0], z) // (2, 2, 6)
+		var windows []*ir.Var
+		for k := range 3 {
+			windows = append(windows, b.Emit(op.Slice{Start: []int{0, 0, k}, Limit: []int{2, 2, k + 4}}, padded))
+		}
+		return []*ir.Var{b.Emit(op.Concat{Axis: 2}, windows...)}
+	}},
 	{"pad and concat fall back to Eval", [][]int{{2, 3}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
 		t := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])
 		p := b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 2}}, t)

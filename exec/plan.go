@@ -218,6 +218,11 @@ func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
 	}
 	for i := range in {
 		in[i] = c.contiguousCopy(in[i])
+	}
+	// Marked only now: a copy made above must live until the step below,
+	// not just until the next copy's step (which could then reuse its
+	// memory).
+	for i := range in {
 		c.use(in[i])
 	}
 	n := tensor.Size(shape)
