@@ -112,7 +112,16 @@ func TestLowerErrors(t *testing.T) {
 		edit func(m *pb.ModelProto)
 		want string
 	}{
-		{"unsupported op", func(m *pb.ModelProto) { m.Graph.Node[0].OpType = proto.String("Conv") }, `operator "Conv" is not supported`},
+		{"unsupported op", func(m *pb.ModelProto) { m.Graph.Node[0].OpType = proto.String("ConvTranspose") }, `operator "ConvTranspose" is not supported`},
+		{"conv of a matrix", func(m *pb.ModelProto) { m.Graph.Node[0].OpType = proto.String("Conv") }, `Conv node "/gemm": needs an input (N, C, D...)`},
+		{"einsum output label in no operand", einsumEdit("bi,ij->bl"), `the output's "l" is in no operand`},
+		{"einsum term does not fit its operand", einsumEdit("bik,ij->bj"), `does not fit operand 0 of rank 2`},
+		{"einsum with two ellipses", einsumEdit("...b...,ij->bj"), `has two ellipses`},
+		{"einsum with a digit", einsumEdit("b1,ij->bj"), `is not a letter`},
+		{"einsum operands of other sizes", func(m *pb.ModelProto) {
+			m.Graph.Initializer[0] = floatW([]int64{3, 2}, make([]float32, 6))
+			einsumEdit("bi,ij->bj")(m)
+		}, `axis "i" has size 2 in one operand and 3 in another`},
 		{"shape mismatch", func(m *pb.ModelProto) {
 			m.Graph.Initializer[0] = floatW([]int64{3, 3}, make([]float32, 9))
 		}, `Gemm node "/gemm"`},
@@ -134,6 +143,94 @@ func TestLowerErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// einsumEdit turns tiny's Gemm into an Einsum of x and w with equation eq.
+func einsumEdit(eq string) func(m *pb.ModelProto) {
+	return func(m *pb.ModelProto) {
+		n := m.Graph.Node[0]
+		n.OpType = proto.String("Einsum")
+		n.Attribute = []*pb.AttributeProto{{Name: proto.String("equation"), Type: pb.AttributeProto_STRING.Enum(), S: []byte(eq)}}
+	}
+}
+
+// TestEinsumEquations: one Einsum node of x (b, 2) and w (2, 2) against the
+// sums written out.
+func TestEinsumEquations(t *testing.T) {
+	w := []float64{1, 2, 3, 4}
+	xs := []float64{0.5, -1, 2, 0.25, -3, 1.5} // three samples
+	cases := []struct {
+		eq   string
+		want func(x []float64) []float64 // one sample's output
+	}{
+		{"bi,ij", func(x []float64) []float64 { // implicit output: bj
+			return []float64{x[0]*w[0] + x[1]*w[2], x[0]*w[1] + x[1]*w[3]}
+		}},
+		{"bj,ij->bi", func(x []float64) []float64 {
+			return []float64{w[0]*x[0] + w[1]*x[1], w[2]*x[0] + w[3]*x[1]}
+		}},
+		{"bi,ii->bi", func(x []float64) []float64 { return []float64{x[0] * w[0], x[1] * w[3]} }},
+		{"bi,jk->bijk", func(x []float64) []float64 {
+			var out []float64
+			for _, xi := range x {
+				for _, wjk := range w {
+					out = append(out, xi*wjk)
+				}
+			}
+			return out
+		}},
+		{"b...,...->b", func(x []float64) []float64 { // x's ellipsis aligns with w's last axis
+			return []float64{x[0]*(w[0]+w[2]) + x[1]*(w[1]+w[3])}
+		}},
+		{"...i,ij->...", func(x []float64) []float64 { return []float64{x[0]*(w[0]+w[1]) + x[1]*(w[2]+w[3])} }},
+	}
+	for _, c := range cases {
+		t.Run(c.eq, func(t *testing.T) {
+			m := tiny(floatW([]int64{2, 2}, []float32{1, 2, 3, 4}))
+			einsumEdit(c.eq)(m)
+			d, err := Decode(encode(t, m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := d.Fn([]int{2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := jacobi.Eval(f, tensor.MustNew([]int{3, 2}, xs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			per := y.Len() / 3
+			for s := range 3 {
+				want := c.want(xs[2*s : 2*s+2])
+				got := y.Data()[s*per : (s+1)*per]
+				if len(got) != len(want) {
+					t.Fatalf("sample %d: %d values, want %d", s, len(got), len(want))
+				}
+				for i := range want {
+					if math.Abs(got[i]-want[i]) > 1e-12 {
+						t.Fatalf("sample %d: %v, want %v", s, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestConvAutoPad: the convolutions model with its last Conv's explicit
+// pads written as auto_pad SAME_UPPER computes the same.
+func TestConvAutoPad(t *testing.T) {
+	_, f, x := loadModel(t, "convs", "model.onnx")
+	_, fa, _ := loadModel(t, "convs", "model_autopad.onnx")
+	y, err := jacobi.Eval(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ya, err := jacobi.Eval(fa, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRel(t, "auto_pad output", ya, y, 1e-15)
 }
 
 // TestFixedBatchReshape: a model exported with a fixed batch of 4 whose

@@ -681,6 +681,8 @@ func init() {
 		"Where":           opWhere,
 		"Gemm":            opGemm,
 		"MatMul":          opMatMul,
+		"Einsum":          opEinsum,
+		"Conv":            opConv,
 		"Concat":          opConcat,
 		"Slice":           opSlice,
 		"Gather":          opGather,

@@ -192,6 +192,50 @@ class Zoo2(nn.Module):
         return self.l3(torch.cat([torch.tanh(h[:, :6]), m, lse, nrm], dim=1))
 
 
+class Convs(nn.Module):
+    """Convolutions as torch.onnx.export writes them: Conv1d with padding,
+    a strided, dilated, grouped Conv1d, and a Conv2d with a rectangular
+    kernel, stride and padding, then one that keeps the size, on x (b, 16)
+    viewed as a (2, 8) signal and as a (1, 4, 4) image. model_autopad.onnx
+    has the last convolution's pads replaced by auto_pad SAME_UPPER."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv1d(2, 4, 3, padding=1)
+        self.c2 = nn.Conv1d(4, 4, 3, stride=2, dilation=2, groups=2, padding=2)
+        self.c3 = nn.Conv2d(1, 3, (2, 3), stride=(1, 2), padding=(1, 0), bias=False)
+        self.c4 = nn.Conv2d(3, 2, (3, 1), padding=(1, 0))
+        self.lin = nn.Linear(4 * 4 + 2 * 5 * 1, 2)
+
+    def forward(self, x):
+        s = x.view(-1, 2, 8)
+        h = torch.tanh(self.c2(torch.tanh(self.c1(s))))       # (b, 4, 4)
+        g = torch.tanh(self.c3(x.view(-1, 1, 4, 4)))          # (b, 3, 5, 1)
+        g = torch.tanh(self.c4(g))                            # (b, 2, 5, 1)
+        return self.lin(torch.cat([h.flatten(1), g.flatten(1)], 1))
+
+
+class Einsums(nn.Module):
+    """torch.einsum in the forms models use: a contraction with a 3-D
+    weight, a per-sample batched product, an outer product, a diagonal,
+    and an ellipsis."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 3, 5) * 0.5)
+        self.v = nn.Parameter(torch.randn(5, 2) * 0.5)
+
+    def forward(self, x):                                      # (b, 4)
+        h = torch.einsum("bi,ijk->bjk", x, self.w)             # (b, 3, 5)
+        g = torch.tanh(h)
+        o = torch.einsum("bjk,bjk->bj", g, h)                  # (b, 3)
+        p = torch.einsum("bj,bk->bjk", o, x[:, 1:])            # (b, 3, 3)
+        d = torch.einsum("bii->bi", p)                         # (b, 3)
+        q = torch.einsum("...jk,kl->...l", g, self.v)          # (b, 2), j summed
+        r = torch.einsum("bj,jk->bk", d, self.w[0])            # (b, 5)
+        return torch.cat([d, q, torch.sin(r)], dim=1)
+
+
 class ScalarSamples(nn.Module):
     """Samples that are scalars: x of shape (b,), y of shape (b,)."""
 
@@ -292,6 +336,18 @@ def typed_copy(src, dst, double):
     onnx.save(m, dst)
 
 
+def autopad_copy(src, dst):
+    """Rewrites the last Conv's explicit pads as auto_pad SAME_UPPER (the
+    same padding for its stride-1, size-keeping kernel)."""
+    m = onnx.load(src)
+    conv = [n for n in m.graph.node if n.op_type == "Conv"][-1]
+    kept = [a for a in conv.attribute if a.name != "pads"]
+    del conv.attribute[:]
+    conv.attribute.extend(kept + [onnx.helper.make_attribute("auto_pad", "SAME_UPPER")])
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+
+
 def npy_files():
     d = os.path.join(ROOT, "testdata", "npy")
     os.makedirs(d, exist_ok=True)
@@ -324,6 +380,9 @@ def main():
     export("piecewise", Piecewise(), rng.standard_normal((4, 3)), opset=16, double=True)
     export("zoo2", Zoo2(), rng.standard_normal((3, 2, 3)), opset=14, double=True)
     export("scalar", ScalarSamples(), rng.standard_normal(5), opset=14, double=True)
+    p = export("convs", Convs(), rng.standard_normal((3, 16)), opset=14, double=True)
+    autopad_copy(p, os.path.join(OUT, "convs", "model_autopad.onnx"))
+    export("einsums", Einsums(), rng.standard_normal((3, 4)), opset=14, double=True)
     export("mixing", Mixing(), rng.standard_normal((4, 3)), opset=14, refs=False)
 
 
