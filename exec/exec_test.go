@@ -2,6 +2,7 @@ package exec_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/jacobi-ad/jacobi/exec"
@@ -167,5 +168,143 @@ func TestRunRejectsBadInputs(t *testing.T) {
 	}
 	if _, err := pl.Run([]*tensor.Tensor{nil}); err == nil {
 		t.Error("a nil input was accepted")
+	}
+}
+
+// randomLayoutProgram builds a random program of views and copies —
+// transposes, slices, broadcasts, reshapes, concats, pads, reductions,
+// products — with elementwise work between them, the mix in which the
+// runtime's layouts, fused groups and slab placement must agree with the
+// primitives' own evaluation.
+func randomLayoutProgram(seed uint64) (*ir.Program, []*tensor.Tensor) {
+	rng := tensor.NewRand(seed)
+	b := ir.NewBuilder(nil)
+	randShape := func() []int {
+		s := make([]int, 1+rng.IntN(3))
+		for i := range s {
+			s[i] = 1 + rng.IntN(5)
+		}
+		return s
+	}
+	var vars []*ir.Var
+	var args []*tensor.Tensor
+	for range 1 + rng.IntN(2) {
+		s := randShape()
+		vars = append(vars, b.Input(s))
+		args = append(args, tensor.Uniform(rng, -1, 1, s...))
+	}
+	pick := func() *ir.Var { return vars[rng.IntN(len(vars))] }
+	for len(vars) < 24 {
+		x := pick()
+		s, r := x.Shape, x.Rank()
+		var y *ir.Var
+		switch rng.IntN(11) {
+		case 0:
+			y = b.Emit([]ir.Primitive{op.Tanh{}, op.Neg{}, op.Sin{}}[rng.IntN(3)], x)
+		case 1: // with another value of the same shape, or x itself
+			other := x
+			for _, v := range vars {
+				if tensor.SameShape(v.Shape, s) && rng.IntN(2) == 0 {
+					other = v
+				}
+			}
+			y = b.Emit([]ir.Primitive{op.Add{}, op.Sub{}, op.Mul{}}[rng.IntN(3)], x, other)
+		case 2:
+			y = b.Emit(op.Transpose{Perm: rng.Perm(r)}, x)
+		case 3:
+			lo, hi := make([]int, r), slices.Clone(s)
+			a := rng.IntN(r)
+			lo[a] = rng.IntN(s[a])
+			hi[a] = lo[a] + 1 + rng.IntN(s[a]-lo[a])
+			y = b.Emit(op.Slice{Start: lo, Limit: hi}, x)
+		case 4: // a new axis
+			if r == 3 {
+				continue
+			}
+			a := rng.IntN(r + 1)
+			dims := make([]int, r)
+			for i := range dims {
+				dims[i] = i
+				if i >= a {
+					dims[i]++
+				}
+			}
+			y = b.Emit(op.Broadcast{Shape: slices.Insert(slices.Clone(s), a, 1+rng.IntN(4)), Dims: dims}, x)
+		case 5:
+			shape := []int{tensor.Size(s)}
+			if rng.IntN(2) == 0 {
+				shape = slices.Clone(s)
+				slices.Reverse(shape)
+			}
+			y = b.Emit(op.Reshape{Shape: shape}, x)
+		case 6: // x between two (strided) slices of itself
+			a := rng.IntN(r)
+			lo, hi := make([]int, r), slices.Clone(s)
+			lo[a] = rng.IntN(s[a])
+			head := b.Emit(op.Slice{Start: lo, Limit: hi}, x)
+			lo, hi = make([]int, r), slices.Clone(s)
+			hi[a] = 1 + rng.IntN(s[a])
+			tail := b.Emit(op.Slice{Start: lo, Limit: hi}, x)
+			y = b.Emit(op.Concat{Axis: a}, head, x, tail)
+		case 7:
+			lo, hi := make([]int, r), make([]int, r)
+			a := rng.IntN(r)
+			lo[a], hi[a] = rng.IntN(3), rng.IntN(3)
+			y = b.Emit(op.Pad{Lo: lo, Hi: hi}, x)
+		case 8:
+			y = b.Emit(op.ReduceSum{Axes: []int{rng.IntN(r)}}, x)
+			if y.Rank() == 0 {
+				y = b.Emit(op.Reshape{Shape: []int{1}}, y)
+			}
+		case 9: // times a matrix, on the last axis
+			if r < 2 {
+				continue
+			}
+			y = b.Emit(op.MatMul{}, x, op.Const(b, tensor.Uniform(rng, -1, 1, s[r-1], 1+rng.IntN(4))))
+		case 10: // by the transpose of itself
+			if r != 2 {
+				continue
+			}
+			y = b.Emit(op.MatMul{}, x, b.Emit(op.Transpose{Perm: []int{1, 0}}, x))
+		}
+		if tensor.Size(y.Shape) > 4096 {
+			continue
+		}
+		vars = append(vars, y)
+	}
+	outs := []*ir.Var{vars[len(vars)-1]}
+	for range 3 {
+		outs = append(outs, vars[len(args)+rng.IntN(len(vars)-len(args))])
+	}
+	p, err := b.Build(outs...)
+	if err != nil {
+		panic(err)
+	}
+	return p, args
+}
+
+// Random programs of views, copies and elementwise work run as the
+// primitives' own evaluation says, twice (the second run on a reused slab).
+func TestRandomLayouts(t *testing.T) {
+	for seed := range uint64(2000) {
+		p, args := randomLayoutProgram(seed)
+		want := reference(t, p, args)
+		pl, err := exec.Compile(p)
+		if err != nil {
+			t.Fatalf("seed %d: %v\n%v", seed, err, p)
+		}
+		for round := range 2 {
+			got, err := pl.Run(args)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			for i := range want {
+				for j, v := range got[i].Data() {
+					if w := want[i].Data()[j]; math.Abs(v-w) > 1e-12*(1+math.Abs(w)) {
+						t.Fatalf("seed %d, run %d, output %d, element %d: %g, want %g\n%v", seed, round, i, j, v, w, p)
+					}
+				}
+			}
+		}
 	}
 }
