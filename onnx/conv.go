@@ -8,6 +8,10 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
+// maxWindows bounds the number of window slices a Conv lowers to (kernel
+// positions times groups): a 7×7×7 kernel has 343.
+const maxWindows = 1 << 12
+
 // opConv lowers Conv (any number of spatial axes, strides, dilations,
 // padding, groups) as one matrix product per group: the input windows
 // (N, out..., kernel·C/group), gathered by strided slices of the padded
@@ -99,7 +103,7 @@ func opConv(l *lowering) ([]*value, error) {
 			return nil, fmt.Errorf("the input %v padded by %v for kernel %v, strides %v, dilations %v is too large", xs, pads, kernel, strides, dilations)
 		}
 	}
-	if tensor.Size(padded) > maxFolded || tensor.Size(kernel) > maxGather || xs[0]*tensor.Size(outs)*c*tensor.Size(kernel) > maxFolded {
+	if tensor.Size(padded) > maxFolded || tensor.Size(kernel)*group > maxWindows || xs[0]*tensor.Size(outs)*c*tensor.Size(kernel) > maxFolded {
 		return nil, fmt.Errorf("the windows of input %v under kernel %v are too large", xs, ws)
 	}
 	for i := range nsp {
