@@ -217,6 +217,49 @@ func TestEinsumEquations(t *testing.T) {
 	}
 }
 
+// TestAveragePoolCounts: a 1-D AveragePool over x (b, 4) seen as (b, 1, 4),
+// kernel 2, stride 1, one padding element before and after: the padding
+// counts in the average with count_include_pad set, and not without.
+func TestAveragePoolCounts(t *testing.T) {
+	for _, include := range []int64{0, 1} {
+		m := tiny(i64("shape", []int64{3}, -1, 1, 4))
+		m.Graph.Initializer = append(m.Graph.Initializer, i64("flat", []int64{2}, -1, 5))
+		attrs := []*pb.AttributeProto{
+			{Name: proto.String("kernel_shape"), Type: pb.AttributeProto_INTS.Enum(), Ints: []int64{2}},
+			{Name: proto.String("pads"), Type: pb.AttributeProto_INTS.Enum(), Ints: []int64{1, 1}},
+			{Name: proto.String("count_include_pad"), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(include)},
+		}
+		m.Graph.Node = []*pb.NodeProto{
+			{OpType: proto.String("Reshape"), Input: []string{"x", "shape"}, Output: []string{"img"}},
+			{OpType: proto.String("AveragePool"), Input: []string{"img"}, Output: []string{"p"}, Attribute: attrs},
+			{OpType: proto.String("Reshape"), Input: []string{"p", "flat"}, Output: []string{"y"}},
+		}
+		m.Graph.Input[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 4}}
+		m.Graph.Output[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 5}}
+		d, err := Decode(encode(t, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.Fn([]int{4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := jacobi.Eval(f, tensor.MustNew([]int{1, 4}, []float64{1, 2, 3, 4}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []float64{1, 1.5, 2.5, 3.5, 4} // windows (pad,1) (1,2) (2,3) (3,4) (4,pad)
+		if include == 1 {
+			want = []float64{0.5, 1.5, 2.5, 3.5, 2}
+		}
+		for i, v := range y.Data() {
+			if math.Abs(v-want[i]) > 1e-15 {
+				t.Fatalf("count_include_pad=%d: %v, want %v", include, y.Data(), want)
+			}
+		}
+	}
+}
+
 // TestConvAutoPad: the convolutions model with its last Conv's explicit
 // pads written as auto_pad SAME_UPPER computes the same.
 func TestConvAutoPad(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 const modelsDir = "../testdata/models"
 
 // refModels are the models with PyTorch references (see scripts/make_testdata.py).
-var refModels = []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo_op12", "zoo2", "piecewise", "scalar", "convs", "einsums"}
+var refModels = []string{"mlp", "residual", "layernorm", "layernorm_op13", "fourier", "gelu_softplus", "zoo", "zoo_op12", "zoo2", "piecewise", "scalar", "convs", "einsums", "pools"}
 
 func readNpy(t *testing.T, path string) *tensor.Tensor {
 	t.Helper()
@@ -210,7 +210,7 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"mlp/model.onnx", "mlp/model_float_data.onnx", "mlp/model_double_data.onnx", "layernorm/model.onnx", "mixing/model.onnx", "fourier/model.onnx", "convs/model.onnx", "einsums/model.onnx"} {
+	for _, name := range []string{"mlp/model.onnx", "mlp/model_float_data.onnx", "mlp/model_double_data.onnx", "layernorm/model.onnx", "mixing/model.onnx", "fourier/model.onnx", "convs/model.onnx", "einsums/model.onnx", "pools/model.onnx"} {
 		b, err := os.ReadFile(filepath.Join(modelsDir, name))
 		if err != nil {
 			f.Fatal(err)

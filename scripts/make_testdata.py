@@ -215,6 +215,32 @@ class Convs(nn.Module):
         return self.lin(torch.cat([h.flatten(1), g.flatten(1)], 1))
 
 
+class Pools(nn.Module):
+    """Pooling on x (b, 16) viewed as a (1, 4, 4) image after a Conv2d:
+    MaxPool2d with padding, AvgPool2d leaving the padding out of its count
+    and one counting it, AvgPool1d with a stride, and the global poolings
+    (AdaptiveAvgPool2d(1), AdaptiveMaxPool2d(1))."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 2, padding=1)                             # (b, 3, 5, 5)
+        self.maxp = nn.MaxPool2d(3, stride=2, padding=1)                       # (b, 3, 3, 3)
+        self.avgp = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)  # (b, 3, 5, 5)
+        self.avgi = nn.AvgPool2d(2, stride=2, padding=1, count_include_pad=True)   # (b, 3, 3, 3)
+        self.avg1 = nn.AvgPool1d(3, stride=2)                                  # (b, 2, 7) from (b, 2, 16)
+        self.lin = nn.Linear(27 + 75 + 27 + 14 + 3 + 3, 2)
+
+    def forward(self, x):
+        h = torch.tanh(self.conv(x.view(-1, 1, 4, 4)))
+        a = self.maxp(h)
+        b = self.avgp(h * h)
+        c = self.avgi(h)
+        d = self.avg1(torch.stack([x, torch.sin(x)], 1))
+        e = nn.functional.adaptive_avg_pool2d(h, 1)
+        f = nn.functional.adaptive_max_pool2d(h, 1)
+        return self.lin(torch.cat([t.flatten(1) for t in (a, b, c, d, e, f)], 1))
+
+
 class Einsums(nn.Module):
     """torch.einsum in the forms models use: a contraction with a 3-D
     weight, a per-sample batched product, an outer product, a diagonal,
@@ -383,6 +409,7 @@ def main():
     p = export("convs", Convs(), rng.standard_normal((3, 16)), opset=14, double=True)
     autopad_copy(p, os.path.join(OUT, "convs", "model_autopad.onnx"))
     export("einsums", Einsums(), rng.standard_normal((3, 4)), opset=14, double=True)
+    export("pools", Pools(), rng.standard_normal((3, 16)), opset=14, double=True)
     export("mixing", Mixing(), rng.standard_normal((4, 3)), opset=14, refs=False)
 
 
