@@ -99,14 +99,9 @@ func opPool(l *lowering, maxPool bool) ([]*value, error) {
 	if len(l.node.Outputs) > 1 && l.node.Outputs[1] != "" {
 		return nil, fmt.Errorf("the Indices output is not supported")
 	}
-	xv, err := l.need(0)
+	x, xs, err := l.spatialInput()
 	if err != nil {
 		return nil, err
-	}
-	x := xv.node()
-	xs := x.Shape()
-	if len(xs) < 3 {
-		return nil, fmt.Errorf("needs an input (N, C, D...), got shape %v", xs)
 	}
 	kernel, ok := l.attrInts("kernel_shape")
 	if !ok {
@@ -148,17 +143,25 @@ func opPool(l *lowering, maxPool bool) ([]*value, error) {
 	return nodeOut(y.Div(jacobi.Const(counts))), y.Err()
 }
 
+// spatialInput returns the node's first input, which must be (N, C, D...).
+func (l *lowering) spatialInput() (*jacobi.Node, []int, error) {
+	xv, err := l.need(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := xv.node()
+	if xs := x.Shape(); len(xs) < 3 {
+		return nil, nil, fmt.Errorf("needs an input (N, C, D...), got shape %v", xs)
+	}
+	return x, x.Shape(), nil
+}
+
 // opGlobalPool lowers GlobalAveragePool and GlobalMaxPool: the mean or
 // maximum over every spatial axis, kept with size 1.
 func opGlobalPool(l *lowering, maxPool bool) ([]*value, error) {
-	xv, err := l.need(0)
+	x, xs, err := l.spatialInput()
 	if err != nil {
 		return nil, err
-	}
-	x := xv.node()
-	xs := x.Shape()
-	if len(xs) < 3 {
-		return nil, fmt.Errorf("needs an input (N, C, D...), got shape %v", xs)
 	}
 	var axes []int
 	for a := 2; a < len(xs); a++ {

@@ -188,18 +188,7 @@ func TestEinsumEquations(t *testing.T) {
 		t.Run(c.eq, func(t *testing.T) {
 			m := tiny(floatW([]int64{2, 2}, []float32{1, 2, 3, 4}))
 			einsumEdit(c.eq)(m)
-			d, err := Decode(encode(t, m))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := d.Fn([]int{2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			y, err := jacobi.Eval(f, tensor.MustNew([]int{3, 2}, xs))
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, y := evalModel(t, m, []int{2}, tensor.MustNew([]int{3, 2}, xs))
 			per := y.Len() / 3
 			for s := range 3 {
 				want := c.want(xs[2*s : 2*s+2])
@@ -236,18 +225,7 @@ func TestAveragePoolCounts(t *testing.T) {
 		}
 		m.Graph.Input[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 4}}
 		m.Graph.Output[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 5}}
-		d, err := Decode(encode(t, m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := d.Fn([]int{4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := jacobi.Eval(f, tensor.MustNew([]int{1, 4}, []float64{1, 2, 3, 4}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, y := evalModel(t, m, []int{4}, tensor.MustNew([]int{1, 4}, []float64{1, 2, 3, 4}))
 		want := []float64{1, 1.5, 2.5, 3.5, 4} // windows (pad,1) (1,2) (2,3) (3,4) (4,pad)
 		if include == 1 {
 			want = []float64{0.5, 1.5, 2.5, 3.5, 2}
@@ -313,6 +291,25 @@ func TestFixedBatchReshape(t *testing.T) {
 	}
 }
 
+// evalModel decodes m, lowers it for samples of the given shape and
+// evaluates it on x; it returns the model's function and the result.
+func evalModel(t *testing.T, m *pb.ModelProto, sample []int, x *tensor.Tensor) (jacobi.Fn, *tensor.Tensor) {
+	t.Helper()
+	d, err := Decode(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Fn(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := jacobi.Eval(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, y
+}
+
 func i64(name string, dims []int64, v ...int64) *pb.TensorProto {
 	return &pb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(pb.TensorProto_INT64)), Dims: dims, Int64Data: v}
 }
@@ -328,18 +325,7 @@ func TestTileRange(t *testing.T) {
 		{OpType: proto.String("Add"), Input: []string{"xt", "rf"}, Output: []string{"y"}},
 	}
 	m.Graph.Output[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 6}}
-	d, err := Decode(encode(t, m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := d.Fn([]int{2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, []float64{10, 20, 30, 40}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, y := evalModel(t, m, []int{2}, tensor.MustNew([]int{2, 2}, []float64{10, 20, 30, 40}))
 	want := []float64{10, 21, 12, 23, 14, 25, 30, 41, 32, 43, 34, 45}
 	for i, v := range y.Data() {
 		if v != want[i] {
@@ -365,18 +351,7 @@ func TestPad(t *testing.T) {
 	m.Graph.Initializer = append(m.Graph.Initializer, &pb.TensorProto{Name: proto.String("v"), DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), FloatData: []float32{7}})
 	m.Graph.Node = []*pb.NodeProto{{OpType: proto.String("Pad"), Input: []string{"x", "pads", "v"}, Output: []string{"y"}}}
 	m.Graph.Output[0].Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 5}}
-	d, err := Decode(encode(t, m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := d.Fn([]int{2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, []float64{1, 2, 3, 4}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, y := evalModel(t, m, []int{2}, tensor.MustNew([]int{2, 2}, []float64{1, 2, 3, 4}))
 	want := []float64{7, 1, 2, 7, 7, 7, 3, 4, 7, 7}
 	for i, v := range y.Data() {
 		if v != want[i] {
@@ -393,19 +368,8 @@ func TestGeluAndNewOpsets(t *testing.T) {
 		m.OpsetImport[0].Version = proto.Int64(21)
 		m.Graph.Node = []*pb.NodeProto{{Name: proto.String("/act/Gelu"), OpType: proto.String("Gelu"), Input: []string{"x"}, Output: []string{"y"},
 			Attribute: []*pb.AttributeProto{{Name: proto.String("approximate"), Type: pb.AttributeProto_STRING.Enum(), S: []byte(approx)}}}}
-		d, err := Decode(encode(t, m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := d.Fn([]int{2})
-		if err != nil {
-			t.Fatal(err)
-		}
 		xs := []float64{-1.5, 0.3, 2, -0.2}
-		y, err := jacobi.Eval(f, tensor.MustNew([]int{2, 2}, xs))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, y := evalModel(t, m, []int{2}, tensor.MustNew([]int{2, 2}, xs))
 		for i, x := range xs {
 			want := 0.5 * x * (1 + math.Erf(x/math.Sqrt2))
 			if approx == "tanh" {
