@@ -11,6 +11,7 @@ import (
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -605,5 +606,39 @@ func TestFail(t *testing.T) {
 		if err := call(); !errors.Is(err, unsupported) {
 			t.Errorf("%s: error %v, want %v", name, err, unsupported)
 		}
+	}
+}
+
+// Operations recorded under a Label name it in errors in place of the Go
+// line; after restore, the Go line again.
+func TestLabel(t *testing.T) {
+	x := tensor.Randn(tensor.NewRand(1), 4, 3)
+	mixing := func(label string) jacobi.Fn {
+		return func(x *jacobi.Node) *jacobi.Node {
+			h := x.Tanh()
+			if label != "" {
+				restore := x.Label(label)
+				defer restore()
+			}
+			return h.Sub(h.MeanKeep(0)) // batch norm: mixes samples
+		}
+	}
+	var mix *op.MixError
+	if _, err := jacobi.BatchJacobian(mixing("layer 3 of net.onnx"), x); !errors.As(err, &mix) || mix.Src != "layer 3 of net.onnx" {
+		t.Errorf("labelled: error %v, want a mix error at the label", err)
+	}
+	if _, err := jacobi.BatchJacobian(mixing(""), x); !errors.As(err, &mix) || !strings.Contains(mix.Src, "jacobi_test.go:") {
+		t.Errorf("not labelled: error %v, want a mix error at a line of this file", err)
+	}
+	// Restored: a later trace of the same builder records Go lines.
+	if _, err := jacobi.BatchJacobian(func(x *jacobi.Node) *jacobi.Node {
+		restore := x.Label("gone")
+		restore()
+		return x.Sub(x.MeanKeep(0))
+	}, x); !errors.As(err, &mix) || mix.Src == "gone" {
+		t.Errorf("restored: error %v still names the label", err)
+	}
+	if restore := jacobi.Scalar(1).Label("constant"); restore == nil {
+		t.Error("Label on a constant returned no restore function")
 	}
 }

@@ -165,7 +165,9 @@ func apply(p ir.Primitive, nodes ...*Node) *Node {
 	if b.Err() != nil {
 		return &Node{b: b, v: b.Emit(p, vars...)}
 	}
-	b.Src = callerSrc()
+	if b.Src = b.CurrentLabel(); b.Src == "" {
+		b.Src = callerSrc()
+	}
 	v := b.Emit(p, vars...)
 	b.Src = ""
 	return &Node{b: b, v: v}
@@ -202,6 +204,21 @@ func (x *Node) Fail(err error) *Node {
 		return &Node{b: x.b, v: &ir.Var{}}
 	}
 	return &Node{err: err}
+}
+
+// Label makes the operations recorded on x's trace, until restore is
+// called, name label as where they come from — in errors such as "the
+// function mixes samples … at LABEL" — in place of the Go line that
+// recorded them. It is for code that lowers another description onto
+// jacobi, such as a model file (package onnx labels every node). On a
+// constant it does nothing.
+func (x *Node) Label(label string) (restore func()) {
+	if x == nil || x.b == nil {
+		return func() {}
+	}
+	b, old := x.b, x.b.Label
+	b.Label = label
+	return func() { b.Label = old }
 }
 
 // fail returns a node carrying err in x's trace.

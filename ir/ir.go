@@ -71,6 +71,10 @@ type Builder struct {
 
 	// Src, when not empty, is recorded on every equation emitted.
 	Src string
+	// Label, when not empty, names where the equations recorded now come
+	// from (a node of a model file) for the tracer to record as their Src
+	// in place of the Go line that emitted them. Nested builders inherit it.
+	Label string
 
 	finished bool
 
@@ -91,6 +95,17 @@ func (b *Builder) Finish() { b.finished = true }
 
 // IsFinished reports whether Finish was called.
 func (b *Builder) IsFinished() bool { return b.finished }
+
+// CurrentLabel returns the Label of b or of the nearest enclosing builder
+// that has one, or "".
+func (b *Builder) CurrentLabel() string {
+	for ; b != nil; b = b.parent {
+		if b.Label != "" {
+			return b.Label
+		}
+	}
+	return ""
+}
 
 // Parent returns the enclosing builder, or nil.
 func (b *Builder) Parent() *Builder { return b.parent }

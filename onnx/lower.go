@@ -121,7 +121,11 @@ func (m *Model) lower(x *jacobi.Node, stop int) (out *value, err error) {
 	}
 	for i, n := range m.Nodes {
 		l.node = n
+		// Errors about the operations the node lowers to (one that mixes
+		// samples) name the node.
+		restore := x.Label(m.where() + n.String())
 		outs, err := l.op(n)
+		restore()
 		if err != nil {
 			return nil, l.fail(err)
 		}
@@ -202,8 +206,17 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 			if mix != nil {
 				detail = mix.Prim + " " + mix.Reason
 			}
-			if n := m.firstMixing(sampleShape); n != nil {
-				return nil, fmt.Errorf("onnx: %sthe model mixes samples along the batch axis at %v: row i of its output depends on other rows of the input, so per-sample derivatives do not exist (%s)", m.where(), n, detail)
+			// The operations carry their node's label; an error that is
+			// not about one operation (an output with the samples on
+			// another axis) is traced back to its node by bisection.
+			at := ""
+			if mix != nil && mix.Src != "" {
+				at = strings.TrimPrefix(mix.Src, m.where())
+			} else if n := m.firstMixing(sampleShape); n != nil {
+				at = n.String()
+			}
+			if at != "" {
+				return nil, fmt.Errorf("onnx: %sthe model mixes samples along the batch axis at %s: row i of its output depends on other rows of the input, so per-sample derivatives do not exist (%s)", m.where(), at, detail)
 			}
 			return nil, fmt.Errorf("onnx: %sthe model mixes samples along the batch axis: %w", m.where(), err)
 		}

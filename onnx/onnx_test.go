@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/internal/npy"
+	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -160,6 +162,19 @@ func TestMixingModelIsRefused(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+	// Used directly in a derivative, the model's operations name their
+	// node too: every node's operations carry its label.
+	_, err = jacobi.BatchJacobian(func(x *jacobi.Node) *jacobi.Node {
+		y, err := m.Apply(x)
+		if err != nil {
+			return x.Fail(err)
+		}
+		return y
+	}, tensor.Randn(tensor.NewRand(1), 4, 3))
+	var mix *op.MixError
+	if !errors.As(err, &mix) || !strings.Contains(mix.Src, `ReduceMean node "/ReduceMean"`) {
+		t.Errorf("error %v: want a mix error at the ReduceMean node", err)
 	}
 }
 
