@@ -117,3 +117,38 @@ func ExampleTrace() {
 	//   c:f64[4] = reduce_sum[axes=[1]] b
 	//   in (c) }
 }
+
+func ExampleValueAndGradOf() {
+	// A training step traced once and run as often as needed: the loss
+	// mean((∂u/∂x - 2x)²) of u(x) = w·x² is (2w-2)²·mean(x²), its
+	// derivative 4(2w-2)·mean(x²). (For a network and batch large enough,
+	// Run computes the per-sample part in cache-sized chunks of the batch,
+	// one per core, then the sums.)
+	const b = 1000
+	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		loss := func(in []*jacobi.Node) *jacobi.Node {
+			w, x := in[0], in[1]
+			u := func(x *jacobi.Node) *jacobi.Node { return x.Square().Mul(w) }
+			ux := jacobi.BatchGradOf(u, x) // (b, 1) = 2w·x
+			return ux.Sub(x.Scale(2)).Square().Mean()
+		}
+		v, g := jacobi.ValueAndGradOf(loss, in)
+		return []*jacobi.Node{v, g[0]}
+	}, []int{}, []int{b, 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x := make([]float64, b)
+	for i := range x {
+		x[i] = float64(i+1) / b // mean(x²) = 1001·2001/(6·1000²)
+	}
+	out, err := step.Run(tensor.Scalar(1.5), tensor.MustNew([]int{b, 1}, x))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("loss %.7f, d loss/dw %.6f\n", out[0].Data()[0], out[1].Data()[0])
+	// Output:
+	// loss 0.3338335, d loss/dw 1.335334
+}
