@@ -195,3 +195,98 @@ func TestSplitRunConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// randomLoss builds a random loss of parameters θ (nθ values) and a batch x
+// (b, 3): per-sample features from a small tanh network of θ, random
+// elementwise work, sometimes a per-sample derivative of the network, then
+// sums over the samples of several kinds (means, weighted by a column of x,
+// outer products through a matrix product over the batch) — or, now and
+// then, a batch normalisation, which the split must refuse.
+func randomLoss(seed uint64) (nθ int, f jacobi.Func) {
+	rng := tensor.NewRand(seed)
+	const hidden = 5
+	nθ = 3*hidden + hidden + hidden*2
+	choices := make([]int, 8)
+	for i := range choices {
+		choices[i] = rng.IntN(8)
+		if choices[i] >= 6 && rng.IntN(8) != 0 {
+			choices[i] = 0 // what must run whole only now and then
+		}
+	}
+	loss := func(theta, x *jacobi.Node) *jacobi.Node {
+		w1 := theta.Slice(0, 0, 3*hidden).Reshape(3, hidden)
+		b1 := theta.Slice(0, 3*hidden, 4*hidden)
+		w2 := theta.Slice(0, 4*hidden, nθ).Reshape(hidden, 2)
+		net := func(x *jacobi.Node) *jacobi.Node { return x.MatMul(w1).Add(b1).Tanh().MatMul(w2) }
+		h := net(x) // (b, 2)
+		var terms []*jacobi.Node
+		for _, c := range choices {
+			switch c {
+			case 0:
+				h = h.Sin().Mul(h)
+			case 1:
+				g := jacobi.BatchGradOf(func(x *jacobi.Node) *jacobi.Node { return net(x).Slice(1, 0, 1) }, x) // (b, 3)
+				terms = append(terms, g.Square().Mean())
+			case 2:
+				terms = append(terms, h.Mul(x.Slice(1, 0, 1)).Sum(0).Sum()) // weighted by a column of x
+			case 3:
+				terms = append(terms, h.T().MatMul(h.Tanh()).Sum()) // Σ over samples of outer products
+			case 4:
+				terms = append(terms, jacobi.BatchLaplacianOf(func(x *jacobi.Node) *jacobi.Node { return net(x) }, x).Mean())
+			case 5:
+				h = h.Exp().Scale(0.1)
+			case 6:
+				h = h.Sub(h.MeanKeep(0)) // batch norm: per-sample work after a sum
+			case 7:
+				terms = append(terms, h.T().MatMul(h).Square().Sum()) // its gradient: per-sample work after a sum
+			}
+		}
+		l := h.Square().Mean()
+		for _, t := range terms {
+			l = l.Add(t)
+		}
+		return l
+	}
+	withX := func(theta, x *jacobi.Node) *jacobi.Node { return x.Add(theta.Slice(0, 0, 1).Scale(0)) }
+	return nθ, func(in []*jacobi.Node) []*jacobi.Node {
+		l, g := jacobi.VJPOf(func(theta *jacobi.Node) *jacobi.Node { return loss(theta, withX(theta, in[1])) }, in[0], jacobi.Scalar(1))
+		return []*jacobi.Node{l, g}
+	}
+}
+
+// Random losses run split give what their whole programs give.
+func TestSplitRandom(t *testing.T) {
+	defer jacobi.SetSplitChunk(16)()
+	split := 0
+	for seed := range uint64(60) {
+		nθ, f := randomLoss(seed)
+		rng := tensor.NewRand(seed + 1000)
+		theta, x := tensor.Uniform(rng, -0.5, 0.5, nθ), tensor.Randn(rng, 100, 3)
+		tr, err := jacobi.Trace(f, theta.Shape(), x.Shape())
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if tr.IsSplit() {
+			split++
+		}
+		whole, err := tr.RunWhole(theta, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tr.Run(theta, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range whole {
+			for k, w := range whole[i].Data() {
+				if g := got[i].Data()[k]; math.Abs(g-w) > 1e-11*(1+math.Abs(w)) {
+					t.Fatalf("seed %d (split %v): output %d element %d: %v, whole %v\n%v", seed, tr.IsSplit(), i, k, g, w, tr)
+				}
+			}
+		}
+	}
+	if split < 30 {
+		t.Errorf("only %d of 60 random losses ran split", split)
+	}
+	t.Logf("%d of 60 ran split", split)
+}

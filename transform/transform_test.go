@@ -860,3 +860,30 @@ func TestFoldLinear(t *testing.T) {
 		})
 	}
 }
+
+// A value shared by all samples but shaped like the batch — a broadcast
+// pulled through a product and transposes, as a constant cotangent is
+// pulled back through a layer — is per-sample where it meets the samples.
+func TestUnbatchSharedProducts(t *testing.T) {
+	rng := tensor.NewRand(21)
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{5, 3}) // 5 samples
+	w := op.Const(b, tensor.Randn(rng, 3, 4))
+	c := b.Emit(op.Broadcast{Shape: []int{5, 3}, Dims: []int{1}}, op.Const(b, tensor.Randn(rng, 3)))
+	m := b.Emit(op.MatMul{}, c, w)                                                              // (5, 4), the same row 5 times
+	mt := b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Transpose{Perm: []int{1, 0}}, m)) // (5, 4)
+	y := b.Emit(op.Mul{}, b.Emit(op.Tanh{}, b.Emit(op.MatMul{}, x, w)), mt)
+	p, err := b.Build(y)
+	fdcheck.Valid(t, "program", p, err)
+	ps, outAxes, err := transform.Unbatch(p, []int{0})
+	fdcheck.Valid(t, "unbatch", ps, err)
+	if outAxes[0] != 0 {
+		t.Fatalf("output batch axis %d, want 0", outAxes[0])
+	}
+	xv := tensor.Randn(rng, 5, 3)
+	want := fdcheck.Run(t, p, xv)[0]
+	for i := range 5 {
+		got := fdcheck.Run(t, ps, fdcheck.Row(xv, i))[0]
+		fdcheck.Compare(t, "per-sample output", got.Data(), fdcheck.Row(want, i).Data(), got.Shape(), fdcheck.Tight)
+	}
+}

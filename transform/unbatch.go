@@ -191,6 +191,40 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 			return nil, err
 		}
 		return op.Const(u.b, c), nil
+	case op.MatMul:
+		// (…, n, k)·(k, m) along a leading axis a of the left operand: the
+		// left operand's row, times the same matrix. A cotangent broadcast
+		// over the batch, pulled back through a layer, is such a value.
+		x, y := e.In[0], e.In[1]
+		if y.Rank() != 2 || a >= x.Rank()-1 {
+			return nil, fail("a product along the batch axis")
+		}
+		d, err := u.dropAxis(x, a)
+		if err != nil {
+			return nil, err
+		}
+		if d.Rank() == 1 {
+			d = op.ReshapeTo(u.b, d, []int{1, d.Shape[0]})
+		}
+		out := u.b.Emit(p, d, u.env[y])
+		return op.ReshapeTo(u.b, out, without(v.Shape, a)), nil
+	case op.Transpose:
+		d, err := u.dropAxis(e.In[0], p.Perm[a])
+		if err != nil {
+			return nil, err
+		}
+		// The permutation of the remaining axes, renumbered.
+		var perm []int
+		for i, src := range p.Perm {
+			if i == a {
+				continue
+			}
+			if src > p.Perm[a] {
+				src--
+			}
+			perm = append(perm, src)
+		}
+		return u.b.Emit(op.Transpose{Perm: perm}, d), nil
 	case op.Add, op.Sub, op.Mul, op.Div, op.Neg, op.Exp, op.Log, op.Log1p, op.Tanh, op.Sigmoid,
 		op.Sin, op.Cos, op.Erf, op.Sqrt, op.IntPow, op.Compare, op.Select:
 		args := make([]*ir.Var, len(e.In))
