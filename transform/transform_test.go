@@ -870,7 +870,7 @@ func TestUnbatchSharedProducts(t *testing.T) {
 	x := b.Input([]int{5, 3}) // 5 samples
 	w := op.Const(b, tensor.Randn(rng, 3, 4))
 	c := b.Emit(op.Broadcast{Shape: []int{5, 3}, Dims: []int{1}}, op.Const(b, tensor.Randn(rng, 3)))
-	m := b.Emit(op.MatMul{}, c, w)                                                              // (5, 4), the same row 5 times
+	m := b.Emit(op.MatMul{}, c, w)                                                            // (5, 4), the same row 5 times
 	mt := b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Transpose{Perm: []int{1, 0}}, m)) // (5, 4)
 	y := b.Emit(op.Mul{}, b.Emit(op.Tanh{}, b.Emit(op.MatMul{}, x, w)), mt)
 	p, err := b.Build(y)
