@@ -1,0 +1,232 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// reduceMax returns the maximum of v along axis, keeping the axis, by a
+// tree of pairwise maxima.
+func reduceMax(x *jacobi.Node, axis int) *jacobi.Node {
+	for {
+		if x.Err() != nil || axis >= x.Rank() {
+			return x
+		}
+		n := x.Shape()[axis]
+		if n <= 1 {
+			return x
+		}
+		h := n / 2
+		m := jacobi.Maximum(x.Slice(axis, 0, h), x.Slice(axis, h, 2*h))
+		if n%2 == 1 {
+			m = jacobi.Concat(axis, m, x.Slice(axis, 2*h, n))
+		}
+		x = m
+	}
+}
+
+func opDiv(l *lowering) ([]*value, error) {
+	a, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := l.need(1)
+	if err != nil {
+		return nil, err
+	}
+	if a.k != nil && b.k != nil {
+		isInt := a.isInt && b.isInt
+		t, err := foldBinary(a.k, b.k, func(x, y float64) float64 {
+			if isInt {
+				if y == 0 {
+					return 0
+				}
+				return math.Trunc(x / y)
+			}
+			return x / y
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []*value{known(t, isInt)}, nil
+	}
+	return nodeOut(a.node().Div(b.node())), nil
+}
+
+func opMean(l *lowering) ([]*value, error) {
+	out, err := variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }, func(a, b float64) float64 { return a + b })(l)
+	if err != nil {
+		return nil, err
+	}
+	return nodeOut(out[0].node().Scale(1 / float64(len(l.node.Inputs)))), nil
+}
+
+func opPow(l *lowering) ([]*value, error) {
+	x, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	y, err := l.need(1)
+	if err != nil {
+		return nil, err
+	}
+	if x.k != nil && y.k != nil {
+		t, err := foldBinary(x.k, y.k, math.Pow)
+		if err != nil {
+			return nil, err
+		}
+		return []*value{known(t, x.isInt)}, nil
+	}
+	if y.k != nil && y.k.Len() == 1 {
+		e := y.k.Data()[0]
+		xn := x.node()
+		switch {
+		case e == math.Trunc(e) && math.Abs(e) <= 64:
+			return nodeOut(xn.Pow(int(e))), nil
+		case e == 0.5:
+			return nodeOut(xn.Sqrt()), nil
+		case e == -0.5:
+			return nodeOut(jacobi.Scalar(1).Div(xn.Sqrt())), nil
+		}
+		return nodeOut(xn.Log().Scale(e).Exp()), nil
+	}
+	// x^y = exp(y log x), for x > 0.
+	return nodeOut(x.node().Log().Mul(y.node()).Exp()), nil
+}
+
+func opClip(l *lowering) ([]*value, error) {
+	x, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	n := x.node()
+	if v := l.in(1); v != nil {
+		n = jacobi.Maximum(n, v.node())
+	} else if a, ok := l.node.Attrs["min"]; ok {
+		n = jacobi.Maximum(n, jacobi.Scalar(a.Float))
+	}
+	if v := l.in(2); v != nil {
+		n = jacobi.Minimum(n, v.node())
+	} else if a, ok := l.node.Attrs["max"]; ok {
+		n = jacobi.Minimum(n, jacobi.Scalar(a.Float))
+	}
+	return nodeOut(n), nil
+}
+
+func opWhere(l *lowering) ([]*value, error) {
+	c, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	a, err := l.need(1)
+	if err != nil {
+		return nil, err
+	}
+	b, err := l.need(2)
+	if err != nil {
+		return nil, err
+	}
+	if c.k != nil && a.k != nil && b.k != nil {
+		s, err := broadcast(c.k.Shape(), a.k.Shape())
+		if err == nil {
+			s, err = broadcast(s, b.k.Shape())
+		}
+		if err != nil {
+			return nil, err
+		}
+		if tensor.Size(s) > maxFolded {
+			return nil, fmt.Errorf("shape %v too large", s)
+		}
+		ec, ea, eb := expandTo(c.k, s), expandTo(a.k, s), expandTo(b.k, s)
+		out := make([]float64, tensor.Size(s))
+		for i := range out {
+			if ec.Data()[i] != 0 {
+				out[i] = ea.Data()[i]
+			} else {
+				out[i] = eb.Data()[i]
+			}
+		}
+		return []*value{known(tensor.MustNew(s, out), a.isInt && b.isInt)}, nil
+	}
+	return nodeOut(jacobi.Where(c.node(), a.node(), b.node())), nil
+}
+
+// opReduce lowers the Reduce* operators; kind is the operator name without
+// the "Reduce" prefix.
+func opReduce(l *lowering, kind string) ([]*value, error) {
+	x, err := l.need(0)
+	if err != nil {
+		return nil, err
+	}
+	// ReduceSum takes its axes as an input from opset 13, the others from 18.
+	axes, _, err := l.axesOf(1)
+	if err != nil {
+		return nil, err
+	}
+	s := x.shape()
+	if len(axes) == 0 {
+		if l.attrInt("noop_with_empty_axes", 0) != 0 {
+			return []*value{x}, nil
+		}
+		for i := range s {
+			axes = append(axes, i)
+		}
+	}
+	for i, a := range axes {
+		if axes[i], err = normAxis(a, len(s)); err != nil {
+			return nil, err
+		}
+	}
+	keep := l.attrInt("keepdims", 1) != 0
+	n := x.node()
+	var y *jacobi.Node // the reduction with the axes kept
+	switch kind {
+	case "Sum":
+		y = n.SumKeep(axes...)
+	case "Mean":
+		y = n.MeanKeep(axes...)
+	case "SumSquare":
+		y = n.Square().SumKeep(axes...)
+	case "L1":
+		y = n.Abs().SumKeep(axes...)
+	case "L2":
+		y = n.Square().SumKeep(axes...).Sqrt()
+	case "Max", "Min", "LogSumExp":
+		if kind == "Min" {
+			n = n.Neg()
+		}
+		m := n
+		for _, a := range axes {
+			m = reduceMax(m, a)
+		}
+		switch kind {
+		case "Max":
+			y = m
+		case "Min":
+			y = m.Neg()
+		default:
+			// log Σ exp(x) = m + log Σ exp(x - m): the same function of x
+			// (and so the same derivatives) for any m, without overflow.
+			y = n.Sub(m).Exp().SumKeep(axes...).Log().Add(m)
+		}
+	default:
+		return nil, fmt.Errorf("reduction %q is not supported", kind)
+	}
+	if !keep {
+		var ns []int
+		drop := map[int]bool{}
+		for _, a := range axes {
+			drop[a] = true
+		}
+		for i, d := range s {
+			if !drop[i] {
+				ns = append(ns, d)
+			}
+		}
+		y = y.Reshape(ns...)
+	}
+	return nodeOut(y), nil
+}
