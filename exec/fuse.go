@@ -1,0 +1,344 @@
+package exec
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/jacobi-ad/jacobi/internal/kernels"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// Elementwise steps run over blocks of the trailing (collapsed) axes of at
+// least minRow and, where an axis can be split, at most maxTile elements:
+// rows long enough for the vector kernels, short enough that a fused
+// group's intermediate rows stay in the first-level caches.
+const (
+	minRow  = 512
+	maxTile = 2048
+)
+
+// scratchRows is one set of a fused step's scratch rows.
+type scratchRows struct{ rows [][]float64 }
+
+func newScratchRows(count, size int) *scratchRows {
+	data := make([]float64, count*size)
+	r := &scratchRows{rows: make([][]float64, count)}
+	for i := range r.rows {
+		r.rows[i] = data[i*size : (i+1)*size]
+	}
+	return r
+}
+
+// minParallelFuse is the size from which a fused step, in a run that may
+// use every core, splits its blocks over the kernels' workers (as the
+// kernels split their own maps from 2·16384 elements on).
+const minParallelFuse = 1 << 15
+
+// fusing enables fused groups; benchmarks turn it off for comparison.
+var fusing = true
+
+// group is a run of elementwise equations of one shape compiled into one
+// step: per block, every equation runs on rows of its operands, and values
+// that only the group reads live in block-sized scratch rows, never in
+// memory of their own.
+type group struct {
+	shape   []int
+	members []member
+	index   map[*ir.Var]int // value -> member that makes it
+	bufs    map[int]bool    // the members' buffers
+	ext     []layout        // operands from outside the group
+}
+
+type member struct {
+	eqn  *ir.Eqn
+	k    rowKernel
+	args []operandRef
+	buf  int // where the value is kept when read outside the group
+}
+
+// operandRef is a member's operand: a value of the group or an outside one.
+type operandRef struct {
+	inGroup bool
+	i       int
+}
+
+func newGroup(shape []int) *group {
+	return &group{shape: shape, index: map[*ir.Var]int{}, bufs: map[int]bool{}}
+}
+
+// accepts reports whether e can join the group: same shape, and no operand
+// that reads a member's value through a view (a view needs the value in
+// memory before the step that would make it).
+func (g *group) accepts(e *ir.Eqn, in []layout) bool {
+	if !fusing || !slices.Equal(g.shape, e.Out.Shape) {
+		return false
+	}
+	for i, v := range e.In {
+		if _, ok := g.index[v]; !ok && g.bufs[in[i].buf] {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *group) add(c *compiler, e *ir.Eqn, k rowKernel, in []layout) {
+	m := member{eqn: e, k: k}
+	for i, v := range e.In {
+		if j, ok := g.index[v]; ok {
+			m.args = append(m.args, operandRef{inGroup: true, i: j})
+			continue
+		}
+		// An outside value read by several members is read (and, if
+		// strided, gathered) once per block.
+		k := slices.IndexFunc(g.ext, func(l layout) bool { return sameLayout(l, in[i]) })
+		if k < 0 {
+			g.ext = append(g.ext, in[i])
+			k = len(g.ext) - 1
+		}
+		m.args = append(m.args, operandRef{i: k})
+	}
+	// A buffer for the value in case something outside reads it; fuse
+	// empties it otherwise. No step is added until the group is fused, so
+	// the buffer is written by the fused step.
+	m.buf = c.newBuf(tensor.Size(g.shape))
+	g.bufs[m.buf] = true
+	g.index[e.Out] = len(g.members)
+	g.members = append(g.members, m)
+	c.lay[e.Out] = layout{buf: m.buf, shape: g.shape, strides: rowMajor(g.shape)}
+}
+
+// fuse adds the group's step.
+func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
+	shape := g.shape
+	n := tensor.Size(shape)
+	inGroup := map[*ir.Eqn]bool{}
+	for _, m := range g.members {
+		inGroup[m.eqn] = true
+	}
+	kept := make([]bool, len(g.members)) // written to the member's buffer
+	for j, m := range g.members {
+		for _, e := range consumers[m.eqn.Out] {
+			if e == nil || !inGroup[e] {
+				kept[j] = true
+			}
+		}
+		if !kept[j] {
+			c.bufs[m.buf].size = 0
+		}
+	}
+	strides := make([][]int, len(g.ext)+1)
+	strides[0] = rowMajor(shape)
+	for i, l := range g.ext {
+		strides[i+1] = l.strides
+		c.use(l)
+	}
+	cs, cst := collapse(shape, strides)
+	cs, cst, blk := blockAxes(cs, cst)
+	inner := tensor.Size(cs[blk:])
+	outer := cs[:blk]
+	type operand struct {
+		buf, scratch int // scratch < 0: contiguous over the block
+		off          int
+		g            gather // gathers one block, offset added at run time
+		st           []int  // strides over the outer axes
+		// fixed: the gathered block is the same for every block (a bias,
+		// a broadcast scalar), so it is gathered once per run of blocks.
+		fixed bool
+	}
+	ops := make([]operand, len(g.ext))
+	for i, l := range g.ext {
+		bst := cst[i+1][blk:]
+		ops[i] = operand{buf: l.buf, off: l.off, scratch: -1, st: cst[i+1][:blk]}
+		if !isRowMajor(cs[blk:], bst) {
+			ops[i].scratch = c.newBuf(inner)
+			ops[i].g = gather{shape: cs[blk:], strides: bst}
+			ops[i].fixed = !slices.ContainsFunc(ops[i].st, func(st int) bool { return st != 0 })
+		}
+	}
+	// Where each member writes its rows: its buffer, or a scratch row.
+	type target struct {
+		buf  int
+		kept bool
+	}
+	targets := make([]target, len(g.members))
+	for j, m := range g.members {
+		targets[j] = target{buf: m.buf, kept: kept[j]}
+		if !kept[j] {
+			targets[j].buf = c.newBuf(inner)
+		}
+	}
+	// The scratch rows, numbered: a block range run beside others gets rows
+	// of its own (see run below).
+	var scratch []int
+	for i := range ops {
+		if ops[i].scratch >= 0 {
+			scratch = append(scratch, ops[i].scratch)
+			ops[i].scratch = len(scratch) - 1
+		}
+	}
+	for j := range targets {
+		if !targets[j].kept {
+			scratch = append(scratch, targets[j].buf)
+			targets[j].buf = len(scratch) - 1
+		}
+	}
+	members := g.members
+	nblocks := 0
+	if inner > 0 {
+		nblocks = n / inner
+	}
+	// blocks runs blocks [lo, hi) with the given scratch rows.
+	blocks := func(bufs [][]float64, rowsOf [][]float64, lo, hi int) {
+		var extArr [16][]float64
+		var rowArr [32][]float64
+		var baseArr [16]int
+		extRows, rows, base := extArr[:0], rowArr[:0], baseArr[:0]
+		if len(ops) > len(extArr) {
+			extRows, base = make([][]float64, 0, len(ops)), make([]int, 0, len(ops))
+		}
+		if len(members) > len(rowArr) {
+			rows = make([][]float64, 0, len(members))
+		}
+		extRows, rows, base = extRows[:len(ops)], rows[:len(members)], base[:len(ops)]
+		var idxArr [16]int
+		idx := idxArr[:len(outer)]
+		// The odometer's position at block lo.
+		for d, b := len(outer)-1, lo; d >= 0; d-- {
+			idx[d] = b % outer[d]
+			b /= outer[d]
+		}
+		for i, o := range ops {
+			base[i] = o.off
+			for d := range outer {
+				base[i] += idx[d] * o.st[d]
+			}
+		}
+		for i, op := range ops {
+			if op.fixed {
+				g := op.g
+				g.off = base[i]
+				g.run(rowsOf[op.scratch], bufs[op.buf])
+				extRows[i] = rowsOf[op.scratch]
+			}
+		}
+		var args [3][]float64
+		for o := lo * inner; o < hi*inner; o += inner {
+			for i, op := range ops {
+				if op.fixed {
+					continue
+				}
+				src := bufs[op.buf]
+				if op.scratch < 0 {
+					extRows[i] = src[base[i] : base[i]+inner]
+					continue
+				}
+				sc := rowsOf[op.scratch]
+				g := op.g
+				g.off = base[i]
+				g.run(sc, src)
+				extRows[i] = sc
+			}
+			for j, m := range members {
+				for a, r := range m.args {
+					if r.inGroup {
+						args[a] = rows[r.i]
+					} else {
+						args[a] = extRows[r.i]
+					}
+				}
+				if t := targets[j]; t.kept {
+					rows[j] = bufs[t.buf][o : o+inner]
+				} else {
+					rows[j] = rowsOf[t.buf]
+				}
+				m.k(rows[j], args[0], args[1], args[2])
+			}
+			for d := len(outer) - 1; d >= 0; d-- {
+				idx[d]++
+				for i := range ops {
+					base[i] += ops[i].st[d]
+				}
+				if idx[d] < outer[d] {
+					break
+				}
+				for i := range ops {
+					base[i] -= ops[i].st[d] * outer[d]
+				}
+				idx[d] = 0
+			}
+		}
+	}
+	// Ranges of blocks run beside each other take their scratch rows from
+	// this pool (the slab holds one set), so a parallel run allocates only
+	// until the pool is warm.
+	var spare sync.Pool
+	c.steps = append(c.steps, func(s *state) {
+		if n == 0 {
+			return
+		}
+		var slabRowsArr [16][]float64
+		slabRows := slabRowsArr[:0]
+		for _, b := range scratch {
+			slabRows = append(slabRows, s.bufs[b][:inner])
+		}
+		parts := 1
+		if !s.serial && n >= minParallelFuse {
+			parts = min(kernels.Workers(), nblocks)
+		}
+		if parts <= 1 {
+			blocks(s.bufs, slabRows, 0, nblocks)
+			return
+		}
+		kernels.ParallelFor(parts, func(t int) {
+			lo, hi := t*nblocks/parts, (t+1)*nblocks/parts
+			if t == 0 {
+				blocks(s.bufs, slabRows, lo, hi)
+				return
+			}
+			own, _ := spare.Get().(*scratchRows)
+			if own == nil {
+				own = newScratchRows(len(scratch), inner)
+			}
+			blocks(s.bufs, own.rows, lo, hi)
+			spare.Put(own)
+		})
+	})
+}
+
+// blockAxes chooses the block of trailing axes that elementwise steps run
+// over: at least minRow elements where the shape allows, splitting an axis
+// so that the block stays within maxTile where it can. It returns the
+// (possibly split) shape and strides and the first axis of the block.
+func blockAxes(cs []int, cst [][]int) ([]int, [][]int, int) {
+	blk, inner := len(cs), 1
+	for blk > 0 && inner < minRow {
+		next := cs[blk-1]
+		if inner*next <= maxTile {
+			blk--
+			inner *= next
+			continue
+		}
+		// Split the axis into (next/d, d), d its largest divisor that keeps
+		// the block within maxTile.
+		d := 1
+		for f := maxTile / inner; f > 1; f-- {
+			if next%f == 0 {
+				d = f
+				break
+			}
+		}
+		if d == 1 || inner*d < minRow/2 {
+			blk--
+			inner *= next
+			continue
+		}
+		a := blk - 1
+		cs = slices.Concat(cs[:a], []int{next / d, d}, cs[a+1:])
+		for i, st := range cst {
+			cst[i] = slices.Concat(st[:a], []int{st[a] * d, st[a]}, st[a+1:])
+		}
+		return cs, cst, a + 1
+	}
+	return cs, cst, blk
+}

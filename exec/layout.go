@@ -1,0 +1,184 @@
+package exec
+
+import (
+	"slices"
+
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+// layout places a value: element idx sits at buf[off + Σ idx·strides].
+type layout struct {
+	buf     int
+	off     int
+	shape   []int
+	strides []int
+}
+
+func sameLayout(a, b layout) bool {
+	return a.buf == b.buf && a.off == b.off && slices.Equal(a.shape, b.shape) && slices.Equal(a.strides, b.strides)
+}
+
+func (l layout) contiguous() bool {
+	acc := 1
+	for d := len(l.shape) - 1; d >= 0; d-- {
+		if l.shape[d] != 1 && l.strides[d] != acc {
+			return false
+		}
+		acc *= l.shape[d]
+	}
+	return true
+}
+
+// contiguousCopy returns l itself when contiguous, else a step copying it.
+func (c *compiler) contiguousCopy(l layout) layout {
+	if l.contiguous() {
+		return l
+	}
+	n := tensor.Size(l.shape)
+	bi := c.newBuf(n)
+	c.use(l)
+	src, g := l.buf, newGather(l)
+	c.steps = append(c.steps, func(s *state) {
+		g.run(s.bufs[bi][:n], s.bufs[src])
+	})
+	return layout{buf: bi, shape: l.shape, strides: rowMajor(l.shape)}
+}
+
+// isRowMajor reports whether strides walk shape contiguously.
+func isRowMajor(shape, strides []int) bool {
+	acc := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] != 1 && strides[d] != acc {
+			return false
+		}
+		acc *= shape[d]
+	}
+	return true
+}
+
+// gather is a strided copy with its axes collapsed ahead of time.
+type gather struct {
+	shape, strides []int
+	off            int
+}
+
+func newGather(l layout) gather {
+	cs, cst := collapse(l.shape, [][]int{l.strides})
+	return gather{shape: cs, strides: cst[0], off: l.off}
+}
+
+func (g gather) run(out, src []float64) {
+	if len(out) == 0 {
+		return
+	}
+	r := len(g.shape)
+	switch r {
+	case 0:
+		out[0] = src[g.off]
+		return
+	case 1:
+		copyRow(out, src, g.off, g.strides[0])
+		return
+	}
+	// The two innermost axes are plain loops; the odometer moves once per
+	// block of them (short rows, as in a transposed Jacobian, are common).
+	n1, s1 := g.shape[r-2], g.strides[r-2]
+	n0, s0 := g.shape[r-1], g.strides[r-1]
+	blk := n1 * n0
+	var idxArr [16]int
+	idx := idxArr[:r-2]
+	base := g.off
+	for o := 0; o < len(out); o += blk {
+		dst := out[o : o+blk]
+		if s0 == 1 || s0 == 0 {
+			for i1 := 0; i1 < n1; i1++ {
+				copyRow(dst[i1*n0:(i1+1)*n0], src, base+i1*s1, s0)
+			}
+		} else {
+			// A transposed block: read it in its own order, write scattered
+			// (both stay in L1 for the small blocks of per-sample results).
+			j := 0
+			for i1 := 0; i1 < n1; i1++ {
+				p := base + i1*s1
+				for i0 := 0; i0 < n0; i0++ {
+					dst[j] = src[p]
+					j++
+					p += s0
+				}
+			}
+		}
+		for d := r - 3; d >= 0; d-- {
+			idx[d]++
+			base += g.strides[d]
+			if idx[d] < g.shape[d] {
+				break
+			}
+			base -= g.strides[d] * g.shape[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// copyRow sets row[i] = src[base + i*stride].
+func copyRow(row, src []float64, base, stride int) {
+	switch stride {
+	case 1:
+		copy(row, src[base:base+len(row)])
+	case 0:
+		x := src[base]
+		for i := range row {
+			row[i] = x
+		}
+	default:
+		for i := range row {
+			row[i] = src[base+i*stride]
+		}
+	}
+}
+
+// rowMajor returns the strides of a contiguous row-major array.
+func rowMajor(shape []int) []int {
+	st := make([]int, len(shape))
+	acc := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		st[d] = acc
+		acc *= shape[d]
+	}
+	return st
+}
+
+// collapse merges adjacent axes that every operand walks as one, so inner
+// loops run over long rows. Axes of size 1 are dropped.
+func collapse(shape []int, strides [][]int) ([]int, [][]int) {
+	outShape := []int{}
+	outStrides := make([][]int, len(strides))
+	for i := range outStrides {
+		outStrides[i] = []int{}
+	}
+	for d := 0; d < len(shape); d++ {
+		if shape[d] == 1 {
+			continue
+		}
+		if last := len(outShape) - 1; last >= 0 {
+			merge := true
+			for i, st := range strides {
+				if outStrides[i][last] != st[d]*shape[d] {
+					merge = false
+					break
+				}
+			}
+			if merge {
+				outShape[last] *= shape[d]
+				for i, st := range strides {
+					outStrides[i][last] = st[d]
+				}
+				continue
+			}
+		}
+		outShape = append(outShape, shape[d])
+		for i, st := range strides {
+			outStrides[i] = append(outStrides[i], st[d])
+		}
+	}
+	return outShape, outStrides
+}

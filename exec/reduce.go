@@ -1,0 +1,75 @@
+package exec
+
+import (
+	"slices"
+
+	"github.com/jacobi-ad/jacobi/internal/kernels"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+)
+
+func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
+	shape := e.Out.Shape
+	size := tensor.Size(shape)
+	ost := rowMajor(shape)
+	st := make([]int, len(x.shape))
+	j := 0
+	for d := range x.shape {
+		if !slices.Contains(p.Axes, d) {
+			st[d] = ost[j]
+			j++
+		}
+	}
+	cs, cst := collapse(x.shape, [][]int{x.strides, st})
+	c.use(x)
+	bi := c.newBuf(size)
+	total := tensor.Size(x.shape)
+	xoff, xb := x.off, x.buf
+	c.steps = append(c.steps, func(s *state) {
+		dst := s.bufs[bi][:size]
+		clear(dst)
+		if total == 0 {
+			return
+		}
+		src := s.bufs[xb]
+		r := len(cs)
+		if r == 0 {
+			dst[0] = src[xoff]
+			return
+		}
+		inner := cs[r-1]
+		is, os := cst[0][r-1], cst[1][r-1]
+		var idxArr [16]int
+		idx := idxArr[:r-1]
+		ib, ob := xoff, 0
+		for o := 0; o < total; o += inner {
+			if os == 0 {
+				acc := dst[ob]
+				for i := 0; i < inner; i++ {
+					acc += src[ib+i*is]
+				}
+				dst[ob] = acc
+			} else if is == 1 && os == 1 {
+				d := dst[ob : ob+inner]
+				kernels.Add(d, d, src[ib:ib+inner])
+			} else {
+				for i := 0; i < inner; i++ {
+					dst[ob+i*os] += src[ib+i*is]
+				}
+			}
+			for d := r - 2; d >= 0; d-- {
+				idx[d]++
+				ib += cst[0][d]
+				ob += cst[1][d]
+				if idx[d] < cs[d] {
+					break
+				}
+				ib -= cst[0][d] * cs[d]
+				ob -= cst[1][d] * cs[d]
+				idx[d] = 0
+			}
+		}
+	})
+	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
+}
