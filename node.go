@@ -236,30 +236,6 @@ func (x *Node) fail(err error) *Node {
 
 // ---- broadcasting ----
 
-// broadcastShapes returns numpy's broadcast of two shapes.
-func broadcastShapes(a, b []int) ([]int, error) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if j := len(a) - n + i; j >= 0 {
-			da = a[j]
-		}
-		if j := len(b) - n + i; j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db || db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
-}
-
 // BroadcastTo expands x to shape by numpy's rules (trailing axes aligned,
 // size-1 axes repeated).
 func (x *Node) BroadcastTo(shape ...int) *Node {
@@ -307,7 +283,7 @@ func binary(p ir.Primitive, x, y *Node) *Node {
 	}
 	xy := lift(x, y)
 	x, y = xy[0], xy[1]
-	s, err := broadcastShapes(x.Shape(), y.Shape())
+	s, err := tensor.BroadcastShapes(x.Shape(), y.Shape())
 	if err != nil {
 		return x.fail(fmt.Errorf("%s: %w", p.Name(), err))
 	}
@@ -396,9 +372,9 @@ func Where(cond, a, b *Node) *Node {
 	}
 	l := lift(cond, a, b)
 	cond, a, b = l[0], l[1], l[2]
-	s, err := broadcastShapes(cond.Shape(), a.Shape())
+	s, err := tensor.BroadcastShapes(cond.Shape(), a.Shape())
 	if err == nil {
-		s, err = broadcastShapes(s, b.Shape())
+		s, err = tensor.BroadcastShapes(s, b.Shape())
 	}
 	if err != nil {
 		return cond.fail(fmt.Errorf("where: %w", err))

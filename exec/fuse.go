@@ -105,7 +105,7 @@ func (g *group) add(c *compiler, e *ir.Eqn, k rowKernel, in []layout) {
 	g.bufs[m.buf] = true
 	g.index[e.Out] = len(g.members)
 	g.members = append(g.members, m)
-	c.lay[e.Out] = layout{buf: m.buf, shape: g.shape, strides: rowMajor(g.shape)}
+	c.lay[e.Out] = layout{buf: m.buf, shape: g.shape, strides: tensor.Strides(g.shape)}
 }
 
 // fuse adds the group's step.
@@ -128,7 +128,7 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		}
 	}
 	strides := make([][]int, len(g.ext)+1)
-	strides[0] = rowMajor(shape)
+	strides[0] = tensor.Strides(shape)
 	for i, l := range g.ext {
 		strides[i+1] = l.strides
 		c.use(l)

@@ -18,16 +18,7 @@ func sameLayout(a, b layout) bool {
 	return a.buf == b.buf && a.off == b.off && slices.Equal(a.shape, b.shape) && slices.Equal(a.strides, b.strides)
 }
 
-func (l layout) contiguous() bool {
-	acc := 1
-	for d := len(l.shape) - 1; d >= 0; d-- {
-		if l.shape[d] != 1 && l.strides[d] != acc {
-			return false
-		}
-		acc *= l.shape[d]
-	}
-	return true
-}
+func (l layout) contiguous() bool { return isRowMajor(l.shape, l.strides) }
 
 // contiguousCopy returns l itself when contiguous, else a step copying it.
 func (c *compiler) contiguousCopy(l layout) layout {
@@ -41,7 +32,7 @@ func (c *compiler) contiguousCopy(l layout) layout {
 	c.steps = append(c.steps, func(s *state) {
 		g.run(s.bufs[bi][:n], s.bufs[src])
 	})
-	return layout{buf: bi, shape: l.shape, strides: rowMajor(l.shape)}
+	return layout{buf: bi, shape: l.shape, strides: tensor.Strides(l.shape)}
 }
 
 // isRowMajor reports whether strides walk shape contiguously.
@@ -134,17 +125,6 @@ func copyRow(row, src []float64, base, stride int) {
 			row[i] = src[base+i*stride]
 		}
 	}
-}
-
-// rowMajor returns the strides of a contiguous row-major array.
-func rowMajor(shape []int) []int {
-	st := make([]int, len(shape))
-	acc := 1
-	for d := len(shape) - 1; d >= 0; d-- {
-		st[d] = acc
-		acc *= shape[d]
-	}
-	return st
 }
 
 // collapse merges adjacent axes that every operand walks as one, so inner

@@ -51,7 +51,7 @@ func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
 		c.steps = append(c.steps, func(s *state) {
 			op.GemmSerial(s.serial, tx, ty, m, n, k, 1, s.bufs[x.buf][x.off:], ldx, s.bufs[y.buf][y.off:], ldy, 0, s.bufs[bi][:size], n)
 		})
-		return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
+		return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil
 	}
 	x, y = c.contiguousCopy(x), c.contiguousCopy(y)
 	c.use(x)
@@ -65,5 +65,5 @@ func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
 			op.GemmSerial(s.serial, false, false, m, n, k, 1, xs[i*m*k:], k, ys[i*k*n:], n, 0, out[i*m*n:], n)
 		}
 	})
-	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
+	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil
 }

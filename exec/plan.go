@@ -41,7 +41,7 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 	c := &compiler{lay: map[*ir.Var]layout{}}
 	for i, v := range p.In {
 		c.bufs = append(c.bufs, bufInfo{kind: bufInput, input: i})
-		c.lay[v] = layout{buf: len(c.bufs) - 1, shape: v.Shape, strides: rowMajor(v.Shape)}
+		c.lay[v] = layout{buf: len(c.bufs) - 1, shape: v.Shape, strides: tensor.Strides(v.Shape)}
 	}
 	consumers := map[*ir.Var][]*ir.Eqn{}
 	for _, e := range p.Eqns {
@@ -135,10 +135,10 @@ func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
 		return layout{buf: x.buf, off: off, shape: shape, strides: x.strides}, nil
 	case op.Reshape:
 		x := c.contiguousCopy(in[0])
-		return layout{buf: x.buf, off: x.off, shape: shape, strides: rowMajor(shape)}, nil
+		return layout{buf: x.buf, off: x.off, shape: shape, strides: tensor.Strides(shape)}, nil
 	case op.Constant:
 		c.bufs = append(c.bufs, bufInfo{kind: bufConst, data: p.Value.Data()})
-		return layout{buf: len(c.bufs) - 1, shape: shape, strides: rowMajor(shape)}, nil
+		return layout{buf: len(c.bufs) - 1, shape: shape, strides: tensor.Strides(shape)}, nil
 	case op.MatMul:
 		return c.matmul(e, in[0], in[1])
 	case op.ReduceSum:
@@ -172,5 +172,5 @@ func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
 		}
 		copy(s.bufs[bi][:n], t.Data())
 	})
-	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}, nil
+	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil
 }

@@ -12,7 +12,7 @@ import (
 func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 	shape := e.Out.Shape
 	size := tensor.Size(shape)
-	ost := rowMajor(shape)
+	ost := tensor.Strides(shape)
 	st := make([]int, len(x.shape))
 	j := 0
 	for d := range x.shape {
@@ -71,5 +71,5 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 			}
 		}
 	})
-	return layout{buf: bi, shape: shape, strides: rowMajor(shape)}
+	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}
 }

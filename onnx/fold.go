@@ -8,39 +8,6 @@ import (
 
 // ---- known-value (constant folding) helpers ----
 
-func strides(shape []int) []int {
-	s := make([]int, len(shape))
-	acc := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		s[i] = acc
-		acc *= shape[i]
-	}
-	return s
-}
-
-func broadcast(a, b []int) ([]int, error) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if j := len(a) - n + i; j >= 0 {
-			da = a[j]
-		}
-		if j := len(b) - n + i; j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db || db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
-}
-
 // expandTo broadcasts t to shape.
 func expandTo(t *tensor.Tensor, shape []int) *tensor.Tensor {
 	if tensor.SameShape(t.Shape(), shape) {
@@ -49,9 +16,9 @@ func expandTo(t *tensor.Tensor, shape []int) *tensor.Tensor {
 	n := tensor.Size(shape)
 	out := make([]float64, n)
 	ts := t.Shape()
-	st := strides(ts)
+	st := tensor.Strides(ts)
 	off := len(shape) - len(ts)
-	os := strides(shape)
+	os := tensor.Strides(shape)
 	for i := range out {
 		src := 0
 		for d := range shape {
@@ -70,7 +37,7 @@ func expandTo(t *tensor.Tensor, shape []int) *tensor.Tensor {
 }
 
 func foldBinary(a, b *tensor.Tensor, f func(x, y float64) float64) (*tensor.Tensor, error) {
-	s, err := broadcast(a.Shape(), b.Shape())
+	s, err := tensor.BroadcastShapes(a.Shape(), b.Shape())
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +103,8 @@ func foldTranspose(t *tensor.Tensor, perm []int) *tensor.Tensor {
 	for i, p := range perm {
 		ns[i] = s[p]
 	}
-	st := strides(s)
-	os := strides(ns)
+	st := tensor.Strides(s)
+	os := tensor.Strides(ns)
 	out := make([]float64, t.Len())
 	for i := range out {
 		src := 0

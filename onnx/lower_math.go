@@ -130,9 +130,9 @@ func opWhere(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	if c.k != nil && a.k != nil && b.k != nil {
-		s, err := broadcast(c.k.Shape(), a.k.Shape())
+		s, err := tensor.BroadcastShapes(c.k.Shape(), a.k.Shape())
 		if err == nil {
-			s, err = broadcast(s, b.k.Shape())
+			s, err = tensor.BroadcastShapes(s, b.k.Shape())
 		}
 		if err != nil {
 			return nil, err

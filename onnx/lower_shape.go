@@ -470,7 +470,7 @@ func opExpand(l *lowering) ([]*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := broadcast(x.shape(), ints(st))
+	s, err := tensor.BroadcastShapes(x.shape(), ints(st))
 	if err != nil {
 		return nil, err
 	}

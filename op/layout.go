@@ -44,7 +44,7 @@ func (p Transpose) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := strides(in[0].Shape())
+	src := tensor.Strides(in[0].Shape())
 	st := make([]int, len(s))
 	for i, a := range p.Perm {
 		st[i] = src[a]
@@ -123,7 +123,7 @@ func (p Reshape) OutShape(in [][]int) ([]int, error) {
 	if err := checkArity(in, 1); err != nil {
 		return nil, err
 	}
-	if prod(in[0]) != prod(p.Shape) {
+	if tensor.Size(in[0]) != tensor.Size(p.Shape) {
 		return nil, fmt.Errorf("cannot reshape %v to %v", in[0], p.Shape)
 	}
 	for _, d := range p.Shape {
@@ -169,11 +169,11 @@ func (p Reshape) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int
 	// The batch axis survives when some output axis has the same size and
 	// the same number of elements before it.
 	s := shapes[0]
-	before := prod(s[:a])
+	before := tensor.Size(s[:a])
 	acc := 1
 	for i, d := range p.Shape {
 		if acc == before && d == s[a] {
-			return b.Emit(Reshape{Shape: without(p.Shape, i)}, in[0]), i, nil
+			return b.Emit(Reshape{Shape: tensor.RemoveAxis(p.Shape, i)}, in[0]), i, nil
 		}
 		acc *= d
 	}
@@ -219,7 +219,7 @@ func (p Broadcast) OutShape(in [][]int) ([]int, error) {
 // Eval implements Evaluator.
 func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	x := in[0]
-	src := strides(x.Shape())
+	src := tensor.Strides(x.Shape())
 	st := make([]int, len(p.Shape))
 	for i, d := range p.Dims {
 		if x.Shape()[i] == p.Shape[d] {
@@ -299,5 +299,5 @@ func (p Broadcast) WithoutAxis(out, in int) Broadcast {
 			dims = append(dims, d)
 		}
 	}
-	return Broadcast{Shape: without(p.Shape, out), Dims: dims}
+	return Broadcast{Shape: tensor.RemoveAxis(p.Shape, out), Dims: dims}
 }

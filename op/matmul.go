@@ -140,9 +140,9 @@ func (p MatMul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int,
 			return nil, 0, mix(p, "contracts over the batch axis of its left operand %v", shapes[0])
 		case ax == rx-2:
 			// Each sample is one row: multiply it as a 1-row matrix.
-			row := ReshapeTo(b, x, insert(x.Shape, x.Rank()-1, 1))
+			row := ReshapeTo(b, x, tensor.InsertAxis(x.Shape, x.Rank()-1, 1))
 			out := b.Emit(p, row, y)
-			return ReshapeTo(b, out, without(out.Shape, out.Rank()-2)), ax, nil
+			return ReshapeTo(b, out, tensor.RemoveAxis(out.Shape, out.Rank()-2)), ax, nil
 		default:
 			if ry > 2 {
 				d, err := drop(1, ax)

@@ -174,27 +174,6 @@ func ReshapeTo(b *ir.Builder, x *ir.Var, shape []int) *ir.Var {
 
 // ---- small shape utilities ----
 
-func without(s []int, axis int) []int {
-	out := make([]int, 0, len(s))
-	out = append(out, s[:axis]...)
-	return append(out, s[axis+1:]...)
-}
-
-func insert(s []int, axis, v int) []int {
-	out := make([]int, 0, len(s)+1)
-	out = append(out, s[:axis]...)
-	out = append(out, v)
-	return append(out, s[axis:]...)
-}
-
-func prod(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
-}
-
 func checkArity(in [][]int, n int) error {
 	if len(in) != n {
 		return fmt.Errorf("takes %d inputs, got %d", n, len(in))

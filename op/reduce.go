@@ -48,7 +48,7 @@ func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	xs := in[0].Shape()
-	ost := strides(s)
+	ost := tensor.Strides(s)
 	st := make([]int, len(xs))
 	j := 0
 	for d := range xs {

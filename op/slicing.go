@@ -53,8 +53,8 @@ func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	out := make([]float64, tensor.Size(s))
-	outer := prod(s[:p.Axis])
-	inner := prod(s[p.Axis+1:])
+	outer := tensor.Size(s[:p.Axis])
+	inner := tensor.Size(s[p.Axis+1:])
 	row := s[p.Axis] * inner
 	off := 0
 	for _, t := range in {
@@ -189,7 +189,7 @@ func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := strides(in[0].Shape())
+	st := tensor.Strides(in[0].Shape())
 	off := 0
 	for d := range st {
 		off += p.Start[d] * st[d]
@@ -233,7 +233,7 @@ func (p Slice) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, 
 	if p.Start[a] != 0 || p.Limit[a] != shapes[0][a] {
 		return nil, 0, mix(p, "selects samples %d:%d along the batch axis of %v", p.Start[a], p.Limit[a], shapes[0])
 	}
-	return b.Emit(Slice{Start: without(p.Start, a), Limit: without(p.Limit, a)}, in[0]), a, nil
+	return b.Emit(Slice{Start: tensor.RemoveAxis(p.Start, a), Limit: tensor.RemoveAxis(p.Limit, a)}, in[0]), a, nil
 }
 
 // ---- Pad ----
@@ -274,7 +274,7 @@ func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	out := make([]float64, tensor.Size(s))
-	ost := strides(s)
+	ost := tensor.Strides(s)
 	off := 0
 	for d := range s {
 		off += p.Lo[d] * ost[d]
@@ -317,5 +317,5 @@ func (p Pad) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, _ 
 	if p.Lo[a] != 0 || p.Hi[a] != 0 {
 		return nil, 0, mix(p, "pads along the batch axis of %v", shapes[0])
 	}
-	return b.Emit(Pad{Lo: without(p.Lo, a), Hi: without(p.Hi, a)}, in[0]), a, nil
+	return b.Emit(Pad{Lo: tensor.RemoveAxis(p.Lo, a), Hi: tensor.RemoveAxis(p.Hi, a)}, in[0]), a, nil
 }

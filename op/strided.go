@@ -2,16 +2,6 @@ package op
 
 // ---- strided copies ----
 
-func strides(s []int) []int {
-	st := make([]int, len(s))
-	acc := 1
-	for d := len(s) - 1; d >= 0; d-- {
-		st[d] = acc
-		acc *= s[d]
-	}
-	return st
-}
-
 // gather fills out (row-major over shape) with src[off + Σ idx[d]*st[d]].
 func gather(out, src []float64, shape, st []int, off int) {
 	if len(out) == 0 {

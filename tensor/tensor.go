@@ -54,15 +54,6 @@ func sizeOf(shape []int) (int, error) {
 	return n, nil
 }
 
-// Size returns the number of elements of a shape.
-func Size(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}
-
 // Zeros returns a tensor of the given shape filled with zeros.
 func Zeros(shape ...int) *Tensor {
 	return &Tensor{shape: append([]int(nil), shape...), data: make([]float64, Size(shape))}
@@ -140,34 +131,6 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 	return &Tensor{shape: s, data: t.data}, nil
 }
 
-// ResolveShape replaces a single -1 in shape so that it holds n elements and
-// checks that the sizes agree.
-func ResolveShape(n int, shape []int) ([]int, error) {
-	s := append([]int(nil), shape...)
-	free, prod := -1, 1
-	for i, d := range s {
-		switch {
-		case d == -1 && free < 0:
-			free = i
-		case d < 0:
-			return nil, fmt.Errorf("invalid dimension %d", d)
-		default:
-			prod *= d
-		}
-	}
-	if free >= 0 {
-		if prod == 0 || n%prod != 0 {
-			return nil, fmt.Errorf("cannot infer -1 for %d elements", n)
-		}
-		s[free] = n / prod
-		prod = n
-	}
-	if prod != n {
-		return nil, fmt.Errorf("%d elements do not fit shape %v", n, shape)
-	}
-	return s, nil
-}
-
 // At returns the element at the given index.
 func (t *Tensor) At(idx ...int) float64 { return t.data[t.offset(idx)] }
 
@@ -186,19 +149,6 @@ func (t *Tensor) offset(idx []int) int {
 		off = off*d + idx[i]
 	}
 	return off
-}
-
-// SameShape reports whether two shapes are equal.
-func SameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // MaxAbsDiff returns the largest absolute elementwise difference, or +Inf when

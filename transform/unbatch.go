@@ -66,7 +66,7 @@ func newUnbatcher(p *ir.Program, axes []int) (*unbatcher, error) {
 		}
 		u.axis[v] = a
 		if a >= 0 {
-			u.env[v] = u.b.Input(without(v.Shape, a))
+			u.env[v] = u.b.Input(tensor.RemoveAxis(v.Shape, a))
 		} else {
 			u.env[v] = u.b.Input(v.Shape)
 		}
@@ -165,13 +165,13 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 			if e.In[0].Shape[in] != 1 {
 				return nil, fail("broadcast of a value that already has that axis")
 			}
-			src = op.ReshapeTo(u.b, src, without(src.Shape, in))
+			src = op.ReshapeTo(u.b, src, tensor.RemoveAxis(src.Shape, in))
 		}
 		return u.b.Emit(p.WithoutAxis(a, in), src), nil
 	case op.Constant:
 		t := p.Value
 		s := t.Shape()
-		outer, n, inner := prod(s[:a]), s[a], prod(s[a+1:])
+		outer, n, inner := tensor.Size(s[:a]), s[a], tensor.Size(s[a+1:])
 		data := t.Data()
 		row := make([]float64, 0, outer*inner)
 		for o := 0; o < outer; o++ {
@@ -186,7 +186,7 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 			}
 			row = append(row, first...)
 		}
-		c, err := tensor.New(without(s, a), row)
+		c, err := tensor.New(tensor.RemoveAxis(s, a), row)
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +207,7 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 			d = op.ReshapeTo(u.b, d, []int{1, d.Shape[0]})
 		}
 		out := u.b.Emit(p, d, u.env[y])
-		return op.ReshapeTo(u.b, out, without(v.Shape, a)), nil
+		return op.ReshapeTo(u.b, out, tensor.RemoveAxis(v.Shape, a)), nil
 	case op.Transpose:
 		d, err := u.dropAxis(e.In[0], p.Perm[a])
 		if err != nil {
@@ -238,17 +238,4 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 		return u.b.Emit(e.Prim, args...), nil
 	}
 	return nil, fail("not a broadcast")
-}
-
-func without(s []int, a int) []int {
-	out := append([]int{}, s[:a]...)
-	return append(out, s[a+1:]...)
-}
-
-func prod(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
