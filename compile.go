@@ -1,6 +1,7 @@
 package jacobi
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime/debug"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/jacobi-ad/jacobi/exec"
 	"github.com/jacobi-ad/jacobi/ir"
-	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 	"github.com/jacobi-ad/jacobi/transform"
 )
@@ -18,41 +18,24 @@ import (
 // a per-sample map: a loss over a batch with network parameters as inputs.
 type Func func(in []*Node) []*Node
 
-// trace records f on inputs of the given shapes. Panics inside f (a bug in
-// the user's function or in jacobi) become errors.
-func trace(f Func, shapes [][]int) (prog *ir.Program, err error) {
+// traceProgram records f on inputs of the given shapes. Panics inside f (a
+// bug in the user's function or in jacobi) become errors.
+func traceProgram(f Func, shapes [][]int) (prog *ir.Program, err error) {
+	if f == nil {
+		return nil, errors.New("the function is nil")
+	}
+	s := &session{}
 	defer func() {
 		if r := recover(); r != nil {
-			prog, err = nil, fmt.Errorf("jacobi: panic while tracing: %v\n%s", r, debug.Stack())
+			// A failed operation returns a placeholder without a shape, on
+			// which user code may well panic: the first error explains it.
+			if prog, err = nil, s.err; err == nil {
+				err = fmt.Errorf("panic while tracing: %v\n%s", r, debug.Stack())
+			}
 		}
 	}()
-	b := ir.NewBuilder(nil)
-	in := make([]*Node, len(shapes))
-	for i, s := range shapes {
-		in[i] = &Node{b: b, v: b.Input(s)}
-	}
-	outs := f(in)
-	vars := make([]*ir.Var, len(outs))
-	for i, o := range outs {
-		if o == nil {
-			return nil, fmt.Errorf("jacobi: output %d is nil", i)
-		}
-		if err := o.Err(); err != nil {
-			return nil, err
-		}
-		if o.b == nil {
-			vars[i] = op.Const(b, o.c)
-			continue
-		}
-		if o.b != b {
-			return nil, fmt.Errorf("jacobi: output %d belongs to another trace", i)
-		}
-		vars[i] = o.v
-	}
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
-	return b.Build(vars...)
+	prog, _ = s.call("", "", shapes, f)
+	return prog, s.err
 }
 
 // Traced is a function traced once into a program, run as many times as
@@ -76,7 +59,7 @@ type Traced struct {
 func Trace(f Func, shapes ...[]int) (*Traced, error) {
 	t, err := traceOnce(f, shapes)
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	t.split = newSplitRun(t.prog)
 	return t, nil
@@ -84,7 +67,7 @@ func Trace(f Func, shapes ...[]int) (*Traced, error) {
 
 // traceOnce is Trace for a program run once: it does not look for a split.
 func traceOnce(f Func, shapes [][]int) (*Traced, error) {
-	p, err := trace(f, shapes)
+	p, err := traceProgram(f, shapes)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +89,14 @@ func (t *Traced) Cost() transform.Cost { return transform.CostOf(t.prog) }
 
 // Run evaluates the program. It is safe for concurrent use.
 func (t *Traced) Run(in ...*tensor.Tensor) ([]*tensor.Tensor, error) {
+	out, err := t.run(in)
+	return out, apiError(err)
+}
+
+func (t *Traced) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	for i, x := range in {
 		if x == nil {
-			return nil, fmt.Errorf("jacobi: input %d is nil", i)
+			return nil, fmt.Errorf("input %d is nil", i)
 		}
 	}
 	if t.split != nil {
@@ -125,7 +113,7 @@ func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tenso
 	shapes := make([][]int, len(in))
 	for i, t := range in {
 		if t == nil {
-			return nil, nil, fmt.Errorf("jacobi: input %d is nil", i)
+			return nil, nil, apiError(fmt.Errorf("input %d is nil", i))
 		}
 		shapes[i] = t.Shape()
 	}
@@ -134,11 +122,11 @@ func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tenso
 		return append([]*Node{v}, g...)
 	}, shapes)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, apiError(err)
 	}
-	outs, err := t.Run(in...)
+	outs, err := t.run(in)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, apiError(err)
 	}
 	return outs[0], outs[1:], nil
 }
@@ -164,7 +152,8 @@ type Compiled struct {
 // given shape, proves that it maps samples independently, and prepares it to
 // run at any batch size.
 func Compile(f Fn, sampleShape []int, opts ...Option) (*Compiled, error) {
-	return compile(f, append([]int{2}, sampleShape...), newConfig(opts))
+	c, err := compile(f, append([]int{2}, sampleShape...), newConfig(opts))
+	return c, apiError(err)
 }
 
 func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
@@ -181,16 +170,16 @@ func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
 // perSampleProgram traces f on a batch of the given shape and proves it
 // maps samples independently, returning the simplified program of one sample.
 func perSampleProgram(f Fn, batchShape []int) (*ir.Program, error) {
-	p, err := trace(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{batchShape})
+	p, err := traceProgram(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{batchShape})
 	if err != nil {
 		return nil, err
 	}
 	ps, outAxes, err := transform.Unbatch(p, []int{0})
 	if err != nil {
-		return nil, fmt.Errorf("jacobi: %w", err)
+		return nil, err
 	}
 	if outAxes[0] != 0 {
-		return nil, fmt.Errorf("jacobi: the output of shape %v does not have the samples along axis 0", p.Out[0].Shape)
+		return nil, fmt.Errorf("the output of shape %v does not have the samples along axis 0", p.Out[0].Shape)
 	}
 	return transform.Simplify(ps)
 }
@@ -205,7 +194,7 @@ func (c *Compiled) OutShape() []int { return c.outShape }
 func (c *Compiled) Cost(b int) (transform.Cost, error) {
 	pl, err := c.plan(b)
 	if err != nil {
-		return transform.Cost{}, err
+		return transform.Cost{}, apiError(err)
 	}
 	return transform.CostOf(pl.Program()), nil
 }
@@ -241,19 +230,24 @@ func (c *Compiled) plan(n int) (*exec.Plan, error) {
 // garbage collector finds nothing refers to them any more, so a loop of
 // Runs rarely pays for fresh memory; RunInto avoids allocation altogether.
 func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
+	out, err := c.run(x)
+	return out, apiError(err)
+}
+
+func (c *Compiled) run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil {
-		return nil, fmt.Errorf("jacobi: input is nil")
+		return nil, fmt.Errorf("input is nil")
 	}
 	s := x.Shape()
 	if len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
-		return nil, fmt.Errorf("jacobi: input has shape %v, want (b, %v)", s, c.inShape)
+		return nil, fmt.Errorf("input has shape %v, want (b, %v)", s, c.inShape)
 	}
 	shape := append([]int{s[0]}, c.outShape...)
 	out, err := tensor.New(shape, newOutput(tensor.Size(shape)))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.RunInto(x, out); err != nil {
+	if err := c.runInto(x, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -262,16 +256,20 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 // RunInto is Run writing into out, of shape (b, OutShape()...), so that a
 // loop of runs allocates nothing.
 func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
+	return apiError(c.runInto(x, out))
+}
+
+func (c *Compiled) runInto(x, out *tensor.Tensor) error {
 	if x == nil || out == nil {
-		return fmt.Errorf("jacobi: nil input or output")
+		return fmt.Errorf("nil input or output")
 	}
 	s := x.Shape()
 	if len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
-		return fmt.Errorf("jacobi: input has shape %v, want (b, %v)", s, c.inShape)
+		return fmt.Errorf("input has shape %v, want (b, %v)", s, c.inShape)
 	}
 	b := s[0]
 	if want := append([]int{b}, c.outShape...); !tensor.SameShape(out.Shape(), want) {
-		return fmt.Errorf("jacobi: output has shape %v, want %v", out.Shape(), want)
+		return fmt.Errorf("output has shape %v, want %v", out.Shape(), want)
 	}
 	inSize, outSize := tensor.Size(c.inShape), tensor.Size(c.outShape)
 	if b == 0 {
@@ -352,17 +350,15 @@ func (c *Compiled) runChunk(in, out []float64, n int, serial bool) error {
 // ---- one-shot entry points ----
 
 func runPerSample(name string, f Fn, x *tensor.Tensor, opts []Option) (*tensor.Tensor, error) {
-	if f == nil {
-		return nil, fmt.Errorf("jacobi: %s: nil function", name)
-	}
 	if x == nil || x.Rank() < 1 {
-		return nil, fmt.Errorf("jacobi: %s: the input needs a batch axis", name)
+		return nil, apiError(fmt.Errorf("%s: the input needs a batch axis", name))
 	}
 	c, err := compile(f, x.Shape(), newConfig(opts))
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
-	return c.Run(x)
+	out, err := c.run(x)
+	return out, apiError(err)
 }
 
 // BatchJacobian returns the per-sample Jacobians of f at the batch x: for x
@@ -397,15 +393,15 @@ func BatchGrad(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 // evalOne traces g at x and runs it once.
 func evalOne(g Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil {
-		return nil, fmt.Errorf("jacobi: input is nil")
+		return nil, apiError(fmt.Errorf("input is nil"))
 	}
 	t, err := traceOnce(func(in []*Node) []*Node { return []*Node{g(in[0])} }, [][]int{x.Shape()})
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
-	out, err := t.Run(x)
+	out, err := t.run([]*tensor.Tensor{x})
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return out[0], nil
 }
@@ -443,18 +439,27 @@ func VJP(f Fn, x, u *tensor.Tensor) (y, vj *tensor.Tensor, err error) {
 
 func pair(f Fn, x, v *tensor.Tensor, of func(Fn, *Node, *Node) (*Node, *Node)) (*tensor.Tensor, *tensor.Tensor, error) {
 	if x == nil || v == nil {
-		return nil, nil, fmt.Errorf("jacobi: nil input")
+		return nil, nil, apiError(fmt.Errorf("nil input"))
 	}
 	t, err := traceOnce(func(in []*Node) []*Node {
 		y, d := of(f, in[0], in[1])
 		return []*Node{y, d}
 	}, [][]int{x.Shape(), v.Shape()})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, apiError(err)
 	}
-	out, err := t.Run(x, v)
+	out, err := t.run([]*tensor.Tensor{x, v})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, apiError(err)
 	}
 	return out[0], out[1], nil
+}
+
+// apiError prefixes an error with the package name, once, where it leaves
+// the package: inner layers add only what failed and where.
+func apiError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("jacobi: %w", err)
 }

@@ -1,7 +1,6 @@
 package jacobi
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -201,128 +200,15 @@ func diagProgram(p *ir.Program, trace bool) (*ir.Program, error) {
 
 // ---- running transforms on nodes ----
 
-// subtrace traces fn on fresh inputs shaped like args, in a trace nested
-// inside the args' trace, and returns the program (inputs: args, then
-// captured values) and the outer variables to call it with.
-//
-// The args' trace is not always the right parent: in a derivative taken
-// inside another derivative's function, fn may use values of that deeper
-// trace (parameters being differentiated) while x comes from further out.
-// Tracing then fails with a traceMismatch naming the deeper trace, and
-// subtrace traces fn again nested inside it.
-func subtrace(fn func(in []*Node) []*Node, args ...*Node) (*ir.Program, *ir.Builder, []*ir.Var, error) {
-	parent, err := innermost(args)
-	if err != nil {
-		return nil, parent, nil, err
-	}
-	if parent == nil {
-		return nil, nil, nil, fmt.Errorf("needs a traced value, not a constant")
-	}
-	for {
-		prog, outer, err := subtraceIn(parent, fn, args)
-		var tm *traceMismatch
-		if errors.As(err, &tm) {
-			if deeper := retryParent(parent, tm); deeper != nil {
-				parent = deeper
-				continue
-			}
-		}
-		return prog, parent, outer, err
-	}
-}
-
-// retryParent picks, of the two traces a mismatch names, the live one
-// nested strictly inside parent (the attempt's own traces are finished).
-func retryParent(parent *ir.Builder, tm *traceMismatch) *ir.Builder {
-	for _, c := range []*ir.Builder{tm.a, tm.b} {
-		if c != parent && parent.IsAncestorOf(c) && !c.IsFinished() {
-			return c
-		}
-	}
-	return nil
-}
-
-func subtraceIn(parent *ir.Builder, fn func(in []*Node) []*Node, args []*Node) (*ir.Program, []*ir.Var, error) {
-	vars := make([]*ir.Var, len(args))
-	for i, a := range args {
-		if a.b == nil {
-			vars[i] = op.Const(parent, a.c)
-			continue
-		}
-		v, err := parent.Capture(a.v)
-		if err != nil {
-			return nil, nil, err
-		}
-		vars[i] = v
-	}
-	if parent.Err() != nil {
-		return nil, nil, parent.Err()
-	}
-	child := ir.NewBuilder(parent)
-	defer child.Finish()
-	in := make([]*Node, len(args))
-	for i, v := range vars {
-		in[i] = &Node{b: child, v: child.Input(v.Shape)}
-	}
-	outs := fn(in)
-	ovars := make([]*ir.Var, len(outs))
-	for i, o := range outs {
-		if o == nil {
-			return nil, nil, fmt.Errorf("the function returned a nil node")
-		}
-		if err := o.Err(); err != nil {
-			return nil, nil, err
-		}
-		if o.b == nil {
-			ovars[i] = op.Const(child, o.c)
-			continue
-		}
-		v, err := child.Capture(o.v)
-		if err != nil {
-			return nil, nil, err
-		}
-		ovars[i] = v
-	}
-	if err := child.Err(); err != nil {
-		return nil, nil, err
-	}
-	prog, err := child.Build(ovars...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return prog, append(vars, child.CapturedOuter...), nil
-}
-
 // transformNode traces f at x, rewrites its program with build (which keeps
-// the inputs), and inlines the result into x's trace.
+// the inputs), and inlines the result into the enclosing trace.
 func transformNode(what string, f Fn, x *Node, build func(*ir.Program) (*ir.Program, error)) *Node {
-	src := callerSrc()
-	fail := func(err error) *Node {
-		err = fmt.Errorf("jacobi: %s (at %s): %w", what, src, err)
-		if x != nil && x.b != nil {
-			x.b.Fail(err)
-			return &Node{b: x.b, v: &ir.Var{}}
-		}
-		return &Node{err: err}
+	var fn func([]*Node) []*Node
+	if f != nil {
+		fn = func(in []*Node) []*Node { return []*Node{f(in[0])} }
 	}
-	if x == nil || f == nil {
-		return fail(fmt.Errorf("nil function or input"))
-	}
-	prog, parent, outer, err := subtrace(func(in []*Node) []*Node { return []*Node{f(in[0])} }, x)
-	if err != nil {
-		return fail(err)
-	}
-	q, err := build(prog)
-	if err != nil {
-		return fail(err)
-	}
-	parent.Src = src
-	out := parent.Inline(q, outer)
-	parent.Src = ""
-	if parent.Err() != nil {
-		return &Node{b: parent, v: &ir.Var{}}
-	}
-	return &Node{b: parent, v: out[0]}
+	c := transformation{what: what, args: []*Node{x}, nout: 1, fn: fn, build: build}
+	return c.apply()[0]
 }
 
 // perSample wraps a per-sample derivative: it proves p independent across

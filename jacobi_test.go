@@ -481,7 +481,7 @@ func TestErrorsNotPanics(t *testing.T) {
 	}{
 		{"wrong input width", func() error { _, err := jacobi.BatchJacobian(m.Apply, tensor.Zeros(3, 4)); return err }, "matmul"},
 		{"nil input", func() error { _, err := jacobi.BatchJacobian(m.Apply, nil); return err }, "batch axis"},
-		{"nil function", func() error { _, err := jacobi.BatchJacobian(nil, tensor.Zeros(3, 4)); return err }, "nil function"},
+		{"nil function", func() error { _, err := jacobi.BatchJacobian(nil, tensor.Zeros(3, 4)); return err }, "function is nil"},
 		{"bad broadcast", func() error {
 			_, err := jacobi.Eval(func(x *jacobi.Node) *jacobi.Node { return x.Add(jacobi.Const(tensor.Zeros(7))) }, tensor.Zeros(2, 3))
 			return err

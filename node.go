@@ -19,8 +19,8 @@ import (
 // is recorded on the trace and returned by the entry point that traced the
 // function, naming the operation and the line of user code.
 type Node struct {
-	b   *ir.Builder    // the trace the node belongs to; nil for constants
-	v   *ir.Var        // the variable, when b != nil
+	t   *trace         // the trace the node belongs to; nil for constants
+	v   *ir.Var        // the variable, when t != nil
 	c   *tensor.Tensor // the value, for constants
 	err error          // an error found while folding constants
 }
@@ -39,7 +39,7 @@ func Scalar(c float64) *Node { return &Node{c: tensor.Scalar(c)} }
 
 // Shape returns the node's shape.
 func (x *Node) Shape() []int {
-	if x.b == nil {
+	if x.t == nil {
 		if x.c == nil {
 			return nil
 		}
@@ -56,8 +56,8 @@ func (x *Node) Err() error {
 	if x.err != nil {
 		return x.err
 	}
-	if x.b != nil {
-		return x.b.Err()
+	if x.t != nil {
+		return x.t.s.err
 	}
 	return nil
 }
@@ -89,88 +89,45 @@ func callerSrc() string {
 	}
 }
 
-// traceMismatch is the error of combining values of two traces neither of
-// which encloses the other. Inside a derivative it usually means the
-// derivative's function uses values of a trace nested deeper than its
-// input's; subtrace then retries inside that deeper trace.
-type traceMismatch struct{ a, b *ir.Builder }
-
-func (e *traceMismatch) Error() string {
-	return "values from two unrelated traces are combined (a node kept from another function?)"
-}
-
-// target finds the innermost trace among the nodes' traces and returns
-// their variables in it (capturing outer values, placing constants).
-func target(nodes ...*Node) (*ir.Builder, []*ir.Var, error) {
-	b, err := innermost(nodes)
-	if err != nil || b == nil {
-		return b, nil, err
-	}
-	vars := make([]*ir.Var, len(nodes))
-	for i, n := range nodes {
-		if n.b == nil {
-			vars[i] = op.Const(b, n.c)
-			continue
-		}
-		v, err := b.Capture(n.v)
-		if err != nil {
-			return nil, nil, err
-		}
-		vars[i] = v
-	}
-	return b, vars, nil
-}
-
-// innermost returns the deepest of the nodes' traces (nil when all are
-// constants), or the error that one of them carries.
-func innermost(nodes []*Node) (*ir.Builder, error) {
-	var b *ir.Builder
-	for _, n := range nodes {
-		if n == nil {
-			return nil, fmt.Errorf("nil node")
-		}
-		if n.err != nil {
-			return nil, n.err
-		}
-		if n.b == nil {
-			continue
-		}
-		if err := n.b.Err(); err != nil {
-			return n.b, err
-		}
-		switch {
-		case b == nil || b.IsAncestorOf(n.b):
-			b = n.b
-		case n.b.IsAncestorOf(b):
-		default:
-			return nil, &traceMismatch{a: b, b: n.b}
-		}
-	}
-	return b, nil
-}
-
-// apply records primitive p on the nodes, or folds it when all are constants.
+// apply records primitive p on the nodes, in the innermost of their traces
+// (the operation does not depend on the values of traces inside it), or
+// folds it when all are constants.
 func apply(p ir.Primitive, nodes ...*Node) *Node {
-	b, vars, err := target(nodes...)
-	if err != nil {
-		if b != nil {
-			b.Fail(err)
-			return &Node{b: b, v: &ir.Var{}}
-		}
+	s, err := sessionOf(nodes)
+	switch {
+	case err != nil && s != nil:
+		return s.failNode(fmt.Errorf("%s (at %s): %w", p.Name(), callerSrc(), err))
+	case err != nil:
 		return &Node{err: err}
-	}
-	if b == nil {
+	case s == nil:
 		return fold(p, nodes)
+	case s.err != nil:
+		return s.placeholder()
 	}
-	if b.Err() != nil {
-		return &Node{b: b, v: b.Emit(p, vars...)}
+	t := deepest(nodes)
+	vars := make([]*ir.Var, len(nodes))
+	shapes := make([][]int, len(nodes))
+	for i, n := range nodes {
+		v, err := varIn(t, n)
+		if err != nil {
+			return s.failNode(fmt.Errorf("%s (at %s): %w", p.Name(), callerSrc(), err))
+		}
+		vars[i], shapes[i] = v, v.Shape
 	}
-	if b.Src = b.CurrentLabel(); b.Src == "" {
-		b.Src = callerSrc()
+	src := t.b.CurrentLabel()
+	if src == "" {
+		src = callerSrc()
 	}
-	v := b.Emit(p, vars...)
-	b.Src = ""
-	return &Node{b: b, v: v}
+	if _, err := p.OutShape(shapes); err != nil {
+		return s.failNode(fmt.Errorf("%s (at %s): %w", p.Name(), src, err))
+	}
+	t.b.Src = src
+	v := t.b.Emit(p, vars...)
+	t.b.Src = ""
+	if err := t.b.Err(); err != nil {
+		return s.failNode(err)
+	}
+	return &Node{t: t, v: v}
 }
 
 func fold(p ir.Primitive, nodes []*Node) *Node {
@@ -191,17 +148,16 @@ func fold(p ir.Primitive, nodes []*Node) *Node {
 
 // Fail records err on x's trace and returns a node that carries it: the
 // trace, and whatever derivative, Trace or Compile is built on it, fails
-// with err (unwrapped, for errors.Is and errors.As). It is for functions
-// that find a problem of their own while being traced, such as a model
-// that asks for an operation they do not support. A nil err, or a trace
-// that has already failed, leaves x as it is.
+// with err (wrapped with where it happened; errors.Is and errors.As find
+// it). It is for functions that find a problem of their own while being
+// traced, such as a model that asks for an operation they do not support.
+// A nil err, or a trace that has already failed, leaves x as it is.
 func (x *Node) Fail(err error) *Node {
 	if err == nil || x.Err() != nil {
 		return x
 	}
-	if x.b != nil {
-		x.b.Fail(err)
-		return &Node{b: x.b, v: &ir.Var{}}
+	if x.t != nil {
+		return x.t.s.failNode(err)
 	}
 	return &Node{err: err}
 }
@@ -213,10 +169,10 @@ func (x *Node) Fail(err error) *Node {
 // jacobi, such as a model file (package onnx labels every node). On a
 // constant it does nothing.
 func (x *Node) Label(label string) (restore func()) {
-	if x == nil || x.b == nil {
+	if x == nil || x.t == nil {
 		return func() {}
 	}
-	b, old := x.b, x.b.Label
+	b, old := x.t.b, x.t.b.Label
 	b.Label = label
 	return func() { b.Label = old }
 }
@@ -227,9 +183,8 @@ func (x *Node) fail(err error) *Node {
 		return x // the first error is the one worth reporting
 	}
 	err = fmt.Errorf("%w (at %s)", err, callerSrc())
-	if x.b != nil {
-		x.b.Fail(err)
-		return &Node{b: x.b, v: &ir.Var{}}
+	if x.t != nil {
+		return x.t.s.failNode(err)
 	}
 	return &Node{err: err}
 }
@@ -259,19 +214,20 @@ func (x *Node) BroadcastTo(shape ...int) *Node {
 // parameter then enters an inner trace with its own shape, not with the
 // shape of the batch.
 func lift(nodes ...*Node) []*Node {
-	b, err := innermost(nodes)
-	if err != nil || b == nil {
-		return nodes
+	s, err := sessionOf(nodes)
+	if err != nil || s == nil || s.err != nil {
+		return nodes // apply reports the error
 	}
+	t := deepest(nodes)
 	out := make([]*Node, len(nodes))
 	for i, n := range nodes {
 		out[i] = n
-		if n.b != nil && n.b != b {
-			v, err := b.Capture(n.v)
+		if n.t != nil && n.t != t {
+			v, err := varIn(t, n)
 			if err != nil {
 				return nodes
 			}
-			out[i] = &Node{b: b, v: v}
+			out[i] = &Node{t: t, v: v}
 		}
 	}
 	return out

@@ -127,11 +127,11 @@ const sumGroup = 16
 func (r *splitRun) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	p := r.prog
 	if len(in) != len(p.In) {
-		return nil, fmt.Errorf("jacobi: the program takes %d inputs, got %d", len(p.In), len(in))
+		return nil, fmt.Errorf("the program takes %d inputs, got %d", len(p.In), len(in))
 	}
 	for i, t := range in {
 		if !tensor.SameShape(t.Shape(), p.In[i].Shape) {
-			return nil, fmt.Errorf("jacobi: input %d has shape %v, the program expects %v", i, t.Shape(), p.In[i].Shape)
+			return nil, fmt.Errorf("input %d has shape %v, the program expects %v", i, t.Shape(), p.In[i].Shape)
 		}
 	}
 	outs := make([]*tensor.Tensor, len(p.Out))

@@ -290,7 +290,7 @@ func operatorDirections(a *tensor.Tensor, n int) (*tensor.Tensor, []float64, err
 // any shape are accepted: the Laplacian sums over all their elements.
 func BatchLaplacianOf(f Fn, x *Node, opts ...Option) *Node {
 	c := newConfig(opts)
-	return transformNode("batch laplacian", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
+	return transformNode("BatchLaplacianOf", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
 		return onFlatSample(p, false, func(p *ir.Program) (*ir.Program, error) { return laplacianProgram(p, c) })
 	}))
 }
@@ -300,7 +300,7 @@ func BatchLaplacianOf(f Fn, x *Node, opts ...Option) *Node {
 // (in...), (b, out..., in...).
 func BatchHessianDiagOf(f Fn, x *Node, opts ...Option) *Node {
 	c := newConfig(opts)
-	return transformNode("batch hessian diagonal", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
+	return transformNode("BatchHessianDiagOf", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
 		return onFlatSample(p, true, func(p *ir.Program) (*ir.Program, error) { return hessianDiagProgram(p, c) })
 	}))
 }
@@ -310,7 +310,7 @@ func BatchHessianDiagOf(f Fn, x *Node, opts ...Option) *Node {
 // (diffusion; only its symmetric part matters) and vector b (in) (advection;
 // may be nil), shape (b, out), by collapsed Taylor mode.
 func BatchOperatorOf(f Fn, x *Node, a, b *tensor.Tensor) *Node {
-	return transformNode("batch operator", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
+	return transformNode("BatchOperatorOf", f, x, perSample(func(p *ir.Program) (*ir.Program, error) {
 		n, err := sampleVector(p, "operator")
 		if err != nil {
 			return nil, err
