@@ -7,6 +7,7 @@ package exec
 import (
 	"fmt"
 
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
@@ -24,8 +25,12 @@ type Plan struct {
 	cp   *compiled
 }
 
-// Compile prepares p for evaluation.
+// Compile prepares p for evaluation. It fails when the environment
+// variable JACOBI_KERNEL asks for kernels this CPU cannot run.
 func Compile(p *ir.Program) (*Plan, error) {
+	if err := kernels.PathError(); err != nil {
+		return nil, err
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

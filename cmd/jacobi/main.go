@@ -33,6 +33,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/internal/npy"
 	"github.com/jacobi-ad/jacobi/onnx"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -142,9 +143,12 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 	}
 	switch args[0] {
 	case "--version", "-version", "version":
-		fmt.Fprintf(stdout, "jacobi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(stdout, "jacobi %s (%s, %s/%s, %s kernels)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, kernels.Path())
 		return 0
 	case "bench":
+		if !kernelPathOK(stderr) {
+			return 1
+		}
 		return runBench(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 && args[1] == "bench" {
@@ -182,6 +186,9 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 		fmt.Fprintf(stderr, "jacobi %s: unexpected argument %q\n", c.name, fs.Arg(0))
 		return 2
 	}
+	if !kernelPathOK(stderr) {
+		return 1
+	}
 	if err := execute(c, o, stdout, stderr, tty); err != nil {
 		fmt.Fprintf(stderr, "jacobi %s: %v\n", c.name, err)
 		var ue usageError
@@ -191,6 +198,16 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 		return 1
 	}
 	return 0
+}
+
+// kernelPathOK reports whether the kernels JACOBI_KERNEL asks for (if any)
+// can run here, and says why not on stderr.
+func kernelPathOK(stderr io.Writer) bool {
+	if err := kernels.PathError(); err != nil {
+		fmt.Fprintf(stderr, "jacobi: %v\n", err)
+		return false
+	}
+	return true
 }
 
 type usageError struct{ error }

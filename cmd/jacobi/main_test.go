@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/internal/npy"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
@@ -36,7 +38,14 @@ func TestMain(m *testing.M) {
 // runBin runs the built tool and returns its exit code, stdout and stderr.
 func runBin(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runBinEnv(t, nil, args...)
+}
+
+// runBinEnv is runBin with variables added to the environment.
+func runBinEnv(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -201,6 +210,44 @@ func TestBadFiles(t *testing.T) {
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "out") || strings.Contains(e.Name(), ".tmp") {
 			t.Errorf("failed runs left %s behind", e.Name())
+		}
+	}
+}
+
+// JACOBI_KERNEL forces a kernel path: every path this CPU runs gives
+// PyTorch's numbers, and one it cannot run (or an unknown name) is an
+// error before any work, for the derivative commands and bench alike.
+func TestKernelEnv(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "models", "mlp")
+	for _, path := range kernels.Paths() {
+		env := []string{"JACOBI_KERNEL=" + path}
+		if code, stdout, _ := runBinEnv(t, env, "--version"); code != 0 || !strings.Contains(stdout, path+" kernels") {
+			t.Errorf("JACOBI_KERNEL=%s --version: exit %d, %q", path, code, stdout)
+		}
+		out := filepath.Join(t.TempDir(), "j.npy")
+		code, stdout, stderr := runBinEnv(t, env, "jacobian", "--model", filepath.Join(dir, "model.onnx"), "--input", filepath.Join(dir, "x.npy"), "--output", out, "--quiet")
+		if code != 0 {
+			t.Fatalf("JACOBI_KERNEL=%s: exit %d\n%s%s", path, code, stdout, stderr)
+		}
+		got, err := npy.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := npy.ReadFile(filepath.Join(dir, "jacobian.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeRel(t, "JACOBI_KERNEL="+path, got, want, 1e-9)
+	}
+	for _, bad := range []string{"avx3", "neon", "avx512"} {
+		if slices.Contains(kernels.Paths(), bad) {
+			continue
+		}
+		for _, args := range [][]string{{"jacobian", "--quiet"}, {"bench", "--only", "seed_tiny", "--budget", "1ms"}} {
+			code, _, stderr := runBinEnv(t, []string{"JACOBI_KERNEL=" + bad}, args...)
+			if code != 1 || !strings.Contains(stderr, "JACOBI_KERNEL="+bad) {
+				t.Errorf("JACOBI_KERNEL=%s jacobi %s: exit %d, %q", bad, args[0], code, stderr)
+			}
 		}
 	}
 }

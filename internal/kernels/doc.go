@@ -26,6 +26,23 @@
 // increasing k, so results are bit-for-bit independent of the number of
 // workers.
 //
+// # Kernel paths
+//
+// The kernels come in paths, one per instruction-set level: "avx512",
+// "avx2", "neon" and "purego" (portable Go). Each architecture lists its
+// paths in archPaths (select_*.go) with the GEMM micro-kernel and the
+// elementwise maps of each; the best one the CPU can run is used unless
+// the environment variable JACOBI_KERNEL names another. A JACOBI_KERNEL the
+// CPU or build cannot honour leaves the default path in place and is
+// reported by PathError, which the runtime (exec.Compile) and the jacobi
+// command turn into an error, so a forced path is never silently replaced.
+// Path, Paths and CPU describe the choice for reports; UsePath switches
+// paths in tests and benchmarks.
+//
+// The GEMM's cache blocking is derived from the cache sizes the CPU reports
+// (CPUID leaf 4, or 0x8000001D on AMD; Linux sysfs elsewhere): see
+// blockSizes.
+//
 // # Worker pool
 //
 // SetWorkers sets the number of workers (default GOMAXPROCS). A parallel

@@ -7,22 +7,17 @@ package kernels
 // Every vector routine does the Go code's operations lane by lane, so the
 // result does not depend on the path (tests check this bit for bit).
 
+// Map levels above mapsGo (path.go): the vector code to use.
 const (
-	mapsGo = iota
-	mapsAVX2
+	mapsAVX2 = mapsGo + 1 + iota
 	mapsAVX512
 )
 
-// mapLevel selects the vector code; tests lower it to compare paths.
-var mapLevel = func() int {
-	switch {
-	case hasAVX512:
-		return mapsAVX512
-	case hasAVX2:
-		return mapsAVX2
-	}
-	return mapsGo
-}()
+// mapLevel selects the vector code (set by the kernel path; tests lower it
+// to compare paths).
+var mapLevel = mapsGo
+
+func setMapLevel(l int) { mapLevel = l }
 
 //go:noescape
 func expAVX512(dst, src []float64)

@@ -2,7 +2,12 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run ./internal/gen -out ukernel_amd64.s -maps elementwise_amd64.s
 
@@ -40,15 +45,17 @@ var avx512Kernels = []*microKernel{
 	{name: "avx512_8x16", mr: 8, nr: 16, mc: 192, kc: 256, nc: 4096, fn: kernAVX512_8x16, fnSmallK: kernAVX512_8x16_nopf, fnRow: kernAVX512_8x16_row},
 }
 
-func init() {
-	switch {
-	case hasAVX512:
-		kernel = avx512Kernels[0]
-	case hasAVX2:
-		kernel = avx2Kernel
-	default:
-		kernel = goKernel
+// archPaths lists amd64's kernel paths, best last.
+func archPaths() []*kernelPath {
+	avx2 := &kernelPath{name: "avx2", dgemm: avx2Kernel, maps: mapsAVX2}
+	if !hasAVX2 {
+		avx2.missing = "no AVX2 and FMA"
 	}
+	avx512 := &kernelPath{name: "avx512", dgemm: avx512Kernels[0], maps: mapsAVX512}
+	if !hasAVX512 {
+		avx512.missing = "no AVX-512 (F and VL)"
+	}
+	return []*kernelPath{goPath(), avx2, avx512}
 }
 
 // availableKernels lists the micro-kernels this build and CPU can run.
@@ -61,4 +68,37 @@ func availableKernels() []*microKernel {
 		ks = append(ks, avx512Kernels...)
 	}
 	return ks
+}
+
+// cpuFeatures lists the CPU's name and the features the kernels look at.
+func cpuFeatures() string {
+	var brand []byte
+	if max, _, _, _ := cpuid(0x80000000, 0); max >= 0x80000004 {
+		for leaf := uint32(0x80000002); leaf <= 0x80000004; leaf++ {
+			a, b, c, d := cpuid(leaf, 0)
+			for _, r := range []uint32{a, b, c, d} {
+				brand = append(brand, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+			}
+		}
+	}
+	name := strings.TrimSpace(strings.TrimRight(string(brand), "\x00"))
+	if name == "" {
+		name = "unknown x86-64"
+	}
+	var has, lacks []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{{"avx2", cpu.X86.HasAVX2}, {"fma", cpu.X86.HasFMA}, {"avx512f", cpu.X86.HasAVX512F}, {"avx512vl", cpu.X86.HasAVX512VL}} {
+		if f.ok {
+			has = append(has, f.name)
+		} else {
+			lacks = append(lacks, f.name)
+		}
+	}
+	s := fmt.Sprintf("%s: %s", name, strings.Join(has, " "))
+	if len(lacks) > 0 {
+		s += " (no " + strings.Join(lacks, ", ") + ")"
+	}
+	return s
 }

@@ -2,9 +2,16 @@
 
 package kernels
 
-func init() {
-	kernel = goKernel
-}
+import "runtime"
+
+// archPaths lists this architecture's kernel paths: the portable Go one.
+func archPaths() []*kernelPath { return []*kernelPath{goPath()} }
 
 // availableKernels lists the micro-kernels this build and CPU can run.
 func availableKernels() []*microKernel { return []*microKernel{goKernel} }
+
+// setMapLevel has nothing to choose: the maps are the Go loops.
+func setMapLevel(int) {}
+
+// cpuFeatures describes the CPU as far as the kernels know it.
+func cpuFeatures() string { return runtime.GOARCH + ": portable Go kernels" }

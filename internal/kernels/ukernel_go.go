@@ -11,6 +11,9 @@ var goKernel = &microKernel{
 	fn: kernGo4x4,
 }
 
+// goPath is the portable path, on every architecture.
+func goPath() *kernelPath { return &kernelPath{name: "purego", dgemm: goKernel, maps: mapsGo} }
+
 func kernGo4x4(kc int, ap *float64, ars, aks int, bp *float64, bks int, cp *float64, ldc int, alpha, beta float64) {
 	var c00, c01, c02, c03 float64
 	var c10, c11, c12, c13 float64
