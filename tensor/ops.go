@@ -99,8 +99,7 @@ func Stack(axis int, ts ...*Tensor) (*Tensor, error) {
 	}
 	parts := make([]*Tensor, len(ts))
 	for i, t := range ts {
-		s := append(append(append([]int{}, t.shape[:axis]...), 1), t.shape[axis:]...)
-		parts[i] = &Tensor{shape: s, data: t.data}
+		parts[i] = &Tensor{shape: InsertAxis(t.shape, axis, 1), data: t.data}
 	}
 	return Concat(axis, parts...)
 }
@@ -203,32 +202,7 @@ func (t *Tensor) Unsqueeze(axis int) (*Tensor, error) {
 	if axis < 0 || axis > r {
 		return nil, fmt.Errorf("tensor.Unsqueeze: axis out of range for shape %v", t.shape)
 	}
-	s := append(append(append([]int{}, t.shape[:axis]...), 1), t.shape[axis:]...)
-	return &Tensor{shape: s, data: t.data}, nil
-}
-
-// broadcast returns the shape of a op b under numpy's broadcasting rules.
-func broadcast(a, b []int) ([]int, error) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if k := len(a) - n + i; k >= 0 {
-			da = a[k]
-		}
-		if k := len(b) - n + i; k >= 0 {
-			db = b[k]
-		}
-		switch {
-		case da == db || db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
+	return &Tensor{shape: InsertAxis(t.shape, axis, 1), data: t.data}, nil
 }
 
 // zip applies f elementwise with numpy broadcasting.
@@ -243,7 +217,7 @@ func zip(name string, a, b *Tensor, f func(x, y float64) float64) (*Tensor, erro
 		}
 		return out, nil
 	}
-	shape, err := broadcast(a.shape, b.shape)
+	shape, err := BroadcastShapes(a.shape, b.shape)
 	if err != nil {
 		return nil, fmt.Errorf("tensor.%s: %w", name, err)
 	}
