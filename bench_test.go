@@ -69,7 +69,7 @@ func BenchmarkTrainingStep(b *testing.B) {
 	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		v, g := jacobi.ValueAndGradOf(loss, in)
 		return append([]*jacobi.Node{v}, g...)
-	}, shapes...)
+	}, shapes)
 	if err != nil {
 		b.Fatal(err)
 	}

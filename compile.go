@@ -14,13 +14,9 @@ import (
 	"github.com/jacobi-ad/jacobi/transform"
 )
 
-// Func is a traced function of several inputs and outputs, for what is not
-// a per-sample map: a loss over a batch with network parameters as inputs.
-type Func func(in []*Node) []*Node
-
 // traceProgram records f on inputs of the given shapes. Panics inside f (a
 // bug in the user's function or in jacobi) become errors.
-func traceProgram(f Func, shapes [][]int) (prog *ir.Program, err error) {
+func traceProgram(f MultiFn, shapes [][]int) (prog *ir.Program, err error) {
 	if f == nil {
 		return nil, errors.New("the function is nil")
 	}
@@ -54,19 +50,23 @@ type Traced struct {
 // is a mean over the batch and its gradients with respect to parameters),
 // Run computes the per-sample work in chunks of samples that stay in cache,
 // one chunk per core, and adds up the chunks' parts of the sums in chunk
-// order. The chunk size comes from the cost model, so results do not depend
-// on the number of cores.
-func Trace(f Func, shapes ...[]int) (*Traced, error) {
+// order. The chunk size comes from the cost model (or WithChunk), so
+// results do not depend on the number of cores.
+func Trace(f MultiFn, shapes [][]int, opts ...RunOption) (*Traced, error) {
+	_, rc, err := configure(opts)
+	if err != nil {
+		return nil, apiError(err)
+	}
 	t, err := traceOnce(f, shapes)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	t.split = newSplitRun(t.prog)
+	t.split = newSplitRun(t.prog, rc)
 	return t, nil
 }
 
 // traceOnce is Trace for a program run once: it does not look for a split.
-func traceOnce(f Func, shapes [][]int) (*Traced, error) {
+func traceOnce(f MultiFn, shapes [][]int) (*Traced, error) {
 	p, err := traceProgram(f, shapes)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (t *Traced) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 // input (f must have a single-element output), e.g. a training loss and
 // the gradients of the parameters. To run the same step many times, Trace
 // a function that returns ValueAndGradOf's results instead.
-func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tensor, []*tensor.Tensor, error) {
+func ValueAndGrad(f LossFn, in ...*tensor.Tensor) (*tensor.Tensor, []*tensor.Tensor, error) {
 	shapes := make([][]int, len(in))
 	for i, t := range in {
 		if t == nil {
@@ -134,7 +134,7 @@ func ValueAndGrad(f func(in []*Node) *Node, in ...*tensor.Tensor) (*tensor.Tenso
 // Compiled is a per-sample function traced and transformed once. Run takes
 // any batch size and runs it in chunks of samples on several goroutines.
 type Compiled struct {
-	cfg      config
+	cfg      runConfig
 	prog     *ir.Program // maps one sample to its outputs
 	inShape  []int       // shape of one sample
 	outShape []int       // shape of one sample's output
@@ -151,12 +151,16 @@ type Compiled struct {
 // typically built from BatchJacobianOf and friends — for samples of the
 // given shape, proves that it maps samples independently, and prepares it to
 // run at any batch size.
-func Compile(f Fn, sampleShape []int, opts ...Option) (*Compiled, error) {
-	c, err := compile(f, append([]int{2}, sampleShape...), newConfig(opts))
+func Compile(f Fn, sampleShape []int, opts ...RunOption) (*Compiled, error) {
+	_, rc, err := configure(opts)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	c, err := compile(f, append([]int{2}, sampleShape...), rc)
 	return c, apiError(err)
 }
 
-func compile(f Fn, batchShape []int, cfg config) (*Compiled, error) {
+func compile(f Fn, batchShape []int, cfg runConfig) (*Compiled, error) {
 	ps, err := perSampleProgram(f, batchShape)
 	if err != nil {
 		return nil, err
@@ -349,11 +353,16 @@ func (c *Compiled) runChunk(in, out []float64, n int, serial bool) error {
 
 // ---- one-shot entry points ----
 
-func runPerSample(name string, f Fn, x *tensor.Tensor, opts []Option) (*tensor.Tensor, error) {
+// runPerSample compiles the per-sample function f for x's samples and runs
+// it on x; err is an error of the options.
+func runPerSample(name string, f Fn, x *tensor.Tensor, rc runConfig, err error) (*tensor.Tensor, error) {
+	if err != nil {
+		return nil, apiError(fmt.Errorf("%s: %w", name, err))
+	}
 	if x == nil || x.Rank() < 1 {
 		return nil, apiError(fmt.Errorf("%s: the input needs a batch axis", name))
 	}
-	c, err := compile(f, x.Shape(), newConfig(opts))
+	c, err := compile(f, x.Shape(), rc)
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -364,30 +373,41 @@ func runPerSample(name string, f Fn, x *tensor.Tensor, opts []Option) (*tensor.T
 // BatchJacobian returns the per-sample Jacobians of f at the batch x: for x
 // of shape (b, in) and f(x) of shape (b, out), shape (b, out, in). It fails
 // (naming the operation) if f mixes samples.
-func BatchJacobian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch jacobian", func(x *Node) *Node { return BatchJacobianOf(f, x, opts...) }, x, opts)
+func BatchJacobian(f Fn, x *tensor.Tensor, opts ...BatchJacobianOption) (*tensor.Tensor, error) {
+	d, rc, err := configure(opts)
+	return runPerSample("BatchJacobian", func(x *Node) *Node { return batchJacobianOf("BatchJacobianOf", f, x, d, nil) }, x, rc, err)
 }
 
 // BatchHessian returns the per-sample Hessians, shape (b, out, in, in).
-func BatchHessian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch hessian", func(x *Node) *Node { return BatchHessianOf(f, x) }, x, opts)
+func BatchHessian(f Fn, x *tensor.Tensor, opts ...RunOption) (*tensor.Tensor, error) {
+	_, rc, err := configure(opts)
+	return runPerSample("BatchHessian", func(x *Node) *Node { return BatchHessianOf(f, x) }, x, rc, err)
 }
 
 // BatchHessianDiag returns the diagonals of the per-sample Hessians, shape
 // (b, out, in).
-func BatchHessianDiag(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch hessian diagonal", func(x *Node) *Node { return BatchHessianDiagOf(f, x, opts...) }, x, opts)
+func BatchHessianDiag(f Fn, x *tensor.Tensor, opts ...BatchHessianDiagOption) (*tensor.Tensor, error) {
+	d, rc, err := configure(opts)
+	return runPerSample("BatchHessianDiag", func(x *Node) *Node { return batchHessianDiagOf(f, x, d, nil) }, x, rc, err)
 }
 
 // BatchLaplacian returns the per-sample Laplacians of every output, shape (b, out).
-func BatchLaplacian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch laplacian", func(x *Node) *Node { return BatchLaplacianOf(f, x, opts...) }, x, opts)
+func BatchLaplacian(f Fn, x *tensor.Tensor, opts ...BatchLaplacianOption) (*tensor.Tensor, error) {
+	d, rc, err := configure(opts)
+	return runPerSample("BatchLaplacian", func(x *Node) *Node { return batchLaplacianOf(f, x, d, nil) }, x, rc, err)
 }
 
 // BatchGrad returns the per-sample gradients of a function with one output
 // per sample, shape (b, in).
-func BatchGrad(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return runPerSample("batch grad", func(x *Node) *Node { return BatchGradOf(f, x) }, x, opts)
+func BatchGrad(f Fn, x *tensor.Tensor, opts ...RunOption) (*tensor.Tensor, error) {
+	_, rc, err := configure(opts)
+	return runPerSample("BatchGrad", func(x *Node) *Node { return BatchGradOf(f, x) }, x, rc, err)
+}
+
+// BatchOperator is BatchOperatorOf on a concrete batch: shape (b, out).
+func BatchOperator(f Fn, x, a, b *tensor.Tensor, opts ...RunOption) (*tensor.Tensor, error) {
+	_, rc, err := configure(opts)
+	return runPerSample("BatchOperator", func(x *Node) *Node { return BatchOperatorOf(f, x, a, b) }, x, rc, err)
 }
 
 // evalOne traces g at x and runs it once.
@@ -412,8 +432,12 @@ func Eval(f Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return evalOne(f, x)
 // Jacobian returns the full Jacobian of f at x, shaped f(x).shape ++
 // x.shape, as PyTorch's jacobian does: for a batch, mostly zero blocks
 // between different samples. Use BatchJacobian for per-sample Jacobians.
-func Jacobian(f Fn, x *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
-	return evalOne(func(x *Node) *Node { return JacobianOf(f, x, opts...) }, x)
+func Jacobian(f Fn, x *tensor.Tensor, opts ...JacobianOption) (*tensor.Tensor, error) {
+	d, _, err := configure(opts)
+	if err != nil {
+		return nil, apiError(fmt.Errorf("Jacobian: %w", err))
+	}
+	return evalOne(func(x *Node) *Node { return jacobianOf(f, x, d, nil) }, x)
 }
 
 // Hessian returns the full Hessian of a function with a single-element

@@ -19,9 +19,42 @@
 // basis directions and back over the batch by Vmap, simplified, and run by
 // the compiled runtime (package exec) in chunks of the batch on every core.
 //
-// First derivatives use forward or reverse mode by the cost model (Auto,
+// First derivatives use forward or reverse mode by the cost model (ModeAuto,
 // see JacobianMode); Laplacians and operators use collapsed second-order
 // Taylor mode, Hessians forward-over-reverse.
+//
+// # API at a glance
+//
+// Every derivative has two forms: X on tensors traces, transforms, compiles
+// and runs once; XOf on nodes records the derivative inside a traced
+// function, where it can be differentiated again. For x of shape (b, in)
+// and f(x) of shape (b, out):
+//
+//	tensors           nodes               result                     options
+//	BatchJacobian     BatchJacobianOf     (b, out, in)               WithMode
+//	BatchGrad         BatchGradOf         (b, in), out = 1           —
+//	BatchHessian      BatchHessianOf      (b, out, in, in)           —
+//	BatchHessianDiag  BatchHessianDiagOf  (b, out, in)               WithMethod
+//	BatchLaplacian    BatchLaplacianOf    (b, out)                   WithMethod, WithEstimator
+//	BatchOperator     BatchOperatorOf     (b, out)                   —
+//	Jacobian          JacobianOf          f(x).shape ++ x.shape      WithMode
+//	Grad              GradOf              x.shape, one output        —
+//	Hessian           HessianOf           x.shape ++ x.shape         —
+//	JVP               JVPOf               f(x) and J·v               —
+//	VJP               VJPOf               f(x) and uᵀ·J              —
+//	ValueAndGrad      ValueAndGradOf      f(xs) and ∇f for each x    —
+//	Eval              (call f)            f(x)                       —
+//	Vmap (an Fn)      VmapOf              f on every row of x        —
+//
+// The Batch* derivatives prove that f maps every sample on its own and
+// fail, naming the operation and line, if it does not. The options in the
+// table shape the derivative and go to both forms; WithChunk and
+// WithWorkers say how a program runs and go to the Batch* forms on
+// tensors, to Compile (a per-sample function, compiled once, run at any
+// batch size) and to Trace (any function of several inputs, traced once).
+// Functions are an Fn (one node to one node), a MultiFn (several to
+// several, for Trace) or a LossFn (several to one single-element node, for
+// ValueAndGrad).
 //
 // # Derivatives inside traced functions
 //
@@ -30,6 +63,14 @@
 // so a loss can contain u_x and Δu and then be differentiated with respect
 // to network parameters (ValueAndGrad, ValueAndGradOf) — what PyTorch users
 // do with create_graph=True.
+//
+// Traces nest in time, as in JAX: a derivative's function runs once, in a
+// trace nested in the innermost one whose function is running, and may use
+// the values of every enclosing function (they are captured as inputs of
+// the derivative's program). A value kept from a derivative's function and
+// used after that function returned is an error that says so. Errors name
+// the derivatives from the outside in, then the operation and the line of
+// user code that failed.
 //
 // A traced training step (Trace of ValueAndGradOf's results) is per-sample
 // work except for its sums over the batch: the loss's mean, the parameter

@@ -105,7 +105,7 @@ func ExampleBatchGradOf() {
 func ExampleTrace() {
 	t, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		return []*jacobi.Node{in[0].Tanh().Sum(1)}
-	}, []int{4, 3})
+	}, [][]int{[]int{4, 3}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -134,7 +134,7 @@ func ExampleValueAndGradOf() {
 		}
 		v, g := jacobi.ValueAndGradOf(loss, in)
 		return []*jacobi.Node{v, g[0]}
-	}, []int{}, []int{b, 1})
+	}, [][]int{[]int{}, []int{b, 1}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -72,7 +72,7 @@ func TestSeedBatchJacobian(t *testing.T) {
 	if s := full.Shape(); !tensor.SameShape(s, []int{3, 10, 3, 5}) {
 		t.Fatalf("full jacobian shape %v", s)
 	}
-	for _, mode := range []jacobi.Mode{jacobi.Auto, jacobi.Forward, jacobi.Reverse} {
+	for _, mode := range []jacobi.Mode{jacobi.ModeAuto, jacobi.ModeForward, jacobi.ModeReverse} {
 		t.Run(mode.String(), func(t *testing.T) {
 			j, err := jacobi.BatchJacobian(m.Apply, x, jacobi.WithMode(mode))
 			if err != nil {
@@ -167,9 +167,9 @@ func TestBatchSecondOrder(t *testing.T) {
 			// The Jacobian of the Jacobian, per sample, in the other order
 			// (forward over forward) and by nesting the public API.
 			jj, err := jacobi.BatchJacobian(func(x *jacobi.Node) *jacobi.Node {
-				j := jacobi.BatchJacobianOf(m.Apply, x, jacobi.WithMode(jacobi.Forward))
+				j := jacobi.BatchJacobianOf(m.Apply, x, jacobi.WithMode(jacobi.ModeForward))
 				return j.Reshape(j.Shape()[0], out*in)
-			}, x, jacobi.WithMode(jacobi.Forward))
+			}, x, jacobi.WithMode(jacobi.ModeForward))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,10 +249,10 @@ func TestMixingIsAnError(t *testing.T) {
 	}{
 		{"BatchJacobian", func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return jacobi.BatchJacobian(f, x) }},
 		{"BatchJacobian/forward", func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
-			return jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.Forward))
+			return jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.ModeForward))
 		}},
 		{"BatchJacobian/reverse", func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
-			return jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.Reverse))
+			return jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.ModeReverse))
 		}},
 		{"BatchHessian", func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return jacobi.BatchHessian(f, x) }},
 		{"BatchHessianDiag", func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return jacobi.BatchHessianDiag(f, x) }},
@@ -339,7 +339,7 @@ func TestPINNLossGradient(t *testing.T) {
 		}
 		return append(out, x)
 	}
-	tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{loss(in)} }, shapesOf(args)...)
+	tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{loss(in)} }, shapesOf(args))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,12 +512,12 @@ func TestAutoModeByCost(t *testing.T) {
 		sizes []int
 		want  jacobi.Mode
 	}{
-		{[]int{2, 64, 64, 100}, jacobi.Forward},
-		{[]int{100, 64, 64, 2}, jacobi.Reverse},
-		{[]int{2, 64, 64, 64, 64, 1}, jacobi.Reverse},
-		{[]int{784, 256, 10}, jacobi.Reverse},
-		{[]int{32, 256, 256, 32}, jacobi.Forward}, // equal FLOPs: forward wins ties
-		{[]int{5, 2, 10}, jacobi.Forward},         // the seed network
+		{[]int{2, 64, 64, 100}, jacobi.ModeForward},
+		{[]int{100, 64, 64, 2}, jacobi.ModeReverse},
+		{[]int{2, 64, 64, 64, 64, 1}, jacobi.ModeReverse},
+		{[]int{784, 256, 10}, jacobi.ModeReverse},
+		{[]int{32, 256, 256, 32}, jacobi.ModeForward}, // equal FLOPs: forward wins ties
+		{[]int{5, 2, 10}, jacobi.ModeForward},         // the seed network
 	}
 	for _, c := range cases {
 		m, err := nn.RandomMLP(tensor.NewRand(1), c.sizes, "tanh")
@@ -528,7 +528,7 @@ func TestAutoModeByCost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mode != c.want || (fwd != rev && (mode == jacobi.Forward) != (fwd < rev) && math.Abs(fwd-rev) > 0.1*math.Max(fwd, rev)) {
+		if mode != c.want || (fwd != rev && (mode == jacobi.ModeForward) != (fwd < rev) && math.Abs(fwd-rev) > 0.1*math.Max(fwd, rev)) {
 			t.Errorf("%v: auto chose %v (forward %.0f FLOPs, reverse %.0f), want %v", c.sizes, mode, fwd, rev, c.want)
 		}
 	}
@@ -551,7 +551,7 @@ func TestDerivativeInsideDerivative(t *testing.T) {
 		w, x := in[0], in[1]
 		_, g := jacobi.VJPOf(lossOf(x), w, jacobi.Scalar(1))
 		return []*jacobi.Node{g}
-	}, w.Shape(), x.Shape())
+	}, [][]int{w.Shape(), x.Shape()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,7 +562,7 @@ func TestDerivativeInsideDerivative(t *testing.T) {
 	lossAt := func(v []float64) float64 {
 		t2, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 			return []*jacobi.Node{lossOf(in[1])(in[0])}
-		}, w.Shape(), x.Shape())
+		}, [][]int{w.Shape(), x.Shape()})
 		if err != nil {
 			panic(err)
 		}
@@ -584,7 +584,7 @@ func TestFail(t *testing.T) {
 	x := tensor.Randn(tensor.NewRand(1), 4, 3)
 	calls := map[string]func() error{
 		"Trace": func() error {
-			_, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, x.Shape())
+			_, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, [][]int{x.Shape()})
 			return err
 		},
 		"Eval":          func() error { _, err := jacobi.Eval(f, x); return err },

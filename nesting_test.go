@@ -98,7 +98,7 @@ var nestedCases = []nestedCase{
 				h := k.wrap("h", func(z *jacobi.Node) *jacobi.Node { return z.Mul(w).Tanh().Sum(1) }) // (b)
 				return jacobi.BatchHessianDiagOf(h, xx).Mul(w)                                        // (b, 3)
 			})
-			return jacobi.BatchJacobianOf(f, x, jacobi.WithMode(jacobi.Forward)).Square().Sum()
+			return jacobi.BatchJacobianOf(f, x, jacobi.WithMode(jacobi.ModeForward)).Square().Sum()
 		},
 		funcs: []string{"f", "h"},
 	},
@@ -122,7 +122,7 @@ func TestNestedDerivatives(t *testing.T) {
 				lossOfW := calls.wrap("loss", func(w *jacobi.Node) *jacobi.Node { return c.loss(calls, w, in[1:]) })
 				_, g := jacobi.VJPOf(lossOfW, in[0], jacobi.Scalar(1))
 				return []*jacobi.Node{g}
-			}, c.shapes...)
+			}, c.shapes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +139,7 @@ func TestNestedDerivatives(t *testing.T) {
 			// The same loss traced on its own, as a function of w.
 			loss, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 				return []*jacobi.Node{c.loss(counter{}, in[0], in[1:])}
-			}, c.shapes...)
+			}, c.shapes)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +170,7 @@ func TestNestedLevels(t *testing.T) {
 		mapped := jacobi.VmapOf(func(r *jacobi.Node) *jacobi.Node { return s(w, c, d, r) }, x)
 		direct := x.MatMul(w).Add(c).Tanh().Mul(d).Sum(1)
 		return []*jacobi.Node{mapped, direct}
-	}, w.Shape(), x.Shape(), c.Shape(), d.Shape())
+	}, [][]int{w.Shape(), x.Shape(), c.Shape(), d.Shape()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestNestedLevels(t *testing.T) {
 		w, x, c, vc, d := in[0], in[1], in[2], in[3], in[4]
 		_, jv := jacobi.JVPOf(func(cc *jacobi.Node) *jacobi.Node { return g(w, x, d, cc) }, c, vc)
 		return []*jacobi.Node{jv}
-	}, w.Shape(), x.Shape(), c.Shape(), vc.Shape(), d.Shape())
+	}, [][]int{w.Shape(), x.Shape(), c.Shape(), vc.Shape(), d.Shape()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestNestedLevels(t *testing.T) {
 	}
 	gt, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		return []*jacobi.Node{g(in[0], in[1], in[3], in[2])}
-	}, w.Shape(), x.Shape(), c.Shape(), d.Shape())
+	}, [][]int{w.Shape(), x.Shape(), c.Shape(), d.Shape()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestNestedLevels(t *testing.T) {
 	lt, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		w, x, c, vc, d := in[0], in[1], in[2], in[3], in[4]
 		return []*jacobi.Node{jacobi.BatchLaplacianOf(func(xx *jacobi.Node) *jacobi.Node { return u(w, c, vc, d, xx) }, x)}
-	}, w.Shape(), x.Shape(), c.Shape(), vc.Shape(), d.Shape())
+	}, [][]int{w.Shape(), x.Shape(), c.Shape(), vc.Shape(), d.Shape()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestNestedLevels(t *testing.T) {
 	}
 	ut, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		return []*jacobi.Node{u(in[0], in[2], in[3], in[4], in[1])}
-	}, w.Shape(), []int{1, 2}, c.Shape(), vc.Shape(), d.Shape())
+	}, [][]int{w.Shape(), []int{1, 2}, c.Shape(), vc.Shape(), d.Shape()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestNestedConcurrentTraces(t *testing.T) {
 			tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 				_, g := jacobi.VJPOf(func(w *jacobi.Node) *jacobi.Node { return c.loss(counter{}, w, in[1:]) }, in[0], jacobi.Scalar(1))
 				return []*jacobi.Node{g}
-			}, c.shapes...)
+			}, c.shapes)
 			if err != nil {
 				t.Error(err)
 				return
@@ -429,7 +429,7 @@ func TestNestedErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			calls := 0
-			_, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { calls++; return c.f(in) }, w.Shape(), x.Shape())
+			_, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { calls++; return c.f(in) }, [][]int{w.Shape(), x.Shape()})
 			if err == nil {
 				t.Fatal("no error")
 			}

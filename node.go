@@ -25,11 +25,6 @@ type Node struct {
 	err error          // an error found while folding constants
 }
 
-// Fn is a function of a batch: it maps x of shape (b, in...) to an output
-// of shape (b, out...). The Batch* derivatives require (and check) that row i
-// of the output depends on row i of x only.
-type Fn func(x *Node) *Node
-
 // Const returns a constant node holding t.
 func Const(t *tensor.Tensor) *Node { return &Node{c: t} }
 

@@ -22,20 +22,26 @@ func TestDeterministicAcrossChunksAndWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := tensor.Randn(rng, 301, 6)
-	derivs := map[string]func(...jacobi.Option) (*tensor.Tensor, error){
-		"jacobian":  func(o ...jacobi.Option) (*tensor.Tensor, error) { return jacobi.BatchJacobian(m.Apply, x, o...) },
-		"laplacian": func(o ...jacobi.Option) (*tensor.Tensor, error) { return jacobi.BatchLaplacian(m.Apply, x, o...) },
-		"hessian":   func(o ...jacobi.Option) (*tensor.Tensor, error) { return jacobi.BatchHessian(m.Apply, x, o...) },
+	derivs := map[string]func(chunk, workers int) (*tensor.Tensor, error){
+		"jacobian": func(chunk, workers int) (*tensor.Tensor, error) {
+			return jacobi.BatchJacobian(m.Apply, x, jacobi.WithChunk(chunk), jacobi.WithWorkers(workers))
+		},
+		"laplacian": func(chunk, workers int) (*tensor.Tensor, error) {
+			return jacobi.BatchLaplacian(m.Apply, x, jacobi.WithChunk(chunk), jacobi.WithWorkers(workers))
+		},
+		"hessian": func(chunk, workers int) (*tensor.Tensor, error) {
+			return jacobi.BatchHessian(m.Apply, x, jacobi.WithChunk(chunk), jacobi.WithWorkers(workers))
+		},
 	}
 	for name, run := range derivs {
 		t.Run(name, func(t *testing.T) {
-			ref, err := run(jacobi.WithChunk(1000), jacobi.WithWorkers(1))
+			ref, err := run(1000, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, chunk := range []int{1, 7, 64, 300} {
 				for _, workers := range []int{1, 2, 5} {
-					got, err := run(jacobi.WithChunk(chunk), jacobi.WithWorkers(workers))
+					got, err := run(chunk, workers)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -3,7 +3,6 @@ package jacobi
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/jacobi-ad/jacobi/exec"
@@ -22,16 +21,17 @@ import (
 // the number of cores; they differ from the whole program's in the order
 // of the sums' additions.
 type splitRun struct {
-	s      *transform.SumSplit
-	prog   *ir.Program // the whole program, for its input and output shapes
-	batch  int
-	chunk  int
-	tail   *exec.Plan
-	offs   []int // each sum's offset in the concatenated sums
-	total  int   // size of all sums together
-	mu     sync.Mutex
-	chunks map[int]*exec.Plan // by chunk size
-	bufs   sync.Pool          // of *splitBufs
+	s       *transform.SumSplit
+	prog    *ir.Program // the whole program, for its input and output shapes
+	batch   int
+	chunk   int
+	workers int
+	tail    *exec.Plan
+	offs    []int // each sum's offset in the concatenated sums
+	total   int   // size of all sums together
+	mu      sync.Mutex
+	chunks  map[int]*exec.Plan // by chunk size
+	bufs    sync.Pool          // of *splitBufs
 }
 
 // splitBufs holds one run's parts of the sums, chunk by chunk, and the sums.
@@ -40,13 +40,10 @@ type splitBufs struct {
 	sums  []float64
 }
 
-// splitChunk, when positive, is the chunk size of split runs (for tests).
-var splitChunk = 0
-
 // newSplitRun splits p over the batch of the inputs whose leading
 // dimension is the first such that p splits there and the head holds most
 // of the work, or returns nil when p is better run whole.
-func newSplitRun(p *ir.Program) *splitRun {
+func newSplitRun(p *ir.Program, rc runConfig) *splitRun {
 	total := transform.CostOf(p)
 	tried := map[int]bool{}
 	for _, v := range p.In {
@@ -55,7 +52,7 @@ func newSplitRun(p *ir.Program) *splitRun {
 		}
 		b := v.Shape[0]
 		tried[b] = true
-		if b <= defaultChunk && (splitChunk == 0 || b <= splitChunk) {
+		if b <= defaultChunk && (!rc.chunkSet || b <= rc.chunk) {
 			continue // one chunk at most: the whole program is as good
 		}
 		batched := make([]bool, len(p.In))
@@ -77,8 +74,8 @@ func newSplitRun(p *ir.Program) *splitRun {
 			continue // the work is not per-sample
 		}
 		chunk := max(defaultChunk, minChunk, int(math.Ceil(minChunkWork/work)))
-		if splitChunk > 0 {
-			chunk = splitChunk
+		if rc.chunkSet {
+			chunk = rc.chunk
 		}
 		if b <= chunk {
 			continue // one chunk: the whole program is as good
@@ -92,7 +89,7 @@ func newSplitRun(p *ir.Program) *splitRun {
 		if err != nil {
 			continue
 		}
-		r := &splitRun{s: s, prog: p, batch: b, chunk: chunk, tail: plan, chunks: map[int]*exec.Plan{}}
+		r := &splitRun{s: s, prog: p, batch: b, chunk: chunk, workers: rc.workers, tail: plan, chunks: map[int]*exec.Plan{}}
 		for _, sum := range s.Sums {
 			r.offs = append(r.offs, r.total)
 			r.total += tensor.Size(sum.Shape)
@@ -139,7 +136,7 @@ func (r *splitRun) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		outs[i] = tensor.Zeros(v.Shape...)
 	}
 	nchunks := (r.batch + r.chunk - 1) / r.chunk
-	workers := min(runtime.GOMAXPROCS(0), nchunks)
+	workers := min(r.workers, nchunks)
 	serial := workers > 1
 	bufs, _ := r.bufs.Get().(*splitBufs)
 	if bufs == nil {

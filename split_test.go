@@ -3,7 +3,6 @@ package jacobi_test
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"testing"
 
 	"github.com/jacobi-ad/jacobi"
@@ -16,7 +15,7 @@ import (
 // function only sums over its samples (and so runs split).
 func splitCases(t *testing.T) (nparams int, cases []struct {
 	name  string
-	f     jacobi.Func
+	f     jacobi.MultiFn
 	split bool
 }) {
 	m, err := nn.RandomMLP(tensor.NewRand(4), []int{3, 8, 8, 2}, "tanh")
@@ -35,7 +34,7 @@ func splitCases(t *testing.T) (nparams int, cases []struct {
 	// withX brings x into θ's trace, so that per-sample derivatives at x
 	// may capture the parameters.
 	withX := func(theta, x *jacobi.Node) *jacobi.Node { return x.Add(theta.Slice(0, 0, 1).Scale(0)) }
-	gradOf := func(loss func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node) jacobi.Func {
+	gradOf := func(loss func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node) jacobi.MultiFn {
 		return func(in []*jacobi.Node) []*jacobi.Node {
 			l, g := jacobi.VJPOf(func(theta *jacobi.Node) *jacobi.Node {
 				return loss(params(theta), withX(theta, in[1]))
@@ -45,7 +44,7 @@ func splitCases(t *testing.T) (nparams int, cases []struct {
 	}
 	cases = []struct {
 		name  string
-		f     jacobi.Func
+		f     jacobi.MultiFn
 		split bool
 	}{
 		{"mean squared output and its parameter gradient", gradOf(func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node {
@@ -84,8 +83,6 @@ func splitCases(t *testing.T) (nparams int, cases []struct {
 // what its whole program gives (up to the order of the sums' additions),
 // and the same bits whatever the number of cores.
 func TestSplitRun(t *testing.T) {
-	defer jacobi.SetSplitChunk(16)()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	nparams, cases := splitCases(t)
 	rng := tensor.NewRand(8)
 	theta := tensor.Randn(rng, nparams)
@@ -94,20 +91,19 @@ func TestSplitRun(t *testing.T) {
 		for _, b := range []int{1000, 40} {
 			t.Run(fmt.Sprintf("%s/b=%d", c.name, b), func(t *testing.T) {
 				x := tensor.Randn(rng, b, 3)
-				tr, err := jacobi.Trace(c.f, theta.Shape(), x.Shape())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if tr.IsSplit() != c.split {
-					t.Fatalf("split = %v, want %v", tr.IsSplit(), c.split)
-				}
-				whole, err := tr.RunWhole(theta, x)
-				if err != nil {
-					t.Fatal(err)
-				}
 				var first []*tensor.Tensor
-				for _, procs := range []int{1, 2, 3} {
-					runtime.GOMAXPROCS(procs)
+				for _, workers := range []int{1, 2, 3} {
+					tr, err := jacobi.Trace(c.f, [][]int{theta.Shape(), x.Shape()}, jacobi.WithChunk(16), jacobi.WithWorkers(workers))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tr.IsSplit() != c.split {
+						t.Fatalf("split = %v, want %v", tr.IsSplit(), c.split)
+					}
+					whole, err := tr.RunWhole(theta, x)
+					if err != nil {
+						t.Fatal(err)
+					}
 					got, err := tr.Run(theta, x)
 					if err != nil {
 						t.Fatal(err)
@@ -121,7 +117,7 @@ func TestSplitRun(t *testing.T) {
 								t.Fatalf("output %d element %d: split %v, whole %v", i, k, g, w)
 							}
 							if first != nil && got[i].Data()[k] != first[i].Data()[k] {
-								t.Fatalf("GOMAXPROCS=%d: output %d element %d: %v, with one core %v", procs, i, k, got[i].Data()[k], first[i].Data()[k])
+								t.Fatalf("%d workers: output %d element %d: %v, with one %v", workers, i, k, got[i].Data()[k], first[i].Data()[k])
 							}
 						}
 					}
@@ -136,9 +132,8 @@ func TestSplitRun(t *testing.T) {
 
 // A split run checks its inputs as the whole program does.
 func TestSplitRunBadInput(t *testing.T) {
-	defer jacobi.SetSplitChunk(16)()
 	nparams, cases := splitCases(t)
-	tr, err := jacobi.Trace(cases[0].f, []int{nparams}, []int{100, 3})
+	tr, err := jacobi.Trace(cases[0].f, [][]int{{nparams}, {100, 3}}, jacobi.WithChunk(16))
 	if err != nil || !tr.IsSplit() {
 		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
 	}
@@ -156,11 +151,10 @@ func TestSplitRunBadInput(t *testing.T) {
 // Split runs of one traced program from several goroutines at once give
 // what a lone run gives, bit for bit.
 func TestSplitRunConcurrent(t *testing.T) {
-	defer jacobi.SetSplitChunk(16)()
 	nparams, cases := splitCases(t)
 	rng := tensor.NewRand(12)
 	theta, x := tensor.Randn(rng, nparams), tensor.Randn(rng, 300, 3)
-	tr, err := jacobi.Trace(cases[1].f, theta.Shape(), x.Shape())
+	tr, err := jacobi.Trace(cases[1].f, [][]int{theta.Shape(), x.Shape()}, jacobi.WithChunk(16))
 	if err != nil || !tr.IsSplit() {
 		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
 	}
@@ -202,7 +196,7 @@ func TestSplitRunConcurrent(t *testing.T) {
 // sums over the samples of several kinds (means, weighted by a column of x,
 // outer products through a matrix product over the batch) — or, now and
 // then, a batch normalisation, which the split must refuse.
-func randomLoss(seed uint64) (nθ int, f jacobi.Func) {
+func randomLoss(seed uint64) (nθ int, f jacobi.MultiFn) {
 	rng := tensor.NewRand(seed)
 	const hidden = 5
 	nθ = 3*hidden + hidden + hidden*2
@@ -256,13 +250,12 @@ func randomLoss(seed uint64) (nθ int, f jacobi.Func) {
 
 // Random losses run split give what their whole programs give.
 func TestSplitRandom(t *testing.T) {
-	defer jacobi.SetSplitChunk(16)()
 	split := 0
 	for seed := range uint64(60) {
 		nθ, f := randomLoss(seed)
 		rng := tensor.NewRand(seed + 1000)
 		theta, x := tensor.Uniform(rng, -0.5, 0.5, nθ), tensor.Randn(rng, 100, 3)
-		tr, err := jacobi.Trace(f, theta.Shape(), x.Shape())
+		tr, err := jacobi.Trace(f, [][]int{theta.Shape(), x.Shape()}, jacobi.WithChunk(16))
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

@@ -128,8 +128,8 @@ func TestEstimatorsUnbiased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"hutchinson", "dims"} {
-		t.Run(kind, func(t *testing.T) {
+	for _, kind := range []jacobi.EstimatorKind{jacobi.EstimatorHutchinson, jacobi.EstimatorSampledDims} {
+		t.Run(kind.String(), func(t *testing.T) {
 			const seeds = 300
 			sum := make([]float64, 3)
 			sq := make([]float64, 3)
@@ -158,9 +158,6 @@ func TestEstimatorsUnbiased(t *testing.T) {
 				}
 			}
 		})
-	}
-	if _, err := jacobi.BatchLaplacian(m.Apply, x, jacobi.WithEstimator(jacobi.Estimator{Kind: "nope", Samples: 2})); err == nil {
-		t.Fatal("an unknown estimator was accepted")
 	}
 }
 

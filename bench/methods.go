@@ -83,15 +83,15 @@ func tooBigLoop(c Case) string {
 func methodsFor(kind string) []method {
 	switch kind {
 	case Jacobian:
-		jac := func(opts ...jacobi.Option) func(s *setup) (*prepared, error) {
+		jac := func(opts ...jacobi.JacobianOption) func(s *setup) (*prepared, error) {
 			return compiled(func(s *setup) jacobi.Fn {
 				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(s.m.Apply, x, opts...) }
 			})
 		}
 		return []method{
 			{name: MethodJacobi, prepare: jac()},
-			{name: MethodForward, prepare: jac(jacobi.WithMode(jacobi.Forward))},
-			{name: MethodReverse, prepare: jac(jacobi.WithMode(jacobi.Reverse))},
+			{name: MethodForward, prepare: jac(jacobi.WithMode(jacobi.ModeForward))},
+			{name: MethodReverse, prepare: jac(jacobi.WithMode(jacobi.ModeReverse))},
 			{name: MethodNaive, skip: tooBigNaive, prepare: naiveJacobian},
 			{name: MethodLoop, skip: tooBigLoop, prepare: loop(func(s *setup) jacobi.Fn {
 				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(s.m.Apply, x) }
@@ -109,8 +109,8 @@ func methodsFor(kind string) []method {
 		}
 		return []method{
 			{name: MethodJacobi, prepare: compiled(hess)},
-			{name: MethodNested, prepare: compiled(overGrad(jacobi.Forward))},
-			{name: MethodRevRev, prepare: compiled(overGrad(jacobi.Reverse))},
+			{name: MethodNested, prepare: compiled(overGrad(jacobi.ModeForward))},
+			{name: MethodRevRev, prepare: compiled(overGrad(jacobi.ModeReverse))},
 			{name: MethodNaive, skip: tooBigNaive, prepare: naiveHessian},
 			{name: MethodLoop, skip: tooBigLoop, prepare: loop(hess)},
 		}
@@ -206,7 +206,7 @@ func loop(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 
 // traced traces f of one input at the batch's shape once and times its Run.
 func traced(s *setup, f jacobi.Fn) (*jacobi.Traced, error) {
-	return jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, s.x.Shape())
+	return jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, [][]int{s.x.Shape()})
 }
 
 // naiveJacobian computes the full Jacobian (b, out, b, in) of the batch,
@@ -316,7 +316,7 @@ func pinnCompiled(viaHessian bool) func(s *setup) (*prepared, error) {
 			}
 			v, g := jacobi.VJPOf(loss, theta, jacobi.Scalar(1))
 			return []*jacobi.Node{v.Reshape(1), g}
-		}, flat.Shape(), s.x.Shape())
+		}, [][]int{flat.Shape(), s.x.Shape()})
 		if err != nil {
 			return nil, err
 		}

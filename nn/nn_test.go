@@ -290,7 +290,7 @@ func TestMLPPerSample(t *testing.T) {
 					fdH = append(fdH, fdcheck.FDHessian(func(v []float64) float64 { return f(v)[j] }, xi)...)
 				}
 			}
-			for _, mode := range []jacobi.Mode{jacobi.Forward, jacobi.Reverse, jacobi.Auto} {
+			for _, mode := range []jacobi.Mode{jacobi.ModeForward, jacobi.ModeReverse, jacobi.ModeAuto} {
 				j, err := jacobi.BatchJacobian(m.Apply, x, jacobi.WithMode(mode))
 				if err != nil {
 					t.Fatal(err)
@@ -481,24 +481,28 @@ func TestPerSampleDeterminism(t *testing.T) {
 	x := tensor.Uniform(tensor.NewRand(28), -2, 2, 37, 3)
 	type entry struct {
 		name string
-		f    func(opts ...jacobi.Option) (*tensor.Tensor, error)
+		f    func(chunk, workers jacobi.RunOption) (*tensor.Tensor, error)
 	}
 	entries := []entry{
-		{"values", func(opts ...jacobi.Option) (*tensor.Tensor, error) {
-			c, err := jacobi.Compile(m.Apply, []int{3}, opts...)
+		{"values", func(chunk, workers jacobi.RunOption) (*tensor.Tensor, error) {
+			c, err := jacobi.Compile(m.Apply, []int{3}, chunk, workers)
 			if err != nil {
 				return nil, err
 			}
 			return c.Run(x)
 		}},
-		{"batch jacobian (forward)", func(opts ...jacobi.Option) (*tensor.Tensor, error) {
-			return jacobi.BatchJacobian(m.Apply, x, append(opts, jacobi.WithMode(jacobi.Forward))...)
+		{"batch jacobian (forward)", func(chunk, workers jacobi.RunOption) (*tensor.Tensor, error) {
+			return jacobi.BatchJacobian(m.Apply, x, chunk, workers, jacobi.WithMode(jacobi.ModeForward))
 		}},
-		{"batch jacobian (reverse)", func(opts ...jacobi.Option) (*tensor.Tensor, error) {
-			return jacobi.BatchJacobian(m.Apply, x, append(opts, jacobi.WithMode(jacobi.Reverse))...)
+		{"batch jacobian (reverse)", func(chunk, workers jacobi.RunOption) (*tensor.Tensor, error) {
+			return jacobi.BatchJacobian(m.Apply, x, chunk, workers, jacobi.WithMode(jacobi.ModeReverse))
 		}},
-		{"batch hessian", func(opts ...jacobi.Option) (*tensor.Tensor, error) { return jacobi.BatchHessian(m.Apply, x, opts...) }},
-		{"batch laplacian", func(opts ...jacobi.Option) (*tensor.Tensor, error) { return jacobi.BatchLaplacian(m.Apply, x, opts...) }},
+		{"batch hessian", func(chunk, workers jacobi.RunOption) (*tensor.Tensor, error) {
+			return jacobi.BatchHessian(m.Apply, x, chunk, workers)
+		}},
+		{"batch laplacian", func(chunk, workers jacobi.RunOption) (*tensor.Tensor, error) {
+			return jacobi.BatchLaplacian(m.Apply, x, chunk, workers)
+		}},
 	}
 	for _, e := range entries {
 		ref, err := e.f(jacobi.WithChunk(1), jacobi.WithWorkers(1))
@@ -572,7 +576,7 @@ func TestPINNLossGradient(t *testing.T) {
 				shapes[i] = p.Shape()
 				flat = append(flat, p.Data()...)
 			}
-			tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{loss(in)} }, shapes...)
+			tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{loss(in)} }, shapes)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -147,7 +147,7 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 		}
 		return y
 	}
-	if _, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{fn(in[0])} }, batch); err != nil {
+	if _, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{fn(in[0])} }, [][]int{batch}); err != nil {
 		mu.Lock()
 		defer mu.Unlock()
 		if lowerErr != nil {

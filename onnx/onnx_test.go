@@ -76,7 +76,7 @@ func TestModelsMatchPyTorch(t *testing.T) {
 			// The forward pass: float32 models agree with PyTorch's
 			// float64 evaluation of the same (widened) weights.
 			closeRel(t, "output", y, readNpy(t, filepath.Join(dir, "y.npy")), 1e-9)
-			for _, mode := range []jacobi.Mode{jacobi.Forward, jacobi.Reverse} {
+			for _, mode := range []jacobi.Mode{jacobi.ModeForward, jacobi.ModeReverse} {
 				j, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(mode))
 				if err != nil {
 					t.Fatal(err)

@@ -37,7 +37,7 @@ func NewObjective(loss Loss, params []*tensor.Tensor, data ...*tensor.Tensor) (O
 		d := in[np:]
 		v, g := jacobi.ValueAndGradOf(func(ps []*jacobi.Node) *jacobi.Node { return loss(ps, d) }, in[:np])
 		return append([]*jacobi.Node{v}, g...)
-	}, shapes...)
+	}, shapes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("optim: tracing the loss: %w", err)
 	}

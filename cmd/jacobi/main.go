@@ -216,11 +216,11 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	var mode jacobi.Mode
 	switch o.mode {
 	case "auto":
-		mode = jacobi.Auto
+		mode = jacobi.ModeAuto
 	case "forward":
-		mode = jacobi.Forward
+		mode = jacobi.ModeForward
 	case "reverse":
-		mode = jacobi.Reverse
+		mode = jacobi.ModeReverse
 	default:
 		return usageError{fmt.Errorf("--mode %q: want auto, forward or reverse", o.mode)}
 	}
@@ -288,12 +288,9 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		return err
 	}
 
-	var opts []jacobi.Option
-	if c.modes {
-		opts = append(opts, jacobi.WithMode(mode))
-	}
+	var run []jacobi.RunOption
 	if o.chunk > 0 {
-		opts = append(opts, jacobi.WithChunk(o.chunk))
+		run = append(run, jacobi.WithChunk(o.chunk))
 	}
 	// The Taylor-mode derivatives take vector samples: scalar samples and
 	// samples with several axes are flattened for them and the result shaped back.
@@ -309,17 +306,17 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	var derive func(x *jacobi.Node) *jacobi.Node
 	switch c.name {
 	case "jacobian":
-		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(f, x, opts...) }
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(f, x, jacobi.WithMode(mode)) }
 	case "hessian":
 		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(f, x) }
 	case "hessian-diag":
-		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(fd, x, opts...) }
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(fd, x) }
 	case "laplacian":
-		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(fd, x, opts...) }
+		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(fd, x) }
 	}
 
 	start := time.Now()
-	comp, err := jacobi.Compile(derive, xrun.Shape()[1:], opts...)
+	comp, err := jacobi.Compile(derive, xrun.Shape()[1:], run...)
 	if err != nil {
 		return err
 	}
@@ -361,7 +358,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	fmt.Fprintf(stdout, ")\n  input   %s, shape %s\n", inputName, shapeStr(x.Shape()))
 	desc := c.short + " " + shapeStr(res.Shape())
 	if c.modes {
-		if mode == jacobi.Auto {
+		if mode == jacobi.ModeAuto {
 			if chosen, _, _, err := jacobi.JacobianMode(f, x.Shape()[1:]); err == nil {
 				desc += fmt.Sprintf(", %s mode (chosen by the cost model)", chosen)
 			}

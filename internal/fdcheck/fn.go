@@ -46,7 +46,7 @@ func (c Case) SamplePoint(t testing.TB, rng *rand.Rand) *tensor.Tensor {
 // flat inputs of the given shape (a copy, safe to keep).
 func evaluator(t testing.TB, f jacobi.Fn, shape []int) func(x []float64) []float64 {
 	t.Helper()
-	tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, shape)
+	tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, [][]int{shape})
 	if err != nil {
 		t.Fatalf("trace: %v", err)
 	}
@@ -118,7 +118,7 @@ func CheckFn(t *testing.T, c Case, rng *rand.Rand) {
 	// First derivatives: every mode against central differences.
 	fdJ := FDJacobian(eval, x.Data(), m)
 	var jf *tensor.Tensor
-	for _, mode := range []jacobi.Mode{jacobi.Forward, jacobi.Reverse, jacobi.Auto} {
+	for _, mode := range []jacobi.Mode{jacobi.ModeForward, jacobi.ModeReverse, jacobi.ModeAuto} {
 		j, err := jacobi.Jacobian(f, x, jacobi.WithMode(mode))
 		if err != nil {
 			t.Fatalf("jacobian (%v): %v", mode, err)
@@ -127,7 +127,7 @@ func CheckFn(t *testing.T, c Case, rng *rand.Rand) {
 			t.Fatalf("jacobian (%v) has shape %v, want %v", mode, j.Shape(), jshape)
 		}
 		Compare(t, "jacobian ("+mode.String()+") against fd.Jacobian", j.Data(), fdJ, jshape, First)
-		if mode == jacobi.Forward {
+		if mode == jacobi.ModeForward {
 			jf = j
 		} else {
 			Compare(t, "jacobian ("+mode.String()+") against forward mode", j.Data(), jf.Data(), jshape, Tight)
