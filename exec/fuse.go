@@ -6,6 +6,7 @@ import (
 
 	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -52,7 +53,7 @@ type group struct {
 
 type member struct {
 	eqn  *ir.Eqn
-	k    rowKernel
+	k    op.RowKernel
 	args []operandRef
 	buf  int // where the value is kept when read outside the group
 }
@@ -82,7 +83,7 @@ func (g *group) accepts(e *ir.Eqn, in []layout) bool {
 	return true
 }
 
-func (g *group) add(c *compiler, e *ir.Eqn, k rowKernel, in []layout) {
+func (g *group) add(c *compiler, e *ir.Eqn, k op.RowKernel, in []layout) {
 	m := member{eqn: e, k: k}
 	for i, v := range e.In {
 		if j, ok := g.index[v]; ok {

@@ -66,20 +66,21 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 		for i, v := range e.In {
 			in[i] = c.lay[v]
 		}
-		if k := rowKernels(e.Prim); k != nil {
+		lower := op.LoweringOf(e.Prim)
+		if lower == op.Fused {
 			if g != nil && !g.accepts(e, in) {
 				flush()
 			}
 			if g == nil {
 				g = newGroup(e.Out.Shape)
 			}
-			g.add(c, e, k, in)
+			g.add(c, e, e.Prim.(op.Elementwise).Kernel(), in)
 			continue
 		}
-		if !isView(e, in) {
+		if !isView(e, lower, in) {
 			flush()
 		}
-		out, err := c.eqn(e, in)
+		out, err := c.eqn(e, lower, in)
 		if err != nil {
 			return nil, fmt.Errorf("exec: %s: %w", e.Prim.Name(), err)
 		}
@@ -97,52 +98,46 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 
 // isView reports whether e compiles to a layout over existing memory,
 // adding no step.
-func isView(e *ir.Eqn, in []layout) bool {
-	switch e.Prim.(type) {
-	case op.Broadcast, op.Transpose, op.Slice, op.Constant:
+func isView(e *ir.Eqn, lower op.Lowering, in []layout) bool {
+	switch lower {
+	case op.Literal:
 		return true
-	case op.Reshape:
-		return in[0].contiguous()
+	case op.Strided:
+		_, _, ok := e.Prim.(op.View).View(in[0].off, in[0].strides, in[0].shape, e.Out.Shape)
+		return ok
 	}
 	return false
 }
 
-func (c *compiler) eqn(e *ir.Eqn, in []layout) (layout, error) {
+// eqn compiles e by its primitive's lowering.
+func (c *compiler) eqn(e *ir.Eqn, lower op.Lowering, in []layout) (layout, error) {
 	shape := e.Out.Shape
-	switch p := e.Prim.(type) {
-	case op.Broadcast:
+	switch lower {
+	case op.Strided:
+		v := e.Prim.(op.View)
 		x := in[0]
-		st := make([]int, len(p.Shape))
-		for i, d := range p.Dims {
-			if x.shape[i] == p.Shape[d] {
-				st[d] = x.strides[i]
+		off, st, ok := v.View(x.off, x.strides, x.shape, shape)
+		if !ok {
+			x = c.contiguousCopy(x)
+			if off, st, ok = v.View(x.off, x.strides, x.shape, shape); !ok {
+				return layout{}, fmt.Errorf("no view of a contiguous input (internal error)")
 			}
 		}
-		return layout{buf: x.buf, off: x.off, shape: shape, strides: st}, nil
-	case op.Transpose:
-		x := in[0]
-		st := make([]int, len(p.Perm))
-		for i, src := range p.Perm {
-			st[i] = x.strides[src]
+		return layout{buf: x.buf, off: off, shape: shape, strides: st}, nil
+	case op.Literal:
+		t, err := e.Prim.(op.Evaluator).Eval(nil)
+		if err != nil {
+			return layout{}, err
 		}
-		return layout{buf: x.buf, off: x.off, shape: shape, strides: st}, nil
-	case op.Slice:
-		x := in[0]
-		off := x.off
-		for d := range p.Start {
-			off += p.Start[d] * x.strides[d]
-		}
-		return layout{buf: x.buf, off: off, shape: shape, strides: x.strides}, nil
-	case op.Reshape:
-		x := c.contiguousCopy(in[0])
-		return layout{buf: x.buf, off: x.off, shape: shape, strides: tensor.Strides(shape)}, nil
-	case op.Constant:
-		c.bufs = append(c.bufs, bufInfo{kind: bufConst, data: p.Value.Data()})
+		c.bufs = append(c.bufs, bufInfo{kind: bufConst, data: t.Data()})
 		return layout{buf: len(c.bufs) - 1, shape: shape, strides: tensor.Strides(shape)}, nil
-	case op.MatMul:
+	case op.MatrixProduct:
 		return c.matmul(e, in[0], in[1])
-	case op.ReduceSum:
-		return c.reduceSum(e, p, in[0]), nil
+	case op.Reduction:
+		return c.reduceSum(e, e.Prim.(op.ReduceSum), in[0]), nil
+	case op.Evaluated:
+	default:
+		return layout{}, fmt.Errorf("no lowering (internal error)")
 	}
 	// Fallback: the primitive's own evaluation on contiguous copies.
 	ev, ok := e.Prim.(op.Evaluator)

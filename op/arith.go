@@ -3,11 +3,12 @@ package op
 import (
 	"fmt"
 
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// Add is x + y.
+// Add is x + y: elementwise, a linear map.
 type Add struct{}
 
 // Name implements ir.Primitive.
@@ -15,6 +16,16 @@ func (Add) Name() string { return "add" }
 
 // OutShape implements ir.Primitive.
 func (Add) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
+// Kernel implements Elementwise.
+func (Add) Kernel() RowKernel {
+	return func(d, a, b, _ []float64) { kernels.Add(d, a[:len(d)], b[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Add) ElementFLOPs() float64 { return 1 }
+
+func (Add) linearMap() {}
 
 // Eval implements Evaluator.
 func (Add) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -34,14 +45,15 @@ func (Add) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bo
 	return []*ir.Var{pick(lin[0], ct), pick(lin[1], ct)}
 }
 
-// Batch implements BatchRule.
-func (p Add) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Add) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
+// Identity implements IdentityRule: 0 + y = y, x + 0 = x.
+func (Add) Identity(in []Operand, _ []int) Rewrite {
+	switch {
+	case in[0].IsFill(0):
+		return useInput(1)
+	case in[1].IsFill(0):
+		return useInput(0)
+	}
+	return Rewrite{}
 }
 
 func pick(ok bool, v *ir.Var) *ir.Var {
@@ -51,7 +63,7 @@ func pick(ok bool, v *ir.Var) *ir.Var {
 	return nil
 }
 
-// Sub is x - y.
+// Sub is x - y: elementwise, a linear map.
 type Sub struct{}
 
 // Name implements ir.Primitive.
@@ -59,6 +71,21 @@ func (Sub) Name() string { return "sub" }
 
 // OutShape implements ir.Primitive.
 func (Sub) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
+// Kernel implements Elementwise.
+func (Sub) Kernel() RowKernel {
+	return func(d, a, b, _ []float64) {
+		x, y := a[:len(d)], b[:len(d)]
+		for i := range d {
+			d[i] = x[i] - y[i]
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Sub) ElementFLOPs() float64 { return 1 }
+
+func (Sub) linearMap() {}
 
 // Eval implements Evaluator.
 func (Sub) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -88,17 +115,18 @@ func (Sub) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, lin []bo
 	return out
 }
 
-// Batch implements BatchRule.
-func (p Sub) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
+// Identity implements IdentityRule: x - 0 = x, 0 - y = -y.
+func (Sub) Identity(in []Operand, _ []int) Rewrite {
+	switch {
+	case in[1].IsFill(0):
+		return useInput(0)
+	case in[0].IsFill(0):
+		return Rewrite{Kind: Apply, Prim: Neg{}, Args: []int{1}}
+	}
+	return Rewrite{}
 }
 
-// Unbatch implements UnbatchRule.
-func (p Sub) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Mul is x * y.
+// Mul is x * y: elementwise, bilinear.
 type Mul struct{}
 
 // Name implements ir.Primitive.
@@ -107,14 +135,24 @@ func (Mul) Name() string { return "mul" }
 // OutShape implements ir.Primitive.
 func (Mul) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
 
-// Eval implements Evaluator.
-func (Mul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
-	return mapBinary(in, func(x, y float64) float64 { return x * y })
+// Kernel implements Elementwise.
+func (Mul) Kernel() RowKernel {
+	return func(d, a, b, _ []float64) { kernels.Mul(d, a[:len(d)], b[:len(d)]) }
 }
+
+// ElementFLOPs implements Elementwise.
+func (Mul) ElementFLOPs() float64 { return 1 }
+
+func (Mul) bilinear() {}
 
 // JVP implements JVPRule.
 func (Mul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
 	return AddZ(b, MulZ(b, t[0], x[1]), MulZ(b, t[1], x[0]))
+}
+
+// Eval implements Evaluator.
+func (Mul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
+	return mapBinary(in, func(x, y float64) float64 { return x * y })
 }
 
 // LinearIn implements Linear.
@@ -132,17 +170,18 @@ func (Mul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []b
 	return []*ir.Var{nil, b.Emit(Mul{}, in[0], ct)}
 }
 
-// Batch implements BatchRule.
-func (p Mul) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
+// Identity implements IdentityRule: 1·y = y, x·1 = x.
+func (Mul) Identity(in []Operand, _ []int) Rewrite {
+	switch {
+	case in[0].IsFill(1):
+		return useInput(1)
+	case in[1].IsFill(1):
+		return useInput(0)
+	}
+	return Rewrite{}
 }
 
-// Unbatch implements UnbatchRule.
-func (p Mul) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Div is x / y.
+// Div is x / y: elementwise, linear in x; its JVP and Taylor rules are its own.
 type Div struct{}
 
 // Name implements ir.Primitive.
@@ -150,6 +189,19 @@ func (Div) Name() string { return "div" }
 
 // OutShape implements ir.Primitive.
 func (Div) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
+
+// Kernel implements Elementwise.
+func (Div) Kernel() RowKernel {
+	return func(d, a, b, _ []float64) {
+		x, y := a[:len(d)], b[:len(d)]
+		for i := range d {
+			d[i] = x[i] / y[i]
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Div) ElementFLOPs() float64 { return 1 }
 
 // Eval implements Evaluator.
 func (Div) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -179,17 +231,45 @@ func (Div) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, _ [][]int, lin []b
 	return []*ir.Var{b.Emit(Div{}, ct, in[1]), nil}
 }
 
-// Batch implements BatchRule.
-func (p Div) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
+// Taylor for y = a/c: y1 = (a1 - y·c1)/c, y2 = (a2 - y·c2 - 2·Σ_k w_k y1_k c1_k)/c.
+func (Div) Taylor(t *TaylorCtx, x0 []*ir.Var, y0 *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
+	b := t.B
+	c := x0[1]
+	var num1, num2 *ir.Var
+	num1 = x1[0]
+	if x1[1] != nil {
+		num1 = AddZ(b, num1, b.Emit(Neg{}, t.batched(Mul{}, []*ir.Var{x1[1], y0}, []bool{true, false})))
+	}
+	var y1 *ir.Var
+	if num1 != nil {
+		y1 = t.batched(Div{}, []*ir.Var{num1, c}, []bool{true, false})
+	}
+	num2 = x2[0]
+	if x2[1] != nil {
+		num2 = AddZ(b, num2, b.Emit(Neg{}, b.Emit(Mul{}, y0, x2[1])))
+	}
+	if y1 != nil && x1[1] != nil {
+		num2 = AddZ(b, num2, Scale(b, -2, t.Pair(y1, x1[1])))
+	}
+	var y2 *ir.Var
+	if num2 != nil {
+		y2 = b.Emit(Div{}, num2, c)
+	}
+	return y1, y2
 }
 
-// Unbatch implements UnbatchRule.
-func (p Div) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
+// Identity implements IdentityRule: 0/y = 0, x/1 = x.
+func (Div) Identity(in []Operand, _ []int) Rewrite {
+	switch {
+	case in[0].IsFill(0):
+		return useFill(0)
+	case in[1].IsFill(1):
+		return useInput(0)
+	}
+	return Rewrite{}
 }
 
-// Neg is -x.
+// Neg is -x: elementwise, a linear map.
 type Neg struct{}
 
 // Name implements ir.Primitive.
@@ -198,17 +278,24 @@ func (Neg) Name() string { return "neg" }
 // OutShape implements ir.Primitive.
 func (Neg) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Neg) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) {
+		x := a[:len(d)]
+		for i := range d {
+			d[i] = -x[i]
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Neg) ElementFLOPs() float64 { return 1 }
+
+func (Neg) linearMap() {}
+
 // Eval implements Evaluator.
 func (Neg) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, func(x float64) float64 { return -x })
-}
-
-// JVP implements JVPRule.
-func (Neg) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(Neg{}, t[0])
 }
 
 // LinearIn implements Linear.
@@ -217,14 +304,4 @@ func (Neg) LinearIn(int) bool { return true }
 // Transpose implements Linear.
 func (Neg) Transpose(b *ir.Builder, ct *ir.Var, _ []*ir.Var, _ [][]int, _ []bool) []*ir.Var {
 	return []*ir.Var{b.Emit(Neg{}, ct)}
-}
-
-// Batch implements BatchRule.
-func (p Neg) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Neg) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
 }

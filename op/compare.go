@@ -18,7 +18,8 @@ const (
 )
 
 // Compare yields 1 where x Op y holds and 0 elsewhere. Its derivative is
-// zero everywhere; it feeds Select to build relu, max, clamp and friends.
+// zero everywhere (elementwise, zero derivative); it feeds Select to build
+// relu, max, clamp and friends.
 type Compare struct{ Op string }
 
 // Name implements ir.Primitive.
@@ -36,6 +37,26 @@ func (p Compare) OutShape(in [][]int) ([]int, error) {
 	}
 	return sameShapes(in, 2)
 }
+
+// Kernel implements Elementwise.
+func (p Compare) Kernel() RowKernel {
+	f := CompareFunc(p.Op)
+	return func(d, a, b, _ []float64) {
+		x, y := a[:len(d)], b[:len(d)]
+		for i := range d {
+			if f(x[i], y[i]) {
+				d[i] = 1
+			} else {
+				d[i] = 0
+			}
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Compare) ElementFLOPs() float64 { return 1 }
+
+func (Compare) zeroDerivative() {}
 
 // Eval implements Evaluator.
 func (p Compare) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -68,20 +89,8 @@ func CompareFunc(o string) func(x, y float64) bool {
 	return f
 }
 
-// JVP implements JVPRule.
-func (Compare) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var { return nil }
-
-// Batch implements BatchRule.
-func (p Compare) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Compare) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Select picks x where the predicate is non-zero and y elsewhere.
+// Select picks x where the predicate is non-zero and y elsewhere:
+// elementwise, a linear map of the branches.
 type Select struct{}
 
 // Name implements ir.Primitive.
@@ -89,6 +98,25 @@ func (Select) Name() string { return "select" }
 
 // OutShape implements ir.Primitive.
 func (Select) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 3) }
+
+// Kernel implements Elementwise.
+func (Select) Kernel() RowKernel {
+	return func(d, a, b, c []float64) {
+		pr, x, y := a[:len(d)], b[:len(d)], c[:len(d)]
+		for i := range d {
+			if pr[i] != 0 {
+				d[i] = x[i]
+			} else {
+				d[i] = y[i]
+			}
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Select) ElementFLOPs() float64 { return 1 }
+
+func (Select) linearMap() {}
 
 // Eval implements Evaluator.
 func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -102,14 +130,6 @@ func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		}
 	}
 	return tensor.New(in[0].Shape(), out)
-}
-
-// JVP implements JVPRule.
-func (Select) JVP(b *ir.Builder, x []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
-	if t[1] == nil && t[2] == nil {
-		return nil
-	}
-	return b.Emit(Select{}, x[0], OrZeros(b, t[1], out.Shape), OrZeros(b, t[2], out.Shape))
 }
 
 // LinearIn implements Linear.
@@ -130,12 +150,16 @@ func (Select) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 	return out
 }
 
-// Batch implements BatchRule.
-func (p Select) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Select) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
+// Identity implements IdentityRule: equal branches, or a predicate known
+// everywhere, pick one branch.
+func (Select) Identity(in []Operand, _ []int) Rewrite {
+	switch {
+	case in[1].Var == in[2].Var:
+		return useInput(1)
+	case in[0].Uniform && in[0].Fill != 0:
+		return useInput(1)
+	case in[0].Uniform:
+		return useInput(2)
+	}
+	return Rewrite{}
 }

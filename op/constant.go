@@ -7,9 +7,8 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// ---- Constant ----
-
-// Constant produces a fixed tensor.
+// Constant produces a fixed tensor: zero derivative, a literal buffer at
+// run time.
 type Constant struct{ Value *tensor.Tensor }
 
 // Name implements ir.Primitive.
@@ -31,13 +30,16 @@ func (p Constant) OutShape(in [][]int) ([]int, error) {
 	return append([]int{}, p.Value.Shape()...), nil
 }
 
+// FLOPs implements CostRule.
+func (Constant) FLOPs([][]int, []int) float64 { return 0 }
+
+// Lowering implements Lowerer.
+func (Constant) Lowering() Lowering { return Literal }
+
+func (Constant) zeroDerivative() {}
+
 // Eval implements Evaluator.
 func (p Constant) Eval([]*tensor.Tensor) (*tensor.Tensor, error) { return p.Value, nil }
-
-// JVP implements JVPRule.
-func (Constant) JVP(*ir.Builder, []*ir.Var, *ir.Var, []*ir.Var) *ir.Var {
-	return nil
-}
 
 // Batch implements BatchRule.
 func (p Constant) Batch(b *ir.Builder, _ []*ir.Var, _ []bool, _ int) *ir.Var { return b.Emit(p) }

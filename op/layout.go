@@ -7,9 +7,8 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// ---- Transpose ----
-
-// Transpose permutes axes: output axis i is input axis Perm[i].
+// Transpose permutes axes: output axis i is input axis Perm[i]. A view, a
+// linear map.
 type Transpose struct{ Perm []int }
 
 // Name implements ir.Primitive.
@@ -38,6 +37,20 @@ func (p Transpose) OutShape(in [][]int) ([]int, error) {
 	return out, nil
 }
 
+// View implements View: the input's strides, permuted.
+func (p Transpose) View(off int, strides, _, _ []int) (int, []int, bool) {
+	st := make([]int, len(p.Perm))
+	for i, src := range p.Perm {
+		st[i] = strides[src]
+	}
+	return off, st, true
+}
+
+// FLOPs implements CostRule: a view computes nothing.
+func (Transpose) FLOPs([][]int, []int) float64 { return 0 }
+
+func (Transpose) linearMap() {}
+
 // Eval implements Evaluator.
 func (p Transpose) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -59,14 +72,6 @@ func (p Transpose) inverse() Transpose {
 		inv[a] = i
 	}
 	return Transpose{Perm: inv}
-}
-
-// JVP implements JVPRule.
-func (p Transpose) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(p, t[0])
 }
 
 // LinearIn implements Linear.
@@ -107,9 +112,8 @@ func (p Transpose) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, _
 	return b.Emit(Transpose{Perm: perm}, in[0]), out, nil
 }
 
-// ---- Reshape ----
-
-// Reshape gives the data a new shape of the same size (row-major order kept).
+// Reshape gives the data a new shape of the same size (row-major order
+// kept). A view (of a contiguous input), a linear map.
 type Reshape struct{ Shape []int }
 
 // Name implements ir.Primitive.
@@ -134,17 +138,23 @@ func (p Reshape) OutShape(in [][]int) ([]int, error) {
 	return append([]int{}, p.Shape...), nil
 }
 
+// View implements View: a contiguous input read with the new shape's
+// strides.
+func (p Reshape) View(off int, strides, in, out []int) (int, []int, bool) {
+	if !rowMajor(in, strides) {
+		return 0, nil, false
+	}
+	return off, tensor.Strides(out), true
+}
+
+// FLOPs implements CostRule: a view computes nothing.
+func (Reshape) FLOPs([][]int, []int) float64 { return 0 }
+
+func (Reshape) linearMap() {}
+
 // Eval implements Evaluator.
 func (p Reshape) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return tensor.New(p.Shape, in[0].Data())
-}
-
-// JVP implements JVPRule.
-func (p Reshape) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(p, t[0])
 }
 
 // LinearIn implements Linear.
@@ -180,11 +190,9 @@ func (p Reshape) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int
 	return nil, 0, mix(p, "merges the batch axis %d of %v with other axes into %v", a, s, p.Shape)
 }
 
-// ---- Broadcast ----
-
 // Broadcast expands x to Shape: input axis i becomes output axis Dims[i]
 // (where it has the same size, or size 1 and is repeated); the other output
-// axes repeat the input.
+// axes repeat the input. A view, a linear map.
 type Broadcast struct {
 	Shape []int
 	Dims  []int
@@ -216,6 +224,22 @@ func (p Broadcast) OutShape(in [][]int) ([]int, error) {
 	return append([]int{}, p.Shape...), nil
 }
 
+// View implements View: stride 0 along the repeated axes.
+func (p Broadcast) View(off int, strides, in, out []int) (int, []int, bool) {
+	st := make([]int, len(out))
+	for i, d := range p.Dims {
+		if in[i] == out[d] {
+			st[d] = strides[i]
+		}
+	}
+	return off, st, true
+}
+
+// FLOPs implements CostRule: a view computes nothing.
+func (Broadcast) FLOPs([][]int, []int) float64 { return 0 }
+
+func (Broadcast) linearMap() {}
+
 // Eval implements Evaluator.
 func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	x := in[0]
@@ -229,14 +253,6 @@ func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	out := make([]float64, tensor.Size(p.Shape))
 	gather(out, x.Data(), p.Shape, st, 0)
 	return tensor.New(p.Shape, out)
-}
-
-// JVP implements JVPRule.
-func (p Broadcast) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(p, t[0])
 }
 
 // LinearIn implements Linear.

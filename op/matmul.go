@@ -7,10 +7,9 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// ---- MatMul ----
-
 // MatMul multiplies matrices: x (..., m, k) times y (k, n) or y (..., k, n)
-// with the same leading dimensions as x, giving (..., m, n).
+// with the same leading dimensions as x, giving (..., m, n). Bilinear; the
+// runtime's strided matrix product.
 type MatMul struct{}
 
 // Name implements ir.Primitive.
@@ -36,6 +35,17 @@ func (MatMul) OutShape(in [][]int) ([]int, error) {
 	return append(out, y[len(y)-1]), nil
 }
 
+// FLOPs implements CostRule: a multiply and an add per term.
+func (MatMul) FLOPs(in [][]int, out []int) float64 {
+	x := in[0]
+	return 2 * float64(tensor.Size(out)) * float64(x[len(x)-1])
+}
+
+// Lowering implements Lowerer.
+func (MatMul) Lowering() Lowering { return MatrixProduct }
+
+func (MatMul) bilinear() {}
+
 // Eval implements Evaluator.
 func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape(), in[1].Shape()})
@@ -60,18 +70,6 @@ func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		}
 	}
 	return tensor.New(s, out)
-}
-
-// JVP implements JVPRule.
-func (MatMul) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	var l, r *ir.Var
-	if t[0] != nil {
-		l = b.Emit(MatMul{}, t[0], x[1])
-	}
-	if t[1] != nil {
-		r = b.Emit(MatMul{}, x[0], t[1])
-	}
-	return AddZ(b, l, r)
 }
 
 // LinearIn implements Linear.

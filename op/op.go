@@ -1,7 +1,16 @@
 // Package op defines jacobi's primitives. Each primitive carries, in one
-// place, all of its rules: the shape rule, evaluation, the JVP rule, the
-// transpose rule (for primitives linear in some inputs), the batching rule
-// used by Vmap, and the per-sample rule used by the batch-independence check.
+// place (its file), all of its rules: the shape rule, evaluation, the JVP
+// rule, the transpose rule (for primitives linear in some inputs), the
+// batching rule used by Vmap, the per-sample rule used by the
+// batch-independence check, the second-order Taylor rule, its cost, how the
+// runtime runs it (its row kernel, its view, or its lowering) and its
+// algebraic identities for Simplify.
+//
+// Most rules follow from the kind of function a primitive is: a primitive
+// declares its families (Elementwise, Smooth, LinearMap, Bilinear,
+// ZeroDerivative, View) and writes only the rules they do not give, as JAX
+// does with defvectorized, deflinear and defjvp. RulesOf assembles the
+// complete rules; a primitive that lacks one cannot be used.
 //
 // Rules are written in primitives: they emit equations into an ir.Builder
 // rather than computing numbers, so every transform applies to the output of
@@ -55,16 +64,6 @@ type Dropper func(input, axis int) (*ir.Var, error)
 // fails when the primitive mixes samples.
 type UnbatchRule interface {
 	Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, drop Dropper) (*ir.Var, int, error)
-}
-
-// Rules is everything a primitive must implement.
-type Rules interface {
-	ir.Primitive
-	Evaluator
-	JVPRule
-	BatchRule
-	UnbatchRule
-	TaylorRule
 }
 
 // Linear is implemented by primitives that are linear in some inputs.

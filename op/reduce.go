@@ -8,9 +8,8 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// ---- ReduceSum ----
-
-// ReduceSum sums over Axes, removing them.
+// ReduceSum sums over Axes, removing them: a linear map, a reduction at
+// run time.
 type ReduceSum struct{ Axes []int }
 
 // Name implements ir.Primitive.
@@ -41,6 +40,14 @@ func (p ReduceSum) OutShape(in [][]int) ([]int, error) {
 	return out, nil
 }
 
+// FLOPs implements CostRule: one addition per input element.
+func (ReduceSum) FLOPs(in [][]int, _ []int) float64 { return float64(tensor.Size(in[0])) }
+
+// Lowering implements Lowerer.
+func (ReduceSum) Lowering() Lowering { return Reduction }
+
+func (ReduceSum) linearMap() {}
+
 // Eval implements Evaluator.
 func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -61,14 +68,6 @@ func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	out := make([]float64, tensor.Size(s))
 	scatterAdd(out, in[0].Data(), xs, st)
 	return tensor.New(s, out)
-}
-
-// JVP implements JVPRule.
-func (p ReduceSum) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(p, t[0])
 }
 
 // LinearIn implements Linear.

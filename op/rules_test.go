@@ -506,8 +506,11 @@ func primitiveTypes(t *testing.T) []string {
 }
 
 // TestEveryPrimitiveHasRules checks that every primitive type declared in
-// package op implements op.Rules, that exactly the linear ones implement
-// op.Linear, and that the derivative table uses every primitive.
+// package op has all its rules (its own or its families': shape, eval, JVP,
+// transpose where linear, batch, unbatch, Taylor, cost, lowering), that
+// exactly the linear ones implement op.Linear, and that the derivative
+// table — first and second derivatives, Taylor, Vmap and Unbatch against
+// finite differences and loops — uses every primitive.
 func TestEveryPrimitiveHasRules(t *testing.T) {
 	types := primitiveTypes(t)
 	if len(types) < len(primitives) {
@@ -525,8 +528,8 @@ func TestEveryPrimitiveHasRules(t *testing.T) {
 			continue
 		}
 		names[p.Name()] = true
-		if _, ok := p.(op.Rules); !ok {
-			t.Errorf("op.%s does not implement op.Rules", typ)
+		if err := op.Check(p); err != nil {
+			t.Errorf("op.%s: %v", typ, err)
 		}
 		l, isLin := p.(op.Linear)
 		switch {

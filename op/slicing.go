@@ -7,9 +7,7 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// ---- Concat ----
-
-// Concat joins its inputs along Axis.
+// Concat joins its inputs along Axis. A linear map, evaluated at run time.
 type Concat struct{ Axis int }
 
 // Name implements ir.Primitive.
@@ -42,6 +40,14 @@ func (p Concat) OutShape(in [][]int) ([]int, error) {
 	return out, nil
 }
 
+// FLOPs implements CostRule: a copy computes nothing.
+func (Concat) FLOPs([][]int, []int) float64 { return 0 }
+
+// Lowering implements Lowerer.
+func (Concat) Lowering() Lowering { return Evaluated }
+
+func (Concat) linearMap() {}
+
 // Eval implements Evaluator.
 func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	shapes := make([][]int, len(in))
@@ -66,22 +72,6 @@ func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		off += w
 	}
 	return tensor.New(s, out)
-}
-
-// JVP implements JVPRule.
-func (p Concat) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	any := false
-	for _, v := range t {
-		any = any || v != nil
-	}
-	if !any {
-		return nil
-	}
-	args := make([]*ir.Var, len(t))
-	for i, v := range t {
-		args[i] = OrZeros(b, v, x[i].Shape)
-	}
-	return b.Emit(p, args...)
 }
 
 // LinearIn implements Linear.
@@ -153,9 +143,8 @@ func (p Concat) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int,
 	return b.Emit(Concat{Axis: axis}, args...), a, nil
 }
 
-// ---- Slice ----
-
 // Slice takes x[Start[0]:Limit[0], Start[1]:Limit[1], ...] (unit stride).
+// A view, a linear map.
 type Slice struct{ Start, Limit []int }
 
 // Name implements ir.Primitive.
@@ -183,6 +172,19 @@ func (p Slice) OutShape(in [][]int) ([]int, error) {
 	return out, nil
 }
 
+// View implements View: the input's strides from the first element.
+func (p Slice) View(off int, strides, _, _ []int) (int, []int, bool) {
+	for d := range p.Start {
+		off += p.Start[d] * strides[d]
+	}
+	return off, strides, true
+}
+
+// FLOPs implements CostRule: a view computes nothing.
+func (Slice) FLOPs([][]int, []int) float64 { return 0 }
+
+func (Slice) linearMap() {}
+
 // Eval implements Evaluator.
 func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -197,14 +199,6 @@ func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	out := make([]float64, tensor.Size(s))
 	gather(out, in[0].Data(), s, st, off)
 	return tensor.New(s, out)
-}
-
-// JVP implements JVPRule.
-func (p Slice) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(p, t[0])
 }
 
 // LinearIn implements Linear.
@@ -236,10 +230,9 @@ func (p Slice) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, shapes [][]int, 
 	return b.Emit(Slice{Start: tensor.RemoveAxis(p.Start, a), Limit: tensor.RemoveAxis(p.Limit, a)}, in[0]), a, nil
 }
 
-// ---- Pad ----
-
 // Pad surrounds x with Lo[d] zeros before and Hi[d] zeros after along each
-// axis d. It is the transpose of Slice.
+// axis d. It is the transpose of Slice. A linear map, evaluated at run
+// time.
 type Pad struct{ Lo, Hi []int }
 
 // Name implements ir.Primitive.
@@ -267,6 +260,14 @@ func (p Pad) OutShape(in [][]int) ([]int, error) {
 	return out, nil
 }
 
+// FLOPs implements CostRule: a copy computes nothing.
+func (Pad) FLOPs([][]int, []int) float64 { return 0 }
+
+// Lowering implements Lowerer.
+func (Pad) Lowering() Lowering { return Evaluated }
+
+func (Pad) linearMap() {}
+
 // Eval implements Evaluator.
 func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	s, err := p.OutShape([][]int{in[0].Shape()})
@@ -281,14 +282,6 @@ func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	scatterAdd(out[off:], in[0].Data(), in[0].Shape(), ost)
 	return tensor.New(s, out)
-}
-
-// JVP implements JVPRule.
-func (p Pad) JVP(b *ir.Builder, _ []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(p, t[0])
 }
 
 // LinearIn implements Linear.

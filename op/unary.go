@@ -4,11 +4,16 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// Exp is e^x.
+// transcendental is the FLOP count charged for one evaluation of a
+// transcendental function: roughly what a vectorised polynomial costs.
+const transcendental = 20
+
+// Exp is e^x: elementwise, smooth.
 type Exp struct{}
 
 // Name implements ir.Primitive.
@@ -17,25 +22,24 @@ func (Exp) Name() string { return "exp" }
 // OutShape implements ir.Primitive.
 func (Exp) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Exp) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Exp(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Exp) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: exp' = exp.
+func (Exp) Deriv(_ *ir.Builder, _, y *ir.Var) *ir.Var { return y }
+
+// Deriv2 implements Smooth: exp” = exp.
+func (Exp) Deriv2(_ *ir.Builder, _, y, _ *ir.Var) *ir.Var { return y }
+
 // Eval implements Evaluator.
 func (Exp) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Exp) }
 
-// JVP implements JVPRule.
-func (Exp) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
-	return MulZ(b, t[0], out)
-}
-
-// Batch implements BatchRule.
-func (p Exp) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Exp) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Log is the natural logarithm.
+// Log is the natural logarithm: elementwise, smooth.
 type Log struct{}
 
 // Name implements ir.Primitive.
@@ -44,28 +48,28 @@ func (Log) Name() string { return "log" }
 // OutShape implements ir.Primitive.
 func (Log) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Log) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Log(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Log) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: log' = 1/x.
+func (Log) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
+	return b.Emit(Div{}, Full(b, 1, x.Shape), x)
+}
+
+// Deriv2 implements Smooth: log” = -1/x² = -(log')².
+func (Log) Deriv2(b *ir.Builder, _, _, d1 *ir.Var) *ir.Var {
+	return b.Emit(Neg{}, b.Emit(Mul{}, d1, d1))
+}
+
 // Eval implements Evaluator.
 func (Log) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Log) }
 
-// JVP implements JVPRule.
-func (Log) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(Div{}, t[0], x[0])
-}
-
-// Batch implements BatchRule.
-func (p Log) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Log) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Tanh is the hyperbolic tangent.
+// Tanh is the hyperbolic tangent: elementwise, smooth.
 type Tanh struct{}
 
 // Name implements ir.Primitive.
@@ -74,29 +78,28 @@ func (Tanh) Name() string { return "tanh" }
 // OutShape implements ir.Primitive.
 func (Tanh) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Tanh) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Tanh(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Tanh) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: tanh' = 1 - y².
+func (Tanh) Deriv(b *ir.Builder, _, y *ir.Var) *ir.Var {
+	return b.Emit(Sub{}, Full(b, 1, y.Shape), b.Emit(Mul{}, y, y))
+}
+
+// Deriv2 implements Smooth: tanh” = -2y(1 - y²).
+func (Tanh) Deriv2(b *ir.Builder, _, y, d1 *ir.Var) *ir.Var {
+	return Scale(b, -2, b.Emit(Mul{}, y, d1))
+}
+
 // Eval implements Evaluator.
 func (Tanh) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Tanh) }
 
-// JVP: tanh' = 1 - tanh².
-func (Tanh) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	d := b.Emit(Sub{}, Full(b, 1, out.Shape), b.Emit(Mul{}, out, out))
-	return b.Emit(Mul{}, t[0], d)
-}
-
-// Batch implements BatchRule.
-func (p Tanh) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Tanh) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Sigmoid is the logistic function 1/(1+e^-x).
+// Sigmoid is the logistic function 1/(1+e^-x): elementwise, smooth.
 type Sigmoid struct{}
 
 // Name implements ir.Primitive.
@@ -104,6 +107,24 @@ func (Sigmoid) Name() string { return "sigmoid" }
 
 // OutShape implements ir.Primitive.
 func (Sigmoid) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
+// Kernel implements Elementwise.
+func (Sigmoid) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Sigmoid(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Sigmoid) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: σ' = σ(1-σ).
+func (Sigmoid) Deriv(b *ir.Builder, _, y *ir.Var) *ir.Var {
+	return b.Emit(Mul{}, y, b.Emit(Sub{}, Full(b, 1, y.Shape), y))
+}
+
+// Deriv2 implements Smooth: σ” = σ'(1-2σ).
+func (Sigmoid) Deriv2(b *ir.Builder, _, y, d1 *ir.Var) *ir.Var {
+	return b.Emit(Mul{}, d1, b.Emit(Sub{}, Full(b, 1, y.Shape), Scale(b, 2, y)))
+}
 
 // Eval implements Evaluator.
 func (Sigmoid) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, sigmoid) }
@@ -116,26 +137,7 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
-// JVP: σ' = σ(1-σ).
-func (Sigmoid) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	d := b.Emit(Mul{}, out, b.Emit(Sub{}, Full(b, 1, out.Shape), out))
-	return b.Emit(Mul{}, t[0], d)
-}
-
-// Batch implements BatchRule.
-func (p Sigmoid) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Sigmoid) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Sin is the sine.
+// Sin is the sine: elementwise, smooth.
 type Sin struct{}
 
 // Name implements ir.Primitive.
@@ -144,28 +146,24 @@ func (Sin) Name() string { return "sin" }
 // OutShape implements ir.Primitive.
 func (Sin) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Sin) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Sin(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Sin) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: sin' = cos.
+func (Sin) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var { return b.Emit(Cos{}, x) }
+
+// Deriv2 implements Smooth: sin” = -sin.
+func (Sin) Deriv2(b *ir.Builder, _, y, _ *ir.Var) *ir.Var { return b.Emit(Neg{}, y) }
+
 // Eval implements Evaluator.
 func (Sin) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sin) }
 
-// JVP implements JVPRule.
-func (Sin) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(Mul{}, t[0], b.Emit(Cos{}, x[0]))
-}
-
-// Batch implements BatchRule.
-func (p Sin) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Sin) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Cos is the cosine.
+// Cos is the cosine: elementwise, smooth.
 type Cos struct{}
 
 // Name implements ir.Primitive.
@@ -174,28 +172,24 @@ func (Cos) Name() string { return "cos" }
 // OutShape implements ir.Primitive.
 func (Cos) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Cos) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Cos(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Cos) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: cos' = -sin.
+func (Cos) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var { return b.Emit(Neg{}, b.Emit(Sin{}, x)) }
+
+// Deriv2 implements Smooth: cos” = -cos.
+func (Cos) Deriv2(b *ir.Builder, _, y, _ *ir.Var) *ir.Var { return b.Emit(Neg{}, y) }
+
 // Eval implements Evaluator.
 func (Cos) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Cos) }
 
-// JVP implements JVPRule.
-func (Cos) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(Neg{}, b.Emit(Mul{}, t[0], b.Emit(Sin{}, x[0])))
-}
-
-// Batch implements BatchRule.
-func (p Cos) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Cos) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Erf is the error function.
+// Erf is the error function: elementwise, smooth.
 type Erf struct{}
 
 // Name implements ir.Primitive.
@@ -204,29 +198,28 @@ func (Erf) Name() string { return "erf" }
 // OutShape implements ir.Primitive.
 func (Erf) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Erf) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Erf(d, a[:len(d)]) }
+}
+
+// ElementFLOPs implements Elementwise.
+func (Erf) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: erf' = 2/√π·e^(-x²).
+func (Erf) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
+	return Scale(b, 2/math.SqrtPi, b.Emit(Exp{}, b.Emit(Neg{}, b.Emit(Mul{}, x, x))))
+}
+
+// Deriv2 implements Smooth: erf” = -2x·erf'.
+func (Erf) Deriv2(b *ir.Builder, x, _, d1 *ir.Var) *ir.Var {
+	return Scale(b, -2, b.Emit(Mul{}, x, d1))
+}
+
 // Eval implements Evaluator.
 func (Erf) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Erf) }
 
-// JVP: erf'(x) = 2/√π · e^(-x²).
-func (Erf) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	g := b.Emit(Exp{}, b.Emit(Neg{}, b.Emit(Mul{}, x[0], x[0])))
-	return b.Emit(Mul{}, t[0], Scale(b, 2/math.SqrtPi, g))
-}
-
-// Batch implements BatchRule.
-func (p Erf) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Erf) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Sqrt is the square root.
+// Sqrt is the square root: elementwise, smooth.
 type Sqrt struct{}
 
 // Name implements ir.Primitive.
@@ -235,28 +228,33 @@ func (Sqrt) Name() string { return "sqrt" }
 // OutShape implements ir.Primitive.
 func (Sqrt) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Sqrt) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) {
+		x := a[:len(d)]
+		for i := range d {
+			d[i] = math.Sqrt(x[i])
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Sqrt) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: √' = 1/(2y).
+func (Sqrt) Deriv(b *ir.Builder, _, y *ir.Var) *ir.Var {
+	return b.Emit(Div{}, Full(b, 0.5, y.Shape), y)
+}
+
+// Deriv2 implements Smooth: √” = -1/(4y³) = -(√')²/y.
+func (Sqrt) Deriv2(b *ir.Builder, _, y, d1 *ir.Var) *ir.Var {
+	return b.Emit(Neg{}, b.Emit(Div{}, b.Emit(Mul{}, d1, d1), y))
+}
+
 // Eval implements Evaluator.
 func (Sqrt) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return mapUnary(in, math.Sqrt) }
 
-// JVP: √x' = 1/(2√x).
-func (Sqrt) JVP(b *ir.Builder, _ []*ir.Var, out *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(Div{}, t[0], Scale(b, 2, out))
-}
-
-// Batch implements BatchRule.
-func (p Sqrt) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Sqrt) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// IntPow is x^N for an integer N (negative N allowed).
+// IntPow is x^N for an integer N (negative N allowed): elementwise, smooth.
 type IntPow struct{ N int }
 
 // Name implements ir.Primitive.
@@ -267,6 +265,50 @@ func (p IntPow) String() string { return fmt.Sprintf("n=%d", p.N) }
 
 // OutShape implements ir.Primitive.
 func (IntPow) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
+
+// Kernel implements Elementwise.
+func (p IntPow) Kernel() RowKernel {
+	n := p.N
+	return func(d, a, _, _ []float64) {
+		x := a[:len(d)]
+		for i := range d {
+			d[i] = Powi(x[i], n)
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (IntPow) ElementFLOPs() float64 { return 2 }
+
+// pow emits x^n, writing out the cheap cases.
+func pow(b *ir.Builder, x *ir.Var, n int) *ir.Var {
+	switch n {
+	case 0:
+		return Full(b, 1, x.Shape)
+	case 1:
+		return x
+	}
+	return b.Emit(IntPow{N: n}, x)
+}
+
+// Deriv implements Smooth: (xⁿ)' = n·xⁿ⁻¹ (zero for n = 0).
+func (p IntPow) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
+	switch p.N {
+	case 0:
+		return nil
+	case 1:
+		return Full(b, 1, x.Shape)
+	}
+	return Scale(b, float64(p.N), pow(b, x, p.N-1))
+}
+
+// Deriv2 implements Smooth: (xⁿ)” = n(n-1)·xⁿ⁻².
+func (p IntPow) Deriv2(b *ir.Builder, x, _, _ *ir.Var) *ir.Var {
+	if p.N == 0 || p.N == 1 {
+		return Zeros(b, x.Shape)
+	}
+	return Scale(b, float64(p.N*(p.N-1)), pow(b, x, p.N-2))
+}
 
 // Eval implements Evaluator.
 func (p IntPow) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -299,34 +341,8 @@ func Powi(x float64, n int) float64 {
 	return r
 }
 
-// JVP: (x^n)' = n x^(n-1).
-func (p IntPow) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil || p.N == 0 {
-		return nil
-	}
-	var d *ir.Var
-	if p.N == 1 {
-		return t[0]
-	}
-	if p.N == 2 {
-		d = x[0]
-	} else {
-		d = b.Emit(IntPow{N: p.N - 1}, x[0])
-	}
-	return b.Emit(Mul{}, t[0], Scale(b, float64(p.N), d))
-}
-
-// Batch implements BatchRule.
-func (p IntPow) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p IntPow) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Log1p is log(1 + x), accurate for tiny x (softplus needs it).
+// Log1p is log(1 + x), accurate for tiny x (softplus needs it):
+// elementwise, smooth.
 type Log1p struct{}
 
 // Name implements ir.Primitive.
@@ -335,37 +351,30 @@ func (Log1p) Name() string { return "log1p" }
 // OutShape implements ir.Primitive.
 func (Log1p) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
+// Kernel implements Elementwise.
+func (Log1p) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) {
+		x := a[:len(d)]
+		for i := range d {
+			d[i] = math.Log1p(x[i])
+		}
+	}
+}
+
+// ElementFLOPs implements Elementwise.
+func (Log1p) ElementFLOPs() float64 { return transcendental }
+
+// Deriv implements Smooth: log1p' = 1/(1+x).
+func (Log1p) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
+	return b.Emit(Div{}, Full(b, 1, x.Shape), b.Emit(Add{}, Full(b, 1, x.Shape), x))
+}
+
+// Deriv2 implements Smooth: log1p” = -1/(1+x)² = -(log1p')².
+func (Log1p) Deriv2(b *ir.Builder, _, _, d1 *ir.Var) *ir.Var {
+	return b.Emit(Neg{}, b.Emit(Mul{}, d1, d1))
+}
+
 // Eval implements Evaluator.
 func (Log1p) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	return mapUnary(in, math.Log1p)
-}
-
-// JVP: log1p'(x) = 1/(1+x).
-func (Log1p) JVP(b *ir.Builder, x []*ir.Var, _ *ir.Var, t []*ir.Var) *ir.Var {
-	if t[0] == nil {
-		return nil
-	}
-	return b.Emit(Div{}, t[0], b.Emit(Add{}, Full(b, 1, x[0].Shape), x[0]))
-}
-
-// Batch implements BatchRule.
-func (p Log1p) Batch(b *ir.Builder, in []*ir.Var, bt []bool, n int) *ir.Var {
-	return batchElementwise(b, p, in, bt, n)
-}
-
-// Unbatch implements UnbatchRule.
-func (p Log1p) Unbatch(b *ir.Builder, in []*ir.Var, axes []int, _ [][]int, d Dropper) (*ir.Var, int, error) {
-	return unbatchElementwise(b, p, in, axes, d)
-}
-
-// Taylor: log1p' = 1/(1+x), log1p” = -1/(1+x)².
-func (Log1p) Taylor(t *TaylorCtx, x []*ir.Var, _ *ir.Var, x1, x2 []*ir.Var) (*ir.Var, *ir.Var) {
-	b := t.B
-	var inv *ir.Var
-	d1 := func() *ir.Var {
-		inv = b.Emit(Div{}, Full(b, 1, x[0].Shape), b.Emit(Add{}, Full(b, 1, x[0].Shape), x[0]))
-		return inv
-	}
-	d2 := func() *ir.Var { return b.Emit(Neg{}, b.Emit(Mul{}, inv, inv)) }
-	return taylorUnary(t, x1[0], x2[0], d1, d2)
 }

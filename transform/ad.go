@@ -13,13 +13,9 @@ import (
 	"github.com/jacobi-ad/jacobi/op"
 )
 
-func rules(e *ir.Eqn) (op.Rules, error) {
-	r, ok := e.Prim.(op.Rules)
-	if !ok {
-		return nil, fmt.Errorf("primitive %s lacks rules (internal error)", e.Prim.Name())
-	}
-	return r, nil
-}
+// rules returns the rules of e's primitive, its own and those its
+// families derive.
+func rules(e *ir.Eqn) (op.Rules, error) { return op.RulesOf(e.Prim) }
 
 // JVP returns the forward-mode program of p. Its inputs are p's inputs
 // followed by one tangent for each input i with wrt[i]; its outputs are p's

@@ -255,11 +255,7 @@ func linearIn(e *ir.Eqn, dep, konst map[*ir.Var]bool) bool {
 	// together, so every one of them must come from the chain (x + c is
 	// affine); products are linear in one operand, the other held constant
 	// (x ⊙ x is not linear).
-	joint := false
-	switch e.Prim.(type) {
-	case op.Add, op.Sub, op.Concat, op.Select:
-		joint = true
-	}
+	_, joint := e.Prim.(op.LinearMap)
 	n := 0
 	for i, x := range e.In {
 		switch {

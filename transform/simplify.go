@@ -91,11 +91,6 @@ func (s *simplifier) varID(v *ir.Var) int {
 	return s.id[v]
 }
 
-func (s *simplifier) filled(v *ir.Var, c float64) bool {
-	f, ok := s.fill[v]
-	return ok && f == c
-}
-
 func (s *simplifier) full(c float64, shape []int) *ir.Var {
 	return s.emitPlain(op.Broadcast{Shape: append([]int{}, shape...), Dims: []int{}}, []*ir.Var{s.scalar(c)})
 }
@@ -114,75 +109,35 @@ func (s *simplifier) scalar(c float64) *ir.Var {
 
 // emit applies algebraic rules, then folding and sharing.
 func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
-	zero := func(i int) bool { return s.filled(in[i], 0) }
-	one := func(i int) bool { return s.filled(in[i], 1) }
+	r, err := op.RulesOf(p)
+	if err != nil {
+		return nil, fmt.Errorf("simplify: %w", err)
+	}
 	shapes := make([][]int, len(in))
+	operands := make([]op.Operand, len(in))
 	for i, v := range in {
 		shapes[i] = v.Shape
+		f, ok := s.fill[v]
+		operands[i] = op.Operand{Var: v, Uniform: ok, Fill: f}
 	}
 	out, err := p.OutShape(shapes)
 	if err != nil {
 		return nil, fmt.Errorf("simplify: %s: %w", p.Name(), err)
 	}
-	switch p.(type) {
-	case op.Add:
-		if zero(0) {
-			return in[1], nil
+	// The primitive's algebraic identities (x·1 = x, x + 0 = x, …).
+	switch w := r.Identity(operands, out); w.Kind {
+	case op.UseInput:
+		return in[w.Input], nil
+	case op.UseFill:
+		return s.full(w.Fill, out), nil
+	case op.Apply:
+		args := make([]*ir.Var, len(w.Args))
+		for i, a := range w.Args {
+			args[i] = in[a]
 		}
-		if zero(1) {
-			return in[0], nil
-		}
-	case op.Sub:
-		if zero(1) {
-			return in[0], nil
-		}
-		if zero(0) {
-			return s.emit(op.Neg{}, in[1:])
-		}
-	case op.Mul:
-		if zero(0) || zero(1) {
-			return s.full(0, out), nil
-		}
-		if one(0) {
-			return in[1], nil
-		}
-		if one(1) {
-			return in[0], nil
-		}
-	case op.Div:
-		if zero(0) {
-			return s.full(0, out), nil
-		}
-		if one(1) {
-			return in[0], nil
-		}
-	case op.MatMul:
-		if zero(0) || zero(1) {
-			return s.full(0, out), nil
-		}
-	case op.Neg, op.Pad:
-		if zero(0) {
-			return s.full(0, out), nil
-		}
-	case op.Transpose, op.Reshape, op.Broadcast, op.Slice:
-		if f, ok := s.fill[in[0]]; ok {
-			return s.full(f, out), nil
-		}
-	case op.ReduceSum:
-		if zero(0) {
-			return s.full(0, out), nil
-		}
-	case op.Select:
-		if in[1] == in[2] {
-			return in[1], nil
-		}
-		if f, ok := s.fill[in[0]]; ok {
-			if f != 0 {
-				return in[1], nil
-			}
-			return in[2], nil
-		}
+		return s.emit(w.Prim, args)
 	}
+	// Rewrites of layout chains and products.
 	if t, ok := p.(op.Transpose); ok && movesOnlyUnitAxes(t.Perm, shapes[0]) {
 		// The data stay in order: a reshape, which later reshapes absorb.
 		return s.emit(op.Reshape{Shape: out}, in)
@@ -227,20 +182,6 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 				return nil, err
 			}
 			return s.emit(op.Reshape{Shape: out}, []*ir.Var{prod})
-		}
-	}
-	if len(in) == 1 && tensor.SameShape(out, shapes[0]) {
-		switch p := p.(type) {
-		case op.Reshape:
-			return in[0], nil
-		case op.Transpose:
-			if isIdentity(p.Perm) {
-				return in[0], nil
-			}
-		case op.Broadcast:
-			if isIdentity(p.Dims) {
-				return in[0], nil
-			}
 		}
 	}
 	return s.emitPlain(p, in), nil

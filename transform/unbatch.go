@@ -225,8 +225,8 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 			perm = append(perm, src)
 		}
 		return u.b.Emit(op.Transpose{Perm: perm}, d), nil
-	case op.Add, op.Sub, op.Mul, op.Div, op.Neg, op.Exp, op.Log, op.Log1p, op.Tanh, op.Sigmoid,
-		op.Sin, op.Cos, op.Erf, op.Sqrt, op.IntPow, op.Compare, op.Select:
+	case op.Elementwise:
+		// Position by position: the operands' rows.
 		args := make([]*ir.Var, len(e.In))
 		for i, w := range e.In {
 			d, err := u.dropAxis(w, a)
