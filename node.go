@@ -46,6 +46,16 @@ func (x *Node) Shape() []int {
 // Rank returns the number of dimensions.
 func (x *Node) Rank() int { return len(x.Shape()) }
 
+// Value returns the value of a constant node: one computed from constants
+// alone, which operations evaluate at once. It returns false for a node of
+// a trace and for a constant whose evaluation failed (see Err).
+func (x *Node) Value() (*tensor.Tensor, bool) {
+	if x == nil || x.t != nil || x.c == nil || x.err != nil {
+		return nil, false
+	}
+	return x.c, true
+}
+
 // Err returns the first error recorded on the node's trace.
 func (x *Node) Err() error {
 	if x.err != nil {
