@@ -38,26 +38,30 @@ func opDiv(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	if a.k != nil && b.k != nil {
-		isInt := a.isInt && b.isInt
-		t, err := foldBinary(a.k, b.k, func(x, y float64) float64 {
-			if isInt {
-				if y == 0 {
-					return 0
-				}
-				return math.Trunc(x / y)
-			}
-			return x / y
-		})
-		if err != nil {
+		if err := foldable(a.shape(), b.shape()); err != nil {
 			return nil, err
 		}
-		return []*value{known(t, isInt)}, nil
+		isInt := a.isInt && b.isInt
+		out, err := folded(a.node().Div(b.node()), isInt)
+		if err != nil || !isInt {
+			return out, err
+		}
+		// Integer division truncates, and gives 0 for a zero divisor
+		// (where the quotient is infinite or NaN).
+		q := out[0].k.Clone()
+		for i, v := range q.Data() {
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				v = 0
+			}
+			q.Data()[i] = math.Trunc(v)
+		}
+		return []*value{known(q, true)}, nil
 	}
 	return nodeOut(a.node().Div(b.node())), nil
 }
 
 func opMean(l *lowering) ([]*value, error) {
-	out, err := variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }, func(a, b float64) float64 { return a + b })(l)
+	out, err := variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) })(l)
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +78,28 @@ func opPow(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	if x.k != nil && y.k != nil {
-		t, err := foldBinary(x.k, y.k, math.Pow)
+		// No primitive raises to a real power: broadcast by the primitives,
+		// then math.Pow.
+		s, err := tensor.BroadcastShapes(x.shape(), y.shape())
 		if err != nil {
 			return nil, err
 		}
-		return []*value{known(t, x.isInt)}, nil
+		if err := foldable(s); err != nil {
+			return nil, err
+		}
+		bx, err := folded(x.node().BroadcastTo(s...), x.isInt)
+		if err != nil {
+			return nil, err
+		}
+		by, err := folded(y.node().BroadcastTo(s...), y.isInt)
+		if err != nil {
+			return nil, err
+		}
+		p := bx[0].k.Clone()
+		for i, e := range by[0].k.Data() {
+			p.Data()[i] = math.Pow(p.Data()[i], e)
+		}
+		return []*value{known(p, x.isInt)}, nil
 	}
 	if y.k != nil && y.k.Len() == 1 {
 		e := y.k.Data()[0]
@@ -130,26 +151,10 @@ func opWhere(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	if c.k != nil && a.k != nil && b.k != nil {
-		s, err := tensor.BroadcastShapes(c.k.Shape(), a.k.Shape())
-		if err == nil {
-			s, err = tensor.BroadcastShapes(s, b.k.Shape())
-		}
-		if err != nil {
+		if err := foldable(c.shape(), a.shape(), b.shape()); err != nil {
 			return nil, err
 		}
-		if tensor.Size(s) > maxFolded {
-			return nil, fmt.Errorf("shape %v too large", s)
-		}
-		ec, ea, eb := expandTo(c.k, s), expandTo(a.k, s), expandTo(b.k, s)
-		out := make([]float64, tensor.Size(s))
-		for i := range out {
-			if ec.Data()[i] != 0 {
-				out[i] = ea.Data()[i]
-			} else {
-				out[i] = eb.Data()[i]
-			}
-		}
-		return []*value{known(tensor.MustNew(s, out), a.isInt && b.isInt)}, nil
+		return folded(jacobi.Where(c.node(), a.node(), b.node()), a.isInt && b.isInt)
 	}
 	return nodeOut(jacobi.Where(c.node(), a.node(), b.node())), nil
 }

@@ -26,11 +26,7 @@ func opGemm(l *lowering) ([]*value, error) {
 		an = an.T()
 	}
 	if l.attrInt("transB", 0) != 0 {
-		if b.k != nil {
-			bn = jacobi.Const(foldTranspose(b.k, []int{1, 0}))
-		} else {
-			bn = bn.T()
-		}
+		bn = bn.T() // a known b is transposed at once
 	}
 	y := an.MatMul(bn)
 	if alpha := l.attrFloat("alpha", 1); alpha != 1 {

@@ -49,37 +49,30 @@ func perm(rank int, p []int) ([]int, error) {
 
 // slice takes v[start:end] along axis, clamping as ONNX does.
 func slice(v *value, axis, start, end int) *value {
-	if v.k != nil {
-		return known(foldSlice(v.k, axis, start, end), v.isInt)
+	n := v.node().Slice(axis, start, end)
+	if t, ok := n.Value(); ok {
+		return known(t, v.isInt)
 	}
-	return &value{n: v.n.Slice(axis, start, end)}
+	return &value{n: n}
 }
 
 func concat(axis int, vs []*value) (*value, error) {
-	allKnown := true
-	for _, v := range vs {
-		if v.k == nil {
-			allKnown = false
-		}
+	allKnown, isInt := true, true
+	ns := make([]*jacobi.Node, len(vs))
+	for i, v := range vs {
+		allKnown = allKnown && v.k != nil
+		isInt = isInt && v.isInt
+		ns[i] = v.node()
 	}
+	n := jacobi.Concat(axis, ns...)
 	if allKnown {
-		ts := make([]*tensor.Tensor, len(vs))
-		isInt := true
-		for i, v := range vs {
-			ts[i] = v.k
-			isInt = isInt && v.isInt
-		}
-		t, err := foldConcat(axis, ts)
+		out, err := folded(n, isInt)
 		if err != nil {
 			return nil, err
 		}
-		return known(t, isInt), nil
+		return out[0], nil
 	}
-	ns := make([]*jacobi.Node, len(vs))
-	for i, v := range vs {
-		ns[i] = v.node()
-	}
-	return &value{n: jacobi.Concat(axis, ns...)}, nil
+	return &value{n: n}, nil
 }
 
 func opConcat(l *lowering) ([]*value, error) {
@@ -279,7 +272,7 @@ func opTranspose(l *lowering) ([]*value, error) {
 		return nil, err
 	}
 	if x.k != nil {
-		return []*value{known(foldTranspose(x.k, p), x.isInt)}, nil
+		return folded(x.node().Transpose(p...), x.isInt)
 	}
 	return nodeOut(x.n.Transpose(p...)), nil
 }
@@ -478,7 +471,7 @@ func opExpand(l *lowering) ([]*value, error) {
 		return nil, fmt.Errorf("shape %v too large", s)
 	}
 	if x.k != nil {
-		return []*value{known(expandTo(x.k, s), x.isInt)}, nil
+		return folded(x.node().BroadcastTo(s...), x.isInt)
 	}
 	return nodeOut(x.n.BroadcastTo(s...)), nil
 }

@@ -3,7 +3,6 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 
 	"github.com/jacobi-ad/jacobi"
@@ -22,7 +21,7 @@ func unary(f func(*jacobi.Node) *jacobi.Node) func(*lowering) ([]*value, error) 
 	}
 }
 
-func binaryOp(f func(a, b *jacobi.Node) *jacobi.Node, fold func(a, b float64) float64) func(*lowering) ([]*value, error) {
+func binaryOp(f func(a, b *jacobi.Node) *jacobi.Node) func(*lowering) ([]*value, error) {
 	return func(l *lowering) ([]*value, error) {
 		a, err := l.need(0)
 		if err != nil {
@@ -32,12 +31,11 @@ func binaryOp(f func(a, b *jacobi.Node) *jacobi.Node, fold func(a, b float64) fl
 		if err != nil {
 			return nil, err
 		}
-		if a.k != nil && b.k != nil && fold != nil {
-			t, err := foldBinary(a.k, b.k, fold)
-			if err != nil {
+		if a.k != nil && b.k != nil {
+			if err := foldable(a.shape(), b.shape()); err != nil {
 				return nil, err
 			}
-			return []*value{known(t, a.isInt && b.isInt)}, nil
+			return folded(f(a.node(), b.node()), a.isInt && b.isInt)
 		}
 		return nodeOut(f(a.node(), b.node())), nil
 	}
@@ -82,20 +80,20 @@ func init() {
 		"Softplus":       unary(nn.Softplus),
 		"Reciprocal":     unary(func(x *jacobi.Node) *jacobi.Node { return jacobi.Scalar(1).Div(x) }),
 		"Not":            unary(func(x *jacobi.Node) *jacobi.Node { return jacobi.Scalar(1).Sub(x) }),
-		"Add":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }, func(a, b float64) float64 { return a + b }),
-		"Sub":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Sub(b) }, func(a, b float64) float64 { return a - b }),
-		"Mul":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }, func(a, b float64) float64 { return a * b }),
+		"Add":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }),
+		"Sub":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Sub(b) }),
+		"Mul":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }),
 		"Div":            opDiv,
-		"And":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }, func(a, b float64) float64 { return b2f(a != 0 && b != 0) }),
-		"Or":             binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return jacobi.Maximum(a, b) }, func(a, b float64) float64 { return b2f(a != 0 || b != 0) }),
-		"Greater":        cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Greater(b) }, func(a, b float64) bool { return a > b }),
-		"Less":           cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Less(b) }, func(a, b float64) bool { return a < b }),
-		"GreaterOrEqual": cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.GreaterEqual(b) }, func(a, b float64) bool { return a >= b }),
-		"LessOrEqual":    cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.LessEqual(b) }, func(a, b float64) bool { return a <= b }),
-		"Equal":          cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Equal(b) }, func(a, b float64) bool { return a == b }),
-		"Max":            variadic(jacobi.Maximum, math.Max),
-		"Min":            variadic(jacobi.Minimum, math.Min),
-		"Sum":            variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }, func(a, b float64) float64 { return a + b }),
+		"And":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }),
+		"Or":             binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return jacobi.Maximum(a, b) }),
+		"Greater":        cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Greater(b) }),
+		"Less":           cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Less(b) }),
+		"GreaterOrEqual": cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.GreaterEqual(b) }),
+		"LessOrEqual":    cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.LessEqual(b) }),
+		"Equal":          cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Equal(b) }),
+		"Max":            variadic(jacobi.Maximum),
+		"Min":            variadic(jacobi.Minimum),
+		"Sum":            variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }),
 		"Mean":           opMean,
 		"Pow":            opPow,
 		"LeakyRelu": func(l *lowering) ([]*value, error) {
@@ -218,9 +216,9 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func cmpOp(f func(a, b *jacobi.Node) *jacobi.Node, fold func(a, b float64) bool) func(*lowering) ([]*value, error) {
+func cmpOp(f func(a, b *jacobi.Node) *jacobi.Node) func(*lowering) ([]*value, error) {
 	return func(l *lowering) ([]*value, error) {
-		out, err := binaryOp(f, func(a, b float64) float64 { return b2f(fold(a, b)) })(l)
+		out, err := binaryOp(f)(l)
 		if err == nil && out[0].k != nil {
 			out[0].isInt = true
 		}
@@ -228,7 +226,7 @@ func cmpOp(f func(a, b *jacobi.Node) *jacobi.Node, fold func(a, b float64) bool)
 	}
 }
 
-func variadic(f func(a, b *jacobi.Node) *jacobi.Node, fold func(a, b float64) float64) func(*lowering) ([]*value, error) {
+func variadic(f func(a, b *jacobi.Node) *jacobi.Node) func(*lowering) ([]*value, error) {
 	return func(l *lowering) ([]*value, error) {
 		acc, err := l.need(0)
 		if err != nil {
@@ -240,11 +238,14 @@ func variadic(f func(a, b *jacobi.Node) *jacobi.Node, fold func(a, b float64) fl
 				return nil, err
 			}
 			if acc.k != nil && b.k != nil {
-				t, err := foldBinary(acc.k, b.k, fold)
+				if err := foldable(acc.shape(), b.shape()); err != nil {
+					return nil, err
+				}
+				out, err := folded(f(acc.node(), b.node()), acc.isInt && b.isInt)
 				if err != nil {
 					return nil, err
 				}
-				acc = known(t, acc.isInt && b.isInt)
+				acc = out[0]
 				continue
 			}
 			acc = &value{n: f(acc.node(), b.node())}
