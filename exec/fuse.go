@@ -278,11 +278,13 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		if n == 0 {
 			return
 		}
-		var slabRowsArr [16][]float64
-		slabRows := slabRowsArr[:0]
+		// The rows live in s, reused from run to run: a slice made here
+		// would escape into the blocks function and be allocated every run.
+		slabRows := s.rows[:0]
 		for _, b := range scratch {
 			slabRows = append(slabRows, s.bufs[b][:inner])
 		}
+		s.rows = slabRows
 		parts := 1
 		if !s.serial && n >= minParallelFuse {
 			parts = min(kernels.Workers(), nblocks)
@@ -291,10 +293,11 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 			blocks(s.bufs, slabRows, 0, nblocks)
 			return
 		}
+		rows := slabRows // captured by value: slabRows itself stays off the heap
 		kernels.ParallelFor(parts, func(t int) {
 			lo, hi := t*nblocks/parts, (t+1)*nblocks/parts
 			if t == 0 {
-				blocks(s.bufs, slabRows, lo, hi)
+				blocks(s.bufs, rows, lo, hi)
 				return
 			}
 			own, _ := spare.Get().(*scratchRows)

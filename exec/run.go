@@ -14,6 +14,7 @@ type state struct {
 	bufs   [][]float64
 	slab   []float64
 	serial bool
+	rows   [][]float64 // scratch for a fused step's slab rows
 }
 
 type step func(s *state)

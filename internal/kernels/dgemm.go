@@ -50,12 +50,15 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 // their own; the result is the same, bit for bit.
 func DgemmSerial(serial, transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	g := argsPool.Get().(*gemmArgs)
+	*g = gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
 	workers := 1
 	if !serial {
 		workers = pool.size()
 	}
-	gemm(&g, kernel, workers)
+	gemm(g, kernel, workers)
+	*g = gemmArgs{}
+	argsPool.Put(g)
 }
 
 // DgemmBatched computes count independent products
@@ -174,6 +177,8 @@ type gemmScratch struct {
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
+var argsPool = sync.Pool{New: func() any { return new(gemmArgs) }}
+var runPool = sync.Pool{New: func() any { return new(gemmRun) }}
 var packBPool = sync.Pool{New: func() any { return new([]float64) }}
 
 func grow(s []float64, n int) []float64 {
@@ -220,7 +225,9 @@ func gemm(g *gemmArgs, kn *microKernel, workers int) {
 	}
 	mc = min(mc, ceilDiv(m, mr)*mr)
 
-	r := gemmRun{g: g, kn: kn, fn: kn.fn, mc: mc, mblocks: ceilDiv(m, mc)}
+	r := runPool.Get().(*gemmRun)
+	defer runPool.Put(r)
+	*r = gemmRun{g: g, kn: kn, fn: kn.fn, mc: mc, mblocks: ceilDiv(m, mc)}
 	// Packing A costs about as much as a few micro-kernel calls per panel;
 	// with few B panels to amortise it over, read A in place.
 	r.directA = ceilDiv(n, nr) <= 6 || k <= 8

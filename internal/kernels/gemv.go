@@ -47,55 +47,63 @@ func gemvN1(g *gemmArgs, workers int) {
 			x[p] = g.b[p*g.ldb]
 		}
 	}
-	store := func(i int, v float64) {
-		c := &g.c[i*g.ldc]
-		if g.beta == 0 {
-			*c = g.alpha * v
-		} else {
-			*c = float64(g.alpha*v) + float64(g.beta**c) // never fused: same bits on every path
-		}
-	}
-	const rows = 64 // rows per task
 	if !g.transA {
-		task := func(t int) {
-			lo, hi := t*rows, min(m, (t+1)*rows)
-			var buf [rows]float64
-			d := buf[:hi-lo]
-			dotRows(d, g.a[lo*g.lda:], g.lda, x, k)
-			for i, v := range d {
-				store(lo+i, v)
-			}
-		}
-		ntasks := ceilDiv(m, rows)
+		ntasks := ceilDiv(m, gemvRows)
 		if workers > 1 && m*k >= parallelMinFlops/4 {
-			pool.parallelFor(ntasks, task)
+			pool.parallelFor(ntasks, func(t int) { gemvRowTask(g, x, t) })
 		} else {
 			for t := 0; t < ntasks; t++ {
-				task(t)
+				gemvRowTask(g, x, t)
 			}
 		}
 		return
 	}
 	// op(A) = Aᵀ, A stored k×m: y = Σ_p x[p]·A[p,:] in increasing p, by
 	// column chunks.
-	const cols = 1024
-	task := func(t int) {
-		lo, hi := t*cols, min(m, (t+1)*cols)
-		var buf [cols]float64
-		y := buf[:hi-lo]
-		for p := 0; p < k; p++ {
-			axpySlice(y, x[p], g.a[p*g.lda+lo:p*g.lda+hi])
-		}
-		for i, v := range y {
-			store(lo+i, v)
-		}
-	}
-	ntasks := ceilDiv(m, cols)
+	ntasks := ceilDiv(m, gemvCols)
 	if workers > 1 && m*k >= parallelMinFlops/4 {
-		pool.parallelFor(ntasks, task)
+		pool.parallelFor(ntasks, func(t int) { gemvColTask(g, x, t) })
 	} else {
 		for t := 0; t < ntasks; t++ {
-			task(t)
+			gemvColTask(g, x, t)
 		}
+	}
+}
+
+// Rows and columns per task of gemvN1. The tasks are plain functions, not
+// closures, so that a product run on one goroutine allocates nothing.
+const (
+	gemvRows = 64
+	gemvCols = 1024
+)
+
+func gemvStore(g *gemmArgs, i int, v float64) {
+	c := &g.c[i*g.ldc]
+	if g.beta == 0 {
+		*c = g.alpha * v
+	} else {
+		*c = float64(g.alpha*v) + float64(g.beta**c) // never fused: same bits on every path
+	}
+}
+
+func gemvRowTask(g *gemmArgs, x []float64, t int) {
+	lo, hi := t*gemvRows, min(g.m, (t+1)*gemvRows)
+	var buf [gemvRows]float64
+	d := buf[:hi-lo]
+	dotRows(d, g.a[lo*g.lda:], g.lda, x, g.k)
+	for i, v := range d {
+		gemvStore(g, lo+i, v)
+	}
+}
+
+func gemvColTask(g *gemmArgs, x []float64, t int) {
+	lo, hi := t*gemvCols, min(g.m, (t+1)*gemvCols)
+	var buf [gemvCols]float64
+	y := buf[:hi-lo]
+	for p := 0; p < g.k; p++ {
+		axpySlice(y, x[p], g.a[p*g.lda+lo:p*g.lda+hi])
+	}
+	for i, v := range y {
+		gemvStore(g, lo+i, v)
 	}
 }
