@@ -45,8 +45,9 @@ func BenchmarkBatchJacobian(b *testing.B) {
 // BenchmarkTrainingStep times one physics-informed training step of the
 // pinn2d network at b = 4096 (the loss of bench/README.md's pinn_step and
 // its gradient with respect to every parameter), traced once, run split at
-// its sums over the batch and run whole, in one run so that the ratio
-// means something.
+// its sums over the batch (into new outputs, and into the same outputs
+// every time: no allocation) and run whole, in one run so that the ratios
+// mean something.
 func BenchmarkTrainingStep(b *testing.B) {
 	rng := tensor.NewRand(1)
 	m, err := nn.RandomMLP(rng, []int{2, 64, 64, 64, 64, 1}, "tanh")
@@ -73,15 +74,24 @@ func BenchmarkTrainingStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if !step.IsSplit() {
-		b.Fatal("the training step does not run split")
+	if err := step.WhyNotSplit(); err != nil {
+		b.Fatal(err)
 	}
 	flops := step.Cost().FLOPs
+	var out []*tensor.Tensor
+	for _, s := range step.OutShapes() {
+		out = append(out, tensor.Zeros(s...))
+	}
+	into := func(in ...*tensor.Tensor) ([]*tensor.Tensor, error) { return out, step.RunInto(in, out) }
 	for _, c := range []struct {
 		name string
 		run  func(...*tensor.Tensor) ([]*tensor.Tensor, error)
-	}{{"split", step.Run}, {"whole", step.RunWhole}} {
+	}{{"split", step.Run}, {"split-into", into}, {"whole", step.RunWhole}} {
 		b.Run(c.name, func(b *testing.B) {
+			if _, err := c.run(in...); err != nil { // compiles the chunks' plans
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := c.run(in...); err != nil {
 					b.Fatal(err)

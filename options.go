@@ -3,6 +3,8 @@ package jacobi
 import (
 	"fmt"
 	"runtime"
+
+	"github.com/jacobi-ad/jacobi/exec"
 )
 
 // Options come in two kinds, and every function takes only those it
@@ -225,7 +227,7 @@ type runConfig struct {
 
 // defaultChunk is how many samples run together unless the program is so
 // cheap that a chunk this size would not pay for its scheduling.
-const defaultChunk = 256
+const defaultChunk = exec.DefaultChunk
 
 // configure reads options of any of the kinds above, checking each value.
 func configure[O any](opts []O) (derivConfig, runConfig, error) {

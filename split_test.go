@@ -1,12 +1,17 @@
 package jacobi_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"runtime/debug"
+	"strings"
 	"testing"
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -31,13 +36,10 @@ func splitCases(t *testing.T) (nparams int, cases []struct {
 		}
 		return ps
 	}
-	// withX brings x into θ's trace, so that per-sample derivatives at x
-	// may capture the parameters.
-	withX := func(theta, x *jacobi.Node) *jacobi.Node { return x.Add(theta.Slice(0, 0, 1).Scale(0)) }
 	gradOf := func(loss func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node) jacobi.MultiFn {
 		return func(in []*jacobi.Node) []*jacobi.Node {
 			l, g := jacobi.VJPOf(func(theta *jacobi.Node) *jacobi.Node {
-				return loss(params(theta), withX(theta, in[1]))
+				return loss(params(theta), in[1])
 			}, in[0], jacobi.Scalar(1))
 			return []*jacobi.Node{l, g}
 		}
@@ -63,13 +65,13 @@ func splitCases(t *testing.T) (nparams int, cases []struct {
 			return lap.Square().Mean()
 		}), true},
 		{"per-sample outputs beside sums", func(in []*jacobi.Node) []*jacobi.Node {
-			y := m.ApplyWith(params(in[0]), withX(in[0], in[1]))
+			y := m.ApplyWith(params(in[0]), in[1])
 			ones := jacobi.Const(tensor.Full(1, 1, y.Shape()[0]))
 			return []*jacobi.Node{y.Tanh(), y.Sum(0), ones.MatMul(y.Exp()), in[0].Scale(2)}
 		}, true},
 		{"batch normalisation: per-sample work after a sum", func(in []*jacobi.Node) []*jacobi.Node {
-			x := withX(in[0], in[1])
-			h := x.Sub(x.Mean(0))
+			x := in[1]
+			h := x.Sub(x.Mean(0)) // marker: batch norm
 			return []*jacobi.Node{m.ApplyWith(params(in[0]), h).Square().Mean()}
 		}, false},
 	}
@@ -97,8 +99,8 @@ func TestSplitRun(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if tr.IsSplit() != c.split {
-						t.Fatalf("split = %v, want %v", tr.IsSplit(), c.split)
+					if (tr.WhyNotSplit() == nil) != c.split {
+						t.Fatalf("split = %v, want %v: %v", !c.split, c.split, tr.WhyNotSplit())
 					}
 					whole, err := tr.RunWhole(theta, x)
 					if err != nil {
@@ -134,8 +136,8 @@ func TestSplitRun(t *testing.T) {
 func TestSplitRunBadInput(t *testing.T) {
 	nparams, cases := splitCases(t)
 	tr, err := jacobi.Trace(cases[0].f, [][]int{{nparams}, {100, 3}}, jacobi.WithChunk(16))
-	if err != nil || !tr.IsSplit() {
-		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
+	if err != nil || tr.WhyNotSplit() != nil {
+		t.Fatalf("trace: %v, %v", err, tr.WhyNotSplit())
 	}
 	for _, in := range [][]*tensor.Tensor{
 		{tensor.Zeros(nparams), tensor.Zeros(100, 4)},
@@ -155,8 +157,8 @@ func TestSplitRunConcurrent(t *testing.T) {
 	rng := tensor.NewRand(12)
 	theta, x := tensor.Randn(rng, nparams), tensor.Randn(rng, 300, 3)
 	tr, err := jacobi.Trace(cases[1].f, [][]int{theta.Shape(), x.Shape()}, jacobi.WithChunk(16))
-	if err != nil || !tr.IsSplit() {
-		t.Fatalf("trace: %v, split %v", err, tr.IsSplit())
+	if err != nil || tr.WhyNotSplit() != nil {
+		t.Fatalf("trace: %v, %v", err, tr.WhyNotSplit())
 	}
 	want, err := tr.Run(theta, x)
 	if err != nil {
@@ -259,7 +261,7 @@ func TestSplitRandom(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		if tr.IsSplit() {
+		if tr.WhyNotSplit() == nil {
 			split++
 		}
 		whole, err := tr.RunWhole(theta, x)
@@ -273,7 +275,7 @@ func TestSplitRandom(t *testing.T) {
 		for i := range whole {
 			for k, w := range whole[i].Data() {
 				if g := got[i].Data()[k]; math.Abs(g-w) > 1e-11*(1+math.Abs(w)) {
-					t.Fatalf("seed %d (split %v): output %d element %d: %v, whole %v\n%v", seed, tr.IsSplit(), i, k, g, w, tr)
+					t.Fatalf("seed %d (%v): output %d element %d: %v, whole %v\n%v", seed, tr.WhyNotSplit(), i, k, g, w, tr)
 				}
 			}
 		}
@@ -282,4 +284,164 @@ func TestSplitRandom(t *testing.T) {
 		t.Errorf("only %d of 60 random losses ran split", split)
 	}
 	t.Logf("%d of 60 ran split", split)
+}
+
+// RunInto writes what Run returns into outputs the caller owns, whatever
+// they held, split or whole; outputs of the wrong shape are refused.
+func TestTracedRunInto(t *testing.T) {
+	nparams, cases := splitCases(t)
+	rng := tensor.NewRand(31)
+	theta, x := tensor.Randn(rng, nparams), tensor.Randn(rng, 300, 3)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := jacobi.Trace(c.f, [][]int{theta.Shape(), x.Shape()}, jacobi.WithChunk(16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tr.Run(theta, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []*tensor.Tensor
+			for _, s := range tr.OutShapes() {
+				out = append(out, tensor.Full(math.NaN(), s...))
+			}
+			for round := range 2 {
+				if err := tr.RunInto([]*tensor.Tensor{theta, x}, out); err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					for k, w := range want[i].Data() {
+						if g := out[i].Data()[k]; g != w {
+							t.Fatalf("round %d: output %d element %d: %v, Run gives %v", round, i, k, g, w)
+						}
+					}
+				}
+			}
+			if err := tr.RunInto([]*tensor.Tensor{theta, x}, out[:len(out)-1]); err == nil {
+				t.Error("too few outputs accepted")
+			}
+			out[0] = tensor.Zeros(append(tr.OutShapes()[0], 1)...)
+			if err := tr.RunInto([]*tensor.Tensor{theta, x}, out); err == nil {
+				t.Error("an output of the wrong shape accepted")
+			}
+		})
+	}
+}
+
+// WhyNotSplit says why a traced step runs whole, in terms of the user's
+// code: the operation that mixes samples and its line, or a batch that
+// fits in one chunk.
+func TestWhyNotSplit(t *testing.T) {
+	nparams, cases := splitCases(t)
+	for _, c := range cases {
+		for _, b := range []int{300, 10} {
+			t.Run(fmt.Sprintf("%s/b=%d", c.name, b), func(t *testing.T) {
+				tr, err := jacobi.Trace(c.f, [][]int{{nparams}, {b, 3}}, jacobi.WithChunk(16))
+				if err != nil {
+					t.Fatal(err)
+				}
+				why := tr.WhyNotSplit()
+				switch {
+				case b == 10:
+					if why == nil || !strings.Contains(why.Error(), "over the 10 samples of input 1 (shape [10 3]): the batch fits in one chunk of 16 samples") {
+						t.Fatalf("WhyNotSplit() = %v, want a batch that fits in one chunk", why)
+					}
+				case c.split:
+					if why != nil {
+						t.Fatalf("WhyNotSplit() = %v, want nil", why)
+					}
+				default:
+					var mix *op.MixError
+					if !errors.As(why, &mix) || !strings.Contains(why.Error(), "split_test.go:"+markerLine(t, "split_test.go", "marker: batch norm")) {
+						t.Fatalf("WhyNotSplit() = %v, want the mixing operation at its line", why)
+					}
+				}
+			})
+		}
+	}
+}
+
+// markerLine returns the number of the line of file that contains marker.
+func markerLine(t *testing.T, file, marker string) string {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, marker) && !strings.Contains(l, "markerLine(") {
+			return fmt.Sprint(i + 1)
+		}
+	}
+	t.Fatalf("no line with %q in %s", marker, file)
+	return ""
+}
+
+// A training step run split, and a compiled per-sample Jacobian run in
+// chunks, allocate nothing per run once warm (run with two workers, so
+// that chunks run side by side and their matrix products on one core).
+func TestRunIntoAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop buffers at random")
+	}
+	rng := tensor.NewRand(32)
+	m, err := nn.RandomMLP(rng, []int{2, 16, 16, 1}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.Randn(rng, 300, 2)
+	in := append(m.Params(), x)
+	shapes := make([][]int, len(in))
+	for i, v := range in {
+		shapes[i] = v.Shape()
+	}
+	loss := func(in []*jacobi.Node) *jacobi.Node {
+		params, x := in[:len(in)-1], in[len(in)-1]
+		u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(params, x) }
+		return jacobi.BatchLaplacianOf(u, x).Add(u(x)).Square().Mean().Add(jacobi.BatchGradOf(u, x).Square().Sum(1).Mean())
+	}
+	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		v, g := jacobi.ValueAndGradOf(loss, in)
+		return append([]*jacobi.Node{v}, g...)
+	}, shapes, jacobi.WithChunk(32), jacobi.WithWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := step.WhyNotSplit(); err != nil {
+		t.Fatal(err)
+	}
+	var out []*tensor.Tensor
+	for _, s := range step.OutShapes() {
+		out = append(out, tensor.Zeros(s...))
+	}
+	c, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(m.Apply, x) }, []int{2}, jacobi.WithChunk(32), jacobi.WithWorkers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := tensor.Zeros(300, 1, 2)
+	// No collection may empty the pools that hold a run's state meanwhile.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for name, run := range map[string]func() error{
+		"training step":  func() error { return step.RunInto(in, out) },
+		"batch jacobian": func() error { return c.RunInto(x, j) },
+	} {
+		if err := run(); err != nil {
+			t.Fatal(err)
+		}
+		// Warm up until runs allocate nothing: the plans are compiled by
+		// the first, but the buffers the kernels and plans keep in
+		// sync.Pools are kept per processor, and a goroutine may find its
+		// processor's pool empty until every processor has had its share
+		// (with collections off, none is ever dropped).
+		n := 0.0
+		for range 50 {
+			if n = testing.AllocsPerRun(10, func() { _ = run() }); n == 0 {
+				break
+			}
+		}
+		if n != 0 {
+			t.Errorf("%s: %v allocations per run after 500 runs", name, n)
+		}
+	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package jacobi_test
+
+const raceEnabled = false
