@@ -220,7 +220,7 @@ func train(c config) error {
 	net := network(m)
 	predict, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		return []*jacobi.Node{net(in[:len(params)], in[len(params)])}
-	}, append(shapesOf(params), prob.grid.Shape())...)
+	}, append(shapesOf(params), prob.grid.Shape()))
 	if err != nil {
 		return err
 	}
