@@ -154,7 +154,7 @@ kernNEON_6x8_strided:
 	ADD R7, R9, R11
 	ADD R7, R11, R12
 	ADD R7, R12, R13
-	ADD R7, R13, R19
+	ADD R7, R13, R14
 	LSR $1, R0, R10
 	CBZ R10, kernNEON_6x8_str_odd
 kernNEON_6x8_str_loop:
@@ -163,7 +163,7 @@ kernNEON_6x8_str_loop:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -194,7 +194,7 @@ kernNEON_6x8_str_loop:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -229,7 +229,7 @@ kernNEON_6x8_str_odd:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -488,7 +488,7 @@ kernNEON_6x8_nopf_strided:
 	ADD R7, R9, R11
 	ADD R7, R11, R12
 	ADD R7, R12, R13
-	ADD R7, R13, R19
+	ADD R7, R13, R14
 	LSR $1, R0, R10
 	CBZ R10, kernNEON_6x8_nopf_str_odd
 kernNEON_6x8_nopf_str_loop:
@@ -497,7 +497,7 @@ kernNEON_6x8_nopf_str_loop:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -528,7 +528,7 @@ kernNEON_6x8_nopf_str_loop:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -563,7 +563,7 @@ kernNEON_6x8_nopf_str_odd:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -700,14 +700,14 @@ TEXT ·kernNEON_6x8_row(SB), NOSPLIT, $0-96
 	LSL $3, R4
 	MOVD ldc+56(FP), R6
 	LSL $3, R6
-	MOVD npan+80(FP), R20
-	MOVD bps+88(FP), R21
-	LSL $3, R21
-	MOVD b+32(FP), R22
-	MOVD c+48(FP), R23
+	MOVD ZR, R24
+	MOVD bps+88(FP), R25
+	LSL $3, R25
 kernNEON_6x8_row_panel:
-	MOVD R22, R3
-	MOVD R23, R5
+	MOVD b+32(FP), R3
+	MADD R24, R3, R25, R3
+	MOVD c+48(FP), R5
+	ADD R24<<6, R5, R5
 	MOVD kc+0(FP), R0
 	MOVD a+8(FP), R1
 	VEOR V0.B16, V0.B16, V0.B16
@@ -828,7 +828,7 @@ kernNEON_6x8_row_strided:
 	ADD R7, R9, R11
 	ADD R7, R11, R12
 	ADD R7, R12, R13
-	ADD R7, R13, R19
+	ADD R7, R13, R14
 	LSR $1, R0, R10
 	CBZ R10, kernNEON_6x8_row_str_odd
 kernNEON_6x8_row_str_loop:
@@ -837,7 +837,7 @@ kernNEON_6x8_row_str_loop:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -868,7 +868,7 @@ kernNEON_6x8_row_str_loop:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -903,7 +903,7 @@ kernNEON_6x8_row_str_odd:
 	VLD1R.P (R11)(R2), [V25.D2]
 	VLD1.P (R12)(R2), V25.D[1]
 	VLD1R.P (R13)(R2), [V26.D2]
-	VLD1.P (R19)(R2), V26.D[1]
+	VLD1.P (R14)(R2), V26.D[1]
 	VLD1.P (R3)(R4), [V28.D2, V29.D2, V30.D2, V31.D2]
 	WORD $0x4fd81380 // fmla v0.2d, v28.2d, v24.d[0]
 	WORD $0x4fd813a1 // fmla v1.2d, v29.2d, v24.d[0]
@@ -1029,9 +1029,9 @@ kernNEON_6x8_row_beta0:
 	WORD $0x4fdb92f7 // fmul v23.2d, v23.2d, v27.d[0]
 	VST1.P [V20.D2, V21.D2, V22.D2, V23.D2], (R5)(R6)
 kernNEON_6x8_row_next:
-	ADD $64, R23
-	ADD R21, R22
-	SUBS $1, R20, R20
-	BNE kernNEON_6x8_row_panel
+	ADD $1, R24
+	MOVD npan+80(FP), R10
+	CMP R10, R24
+	BLT kernNEON_6x8_row_panel
 	RET
 

@@ -132,3 +132,14 @@ func addpScalar(d, n int) {
 	chk(d, n)
 	word(0x5EF1B800|uint32(n)<<5|uint32(d), "addp d%d, v%d.2d", d, n)
 }
+
+// fmlaElemS, fmulElemS: the by-element forms on four float32 lanes.
+func fmlaElemS(d, n, m, idx int) {
+	chk(d, n, m)
+	word(0x4F801000|uint32(idx&1)<<21|uint32(m)<<16|uint32(idx>>1)<<11|uint32(n)<<5|uint32(d), "fmla v%d.4s, v%d.4s, v%d.s[%d]", d, n, m, idx)
+}
+
+func fmulElemS(d, n, m, idx int) {
+	chk(d, n, m)
+	word(0x4F809000|uint32(idx&1)<<21|uint32(m)<<16|uint32(idx>>1)<<11|uint32(n)<<5|uint32(d), "fmul v%d.4s, v%d.4s, v%d.s[%d]", d, n, m, idx)
+}

@@ -36,11 +36,12 @@ func header() {
 func main() {
 	gemmOut := flag.String("gemm", "ukernel_arm64.s", "output file for the GEMM micro-kernels")
 	mapsOut := flag.String("maps", "elementwise_arm64.s", "output file for the elementwise maps")
+	f32 := flag.Bool("f32", false, "also write the float32 GEMM micro-kernels")
 	verify := flag.Bool("verify", false, "check every WORD-encoded instruction with llvm-mc")
 	flag.Parse()
 
 	header()
-	genGemm()
+	genGemm(*f32)
 	gemm := append([]byte(nil), w.Bytes()...)
 	w.Reset()
 	header()
