@@ -136,7 +136,8 @@ type CostRule interface {
 }
 
 // An Operand is what Simplify knows of one input of an equation: the
-// variable, and the value it holds at every position when Uniform.
+// variable (never nil), and the value it holds at every position when
+// Uniform.
 type Operand struct {
 	Var     *ir.Var
 	Uniform bool
@@ -218,12 +219,6 @@ func RulesOf(p ir.Primitive) (Rules, error) {
 	if r.lowering = LoweringOf(p); r.lowering == 0 {
 		missing = append(missing, "lowering")
 	}
-	_, isLinear := p.(Linear)
-	_, isMap := p.(LinearMap)
-	_, isBilinear := p.(Bilinear)
-	if (isMap || isBilinear) && !isLinear {
-		missing = append(missing, "transpose")
-	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("primitive %s has no %s rule (internal error)", p.Name(), strings.Join(missing, ", "))
 	}
@@ -272,7 +267,7 @@ func LoweringOf(p ir.Primitive) Lowering {
 
 // ---- derived rules ----
 
-// ruleFunc adapts functions to the rule interfaces.
+// Function types that implement the rule interfaces, for derived rules.
 type (
 	jvpFunc     func(b *ir.Builder, x []*ir.Var, y *ir.Var, t []*ir.Var) *ir.Var
 	batchFunc   func(b *ir.Builder, in []*ir.Var, batched []bool, n int) *ir.Var
