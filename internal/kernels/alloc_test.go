@@ -8,7 +8,7 @@ import (
 // A product on the calling goroutine alone allocates nothing once its
 // scratch buffers exist: runners that keep every core busy with products
 // of their own (a training step run in chunks) allocate nothing per run.
-func TestDgemmSerialAllocatesNothing(t *testing.T) {
+func TestGemmSerialAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop buffers at random")
 	}
@@ -36,6 +36,12 @@ func TestDgemmSerialAllocatesNothing(t *testing.T) {
 		run()
 		if n := testing.AllocsPerRun(20, run); n != 0 {
 			t.Errorf("%s: %v allocations per product", c.name, n)
+		}
+		a32, b32, out32 := make([]float32, c.m*c.k), make([]float32, c.k*c.n), make([]float32, c.m*c.n)
+		run32 := func() { SgemmSerial(true, c.transA, c.transB, c.m, c.n, c.k, 1, a32, lda, b32, ldb, 0, out32, c.n) }
+		run32()
+		if n := testing.AllocsPerRun(20, run32); n != 0 {
+			t.Errorf("%s: %v allocations per float32 product", c.name, n)
 		}
 	}
 }

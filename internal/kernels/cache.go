@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Cache sizes, read from the CPU (CPUID on amd64) or from Linux's sysfs,
@@ -148,4 +149,29 @@ func blockSizes(c cacheLevels, mr, nr, es int) (mc, kc, nc int) {
 	nc = l3 / 2 / (kc * es) / nr * nr
 	nc = min(4096/nr*nr, max(16*nr, nc))
 	return mc, kc, nc
+}
+
+// blocked sets k's blocking from this machine's caches.
+func blocked[T float](k *gemmKernel[T]) *gemmKernel[T] {
+	var z T
+	es := int(unsafe.Sizeof(z))
+	k.mc, k.kc, k.nc = blockSizes(caches, k.mr, k.nr, es)
+	return k
+}
+
+func (k *gemmKernel[T]) setBlocking(mc, kc, nc int) {
+	blocked(k)
+	if mc > 0 {
+		k.mc = max(k.mr, mc/k.mr*k.mr)
+	}
+	if kc > 0 {
+		k.kc = kc
+	}
+	if nc > 0 {
+		k.nc = max(k.nr, nc/k.nr*k.nr)
+	}
+}
+
+func (k *gemmKernel[T]) describe() string {
+	return fmt.Sprintf("%s micro-kernel, blocks mc=%d kc=%d nc=%d", k.name, k.mc, k.kc, k.nc)
 }

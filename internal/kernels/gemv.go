@@ -33,13 +33,13 @@ func dotGo(a, b []float64) float64 {
 
 // gemvN1 computes C[:,0] = alpha*op(A)*op(B)[:,0] + beta*C[:,0] for n == 1,
 // k > 0, alpha != 0.
-func gemvN1(g *gemmArgs, workers int) {
+func gemvN1(g *gemmArgs[float64], workers int) {
 	m, k := g.m, g.k
 	var x []float64
 	if g.transB {
 		x = g.b[:k]
 	} else {
-		s := scratchPool.Get().(*gemmScratch)
+		s := scratchPool.Get().(*gemmScratch[float64])
 		defer scratchPool.Put(s)
 		s.ap = grow(s.ap, k)
 		x = s.ap
@@ -77,7 +77,7 @@ const (
 	gemvCols = 1024
 )
 
-func gemvStore(g *gemmArgs, i int, v float64) {
+func gemvStore(g *gemmArgs[float64], i int, v float64) {
 	c := &g.c[i*g.ldc]
 	if g.beta == 0 {
 		*c = g.alpha * v
@@ -86,7 +86,7 @@ func gemvStore(g *gemmArgs, i int, v float64) {
 	}
 }
 
-func gemvRowTask(g *gemmArgs, x []float64, t int) {
+func gemvRowTask(g *gemmArgs[float64], x []float64, t int) {
 	lo, hi := t*gemvRows, min(g.m, (t+1)*gemvRows)
 	var buf [gemvRows]float64
 	d := buf[:hi-lo]
@@ -96,7 +96,7 @@ func gemvRowTask(g *gemmArgs, x []float64, t int) {
 	}
 }
 
-func gemvColTask(g *gemmArgs, x []float64, t int) {
+func gemvColTask(g *gemmArgs[float64], x []float64, t int) {
 	lo, hi := t*gemvCols, min(g.m, (t+1)*gemvCols)
 	var buf [gemvCols]float64
 	y := buf[:hi-lo]

@@ -19,6 +19,7 @@ type kernelPath struct {
 	// it can.
 	missing string
 	dgemm   *microKernel
+	sgemm   *sgemmKernel
 	// maps is the elementwise maps' level on this architecture (mapsGo,
 	// mapsAVX2, … on amd64), installed by setMapLevel.
 	maps int
@@ -101,7 +102,7 @@ func usePath(p *kernelPath) {
 	activeLock.Lock()
 	defer activeLock.Unlock()
 	active = p
-	kernel = p.dgemm
+	kernel, kernel32 = p.dgemm, p.sgemm
 	setMapLevel(p.maps)
 }
 
@@ -127,6 +128,27 @@ func PathError() error { return pathErr }
 // CPU describes the processor for reports: its name, the features the
 // kernels look at, and the cache sizes the GEMM's blocking is derived from.
 func CPU() string { return cpuFeatures() + "; " + caches.String() }
+
+// Blocking describes the GEMM micro-kernel and cache blocking in use for
+// float64 (Dgemm) or, with f32, float32 (Sgemm).
+func Blocking(f32 bool) string {
+	if f32 {
+		return kernel32.describe()
+	}
+	return kernel.describe()
+}
+
+// SetBlocking overrides the cache blocking of the GEMM micro-kernel in use
+// for float64 or, with f32, float32; a 0 restores the value derived from the
+// caches. For tuning experiments (gemmbench -tune); it must not be called
+// while kernels run.
+func SetBlocking(f32 bool, mc, kc, nc int) {
+	if f32 {
+		kernel32.setBlocking(mc, kc, nc)
+	} else {
+		kernel.setBlocking(mc, kc, nc)
+	}
+}
 
 // UsePath switches every kernel (GEMM and elementwise maps) to the named
 // path, for tests and benchmarks that compare paths; it fails if the CPU or

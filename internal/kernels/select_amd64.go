@@ -29,29 +29,58 @@ func kernAVX2_6x8_row(kc int, a *float64, ars, aks int, b *float64, bks int, c *
 //go:noescape
 func kernAVX512_8x16(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64)
 
+//go:noescape
+func kernAVX2_6x16_f32(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernAVX2_6x16_f32_nopf(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernAVX2_6x16_f32_row(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32, npan, bps int)
+
+//go:noescape
+func kernAVX512_8x32_f32(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernAVX512_8x32_f32_nopf(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernAVX512_8x32_f32_row(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32, npan, bps int)
+
 var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 )
 
-var avx2Kernel = &microKernel{
+var avx2Kernel = blocked(&microKernel{
 	name: "avx2_6x8",
 	mr:   6, nr: 8,
-	mc: 144, kc: 256, nc: 4096,
-	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row,
-}
+	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row, vecPack: true,
+})
 
 var avx512Kernels = []*microKernel{
-	{name: "avx512_8x16", mr: 8, nr: 16, mc: 192, kc: 256, nc: 4096, fn: kernAVX512_8x16, fnSmallK: kernAVX512_8x16_nopf, fnRow: kernAVX512_8x16_row},
+	blocked(&microKernel{name: "avx512_8x16", mr: 8, nr: 16, fn: kernAVX512_8x16, fnSmallK: kernAVX512_8x16_nopf, fnRow: kernAVX512_8x16_row, vecPack: true}),
 }
+
+var avx2Kernel32 = blocked(&sgemmKernel{
+	name: "avx2_6x16_f32",
+	mr:   6, nr: 16,
+	fn: kernAVX2_6x16_f32, fnSmallK: kernAVX2_6x16_f32_nopf, fnRow: kernAVX2_6x16_f32_row, vecPack: true,
+})
+
+var avx512Kernel32 = blocked(&sgemmKernel{
+	name: "avx512_8x32_f32",
+	mr:   8, nr: 32,
+	fn: kernAVX512_8x32_f32, fnSmallK: kernAVX512_8x32_f32_nopf, fnRow: kernAVX512_8x32_f32_row, vecPack: true,
+})
 
 // archPaths lists amd64's kernel paths, best last.
 func archPaths() []*kernelPath {
-	avx2 := &kernelPath{name: "avx2", dgemm: avx2Kernel, maps: mapsAVX2}
+	avx2 := &kernelPath{name: "avx2", dgemm: avx2Kernel, sgemm: avx2Kernel32, maps: mapsAVX2}
 	if !hasAVX2 {
 		avx2.missing = "no AVX2 and FMA"
 	}
-	avx512 := &kernelPath{name: "avx512", dgemm: avx512Kernels[0], maps: mapsAVX512}
+	avx512 := &kernelPath{name: "avx512", dgemm: avx512Kernels[0], sgemm: avx512Kernel32, maps: mapsAVX512}
 	if !hasAVX512 {
 		avx512.missing = "no AVX-512 (F and VL)"
 	}
@@ -66,6 +95,19 @@ func availableKernels() []*microKernel {
 	}
 	if hasAVX512 {
 		ks = append(ks, avx512Kernels...)
+	}
+	return ks
+}
+
+// availableKernels32 lists the float32 micro-kernels this build and CPU
+// can run.
+func availableKernels32() []*sgemmKernel {
+	ks := []*sgemmKernel{goKernel32}
+	if hasAVX2 {
+		ks = append(ks, avx2Kernel32)
+	}
+	if hasAVX512 {
+		ks = append(ks, avx512Kernel32)
 	}
 	return ks
 }

@@ -37,7 +37,7 @@ var neonKernel = &microKernel{
 
 // archPaths lists arm64's kernel paths, best last.
 func archPaths() []*kernelPath {
-	neon := &kernelPath{name: "neon", dgemm: neonKernel, maps: mapsNEON}
+	neon := &kernelPath{name: "neon", dgemm: neonKernel, sgemm: goKernel32, maps: mapsNEON}
 	if !hasNEON {
 		neon.missing = "no ASIMD"
 	}
@@ -52,6 +52,10 @@ func availableKernels() []*microKernel {
 	}
 	return ks
 }
+
+// availableKernels32 lists the float32 micro-kernels this build and CPU
+// can run.
+func availableKernels32() []*sgemmKernel { return []*sgemmKernel{goKernel32} }
 
 // cpuFeatures lists the features the kernels look at (arm64 CPUs do not
 // tell user code their name portably).

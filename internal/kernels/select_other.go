@@ -10,6 +10,10 @@ func archPaths() []*kernelPath { return []*kernelPath{goPath()} }
 // availableKernels lists the micro-kernels this build and CPU can run.
 func availableKernels() []*microKernel { return []*microKernel{goKernel} }
 
+// availableKernels32 lists the float32 micro-kernels this build and CPU
+// can run.
+func availableKernels32() []*sgemmKernel { return []*sgemmKernel{goKernel32} }
+
 // setMapLevel has nothing to choose: the maps are the Go loops.
 func setMapLevel(int) {}
 

@@ -2,27 +2,28 @@ package kernels
 
 import "unsafe"
 
-// goKernel is the portable 4×4 micro-kernel, used where no assembly kernel
-// applies (other architectures, the purego build tag, CPUs without AVX2).
-var goKernel = &microKernel{
-	name: "go4x4",
-	mr:   4, nr: 4,
-	mc: 128, kc: 256, nc: 2048,
-	fn: kernGo4x4,
-}
+// goKernel and goKernel32 are the portable 4×4 micro-kernels, used where
+// no assembly kernel applies (other architectures, the purego build tag,
+// CPUs without AVX2).
+var (
+	goKernel   = blocked(&microKernel{name: "go4x4", mr: 4, nr: 4, fn: kernGo4x4[float64]})
+	goKernel32 = blocked(&sgemmKernel{name: "go4x4_f32", mr: 4, nr: 4, fn: kernGo4x4[float32]})
+)
 
 // goPath is the portable path, on every architecture.
-func goPath() *kernelPath { return &kernelPath{name: "purego", dgemm: goKernel, maps: mapsGo} }
+func goPath() *kernelPath {
+	return &kernelPath{name: "purego", dgemm: goKernel, sgemm: goKernel32, maps: mapsGo}
+}
 
-func kernGo4x4(kc int, ap *float64, ars, aks int, bp *float64, bks int, cp *float64, ldc int, alpha, beta float64) {
-	var c00, c01, c02, c03 float64
-	var c10, c11, c12, c13 float64
-	var c20, c21, c22, c23 float64
-	var c30, c31, c32, c33 float64
+func kernGo4x4[T float](kc int, ap *T, ars, aks int, bp *T, bks int, cp *T, ldc int, alpha, beta T) {
+	var c00, c01, c02, c03 T
+	var c10, c11, c12, c13 T
+	var c20, c21, c22, c23 T
+	var c30, c31, c32, c33 T
 	if ars == 1 && aks == 4 && bks == 4 {
 		// Packed panels: constant strides, no bounds checks in the loop.
-		a := unsafe.Slice((*[4]float64)(unsafe.Pointer(ap)), kc)
-		b := unsafe.Slice((*[4]float64)(unsafe.Pointer(bp)), kc)
+		a := unsafe.Slice((*[4]T)(unsafe.Pointer(ap)), kc)
+		b := unsafe.Slice((*[4]T)(unsafe.Pointer(bp)), kc)
 		for p := range a {
 			av, bv := &a[p], &b[p]
 			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
@@ -80,13 +81,13 @@ func kernGo4x4(kc int, ap *float64, ars, aks int, bp *float64, bks int, cp *floa
 	store4(c[3*ldc:3*ldc+4:3*ldc+4], c30, c31, c32, c33, alpha, beta)
 }
 
-func store4(c []float64, x0, x1, x2, x3, alpha, beta float64) {
+func store4[T float](c []T, x0, x1, x2, x3, alpha, beta T) {
 	if beta == 0 {
 		c[0], c[1], c[2], c[3] = alpha*x0, alpha*x1, alpha*x2, alpha*x3
 		return
 	}
-	c[0] = float64(alpha*x0) + float64(beta*c[0])
-	c[1] = float64(alpha*x1) + float64(beta*c[1])
-	c[2] = float64(alpha*x2) + float64(beta*c[2])
-	c[3] = float64(alpha*x3) + float64(beta*c[3])
+	c[0] = T(alpha*x0) + T(beta*c[0])
+	c[1] = T(alpha*x1) + T(beta*c[1])
+	c[2] = T(alpha*x2) + T(beta*c[2])
+	c[3] = T(alpha*x3) + T(beta*c[3])
 }
