@@ -36,6 +36,9 @@ type gemmKernel[T float] struct {
 	fnRow func(kc int, a *T, ars, aks int, b *T, bks int, c *T, ldc int, alpha, beta T, npan, bps int)
 	// vecPack: pack with vector code (pack_*.go) where there is some.
 	vecPack bool
+	// packedA: fn takes packed A panels only (ars = 1, aks = MR); the
+	// driver calls fnSmallK or fnRow (which must be set) on A in place.
+	packedA bool
 }
 
 type kernelFunc[T float] func(kc int, a *T, ars, aks int, b *T, bks int, c *T, ldc int, alpha, beta T)

@@ -55,7 +55,7 @@ var (
 var avx2Kernel = blocked(&microKernel{
 	name: "avx2_6x8",
 	mr:   6, nr: 8,
-	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row, vecPack: true,
+	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row, vecPack: true, packedA: true,
 })
 
 var avx512Kernels = []*microKernel{
@@ -65,7 +65,7 @@ var avx512Kernels = []*microKernel{
 var avx2Kernel32 = blocked(&sgemmKernel{
 	name: "avx2_6x16_f32",
 	mr:   6, nr: 16,
-	fn: kernAVX2_6x16_f32, fnSmallK: kernAVX2_6x16_f32_nopf, fnRow: kernAVX2_6x16_f32_row, vecPack: true,
+	fn: kernAVX2_6x16_f32, fnSmallK: kernAVX2_6x16_f32_nopf, fnRow: kernAVX2_6x16_f32_row, vecPack: true, packedA: true,
 })
 
 var avx512Kernel32 = blocked(&sgemmKernel{
