@@ -31,6 +31,11 @@ type Result struct {
 	// Err is the largest absolute difference between this method's result
 	// and the MethodJacobi result of the same case (0 for MethodJacobi).
 	Err float64
+	// Kernels is the kernel path the run used (see Machine).
+	Kernels string
+	// OfDGEMM is GFLOPs as a fraction of the machine's DGEMM rate measured
+	// in the same run (Machine.DGEMM); 0 when either is unknown.
+	OfDGEMM float64
 }
 
 // Options adjust Run.
@@ -48,6 +53,9 @@ type Options struct {
 	Seed uint64
 	// Progress, when set, receives a line of text after every method.
 	Progress func(string)
+	// Machine, when set, receives the description of the machine, with the
+	// DGEMM rate Run measures before the cases (the reference of OfDGEMM).
+	Machine *Machine
 }
 
 // MinRuns and MaxRuns bound the number of timed runs of a method.
@@ -76,6 +84,11 @@ func Run(cases []Case, opts Options) ([]Result, error) {
 			return nil, fmt.Errorf("bench: no case named %q", name)
 		}
 	}
+	mc := MeasureMachine(min(opts.Budget/2, time.Second))
+	if opts.Machine != nil {
+		*opts.Machine = mc
+	}
+	progress(fmt.Sprintf("DGEMM %d³ on %d workers: %.1f GFLOP/s (%s kernels)", dgemmSize, mc.Workers, mc.DGEMM, mc.Kernels))
 	var results []Result
 	var errs []error
 	for _, c := range cases {
@@ -87,6 +100,12 @@ func Run(cases []Case, opts Options) ([]Result, error) {
 			continue
 		}
 		rs, err := runCase(c, opts, progress)
+		for i := range rs {
+			rs[i].Kernels = mc.Kernels
+			if mc.DGEMM > 0 {
+				rs[i].OfDGEMM = rs[i].GFLOPs / mc.DGEMM
+			}
+		}
 		results = append(results, rs...)
 		if err != nil {
 			errs = append(errs, err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 )
 
 // smallCases cover every derivative kind with tiny networks, small enough
@@ -32,12 +34,23 @@ var wantMethods = map[string][]string{
 func runSmall(t *testing.T) []Result {
 	t.Helper()
 	var lines []string
-	rs, err := Run(smallCases, Options{Budget: time.Millisecond, Progress: func(s string) { lines = append(lines, s) }})
+	var mc Machine
+	rs, err := Run(smallCases, Options{Budget: time.Millisecond, Machine: &mc, Progress: func(s string) { lines = append(lines, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lines) != len(rs) {
-		t.Errorf("%d progress lines for %d results", len(lines), len(rs))
+	if len(lines) != len(rs)+1 || !strings.Contains(lines[0], "DGEMM") {
+		t.Errorf("%d progress lines for %d results and the DGEMM rate:\n%s", len(lines), len(rs), strings.Join(lines, "\n"))
+	}
+	// The machine: the kernels in use and a DGEMM rate every result is
+	// read against.
+	if mc.Kernels != kernels.Path() || mc.CPU == "" || mc.Workers != kernels.Workers() || !(mc.DGEMM > 0) {
+		t.Errorf("machine %+v", mc)
+	}
+	for _, r := range rs {
+		if r.Kernels != mc.Kernels || r.OfDGEMM != r.GFLOPs/mc.DGEMM {
+			t.Errorf("%s/%s: kernels %q, of DGEMM %g, want %q and %g/%g", r.Case, r.Method, r.Kernels, r.OfDGEMM, mc.Kernels, r.GFLOPs, mc.DGEMM)
+		}
 	}
 	return rs
 }
@@ -118,7 +131,7 @@ func TestSkipsLikeTorchAnchor(t *testing.T) {
 
 func TestJSONLinesParse(t *testing.T) {
 	rs := []Result{
-		{Case: "a", Method: MethodJacobi, Seconds: 0.5, GFLOPs: 3, PeakBytes: 1 << 20},
+		{Case: "a", Method: MethodJacobi, Seconds: 0.5, GFLOPs: 3, PeakBytes: 1 << 20, Kernels: "avx2", OfDGEMM: 0.25},
 		{Case: "a", Method: MethodLoop, Seconds: 2, GFLOPs: 1, Err: 1e-16},
 		{Case: "b", Method: MethodNaive, Seconds: 1, Err: math.NaN()},
 	}

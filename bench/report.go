@@ -13,12 +13,19 @@ import (
 // WriteTable writes the results as an aligned, human-readable table.
 func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tmethod\tseconds\tGFLOP/s\tpeak MiB\terr\t")
+	fmt.Fprintln(tw, "case\tmethod\tseconds\tGFLOP/s\tof DGEMM\tpeak MiB\terr\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%.1f\t%.2g\t\n", r.Case, r.Method, r.Seconds, gflops(r.GFLOPs),
-			float64(r.PeakBytes)/(1<<20), r.Err)
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%s\t%.1f\t%.2g\t\n", r.Case, r.Method, r.Seconds, gflops(r.GFLOPs),
+			percent(r.OfDGEMM), float64(r.PeakBytes)/(1<<20), r.Err)
 	}
 	return tw.Flush()
+}
+
+func percent(f float64) string {
+	if f <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
 }
 
 func gflops(g float64) string {
@@ -29,7 +36,7 @@ func gflops(g float64) string {
 }
 
 // jsonResult is the JSON form of a Result: the keys of torch_anchor.py's
-// lines plus gflops and peak_bytes.
+// lines plus gflops, peak_bytes, kernels and of_dgemm.
 type jsonResult struct {
 	Case      string  `json:"case"`
 	Method    string  `json:"method"`
@@ -37,11 +44,13 @@ type jsonResult struct {
 	GFLOPs    float64 `json:"gflops"`
 	PeakBytes uint64  `json:"peak_bytes"`
 	Err       float64 `json:"err"`
+	Kernels   string  `json:"kernels,omitempty"`
+	OfDGEMM   float64 `json:"of_dgemm,omitempty"`
 }
 
 // WriteJSON writes one JSON object per result and line:
-// {"case", "method", "seconds", "gflops", "peak_bytes", "err"}. An Err that
-// JSON cannot hold (NaN, ±Inf) is written as -1.
+// {"case", "method", "seconds", "gflops", "peak_bytes", "err", "kernels",
+// "of_dgemm"}. An Err that JSON cannot hold (NaN, ±Inf) is written as -1.
 func WriteJSON(w io.Writer, rs []Result) error {
 	enc := json.NewEncoder(w)
 	for _, r := range rs {
@@ -49,7 +58,7 @@ func WriteJSON(w io.Writer, rs []Result) error {
 		if math.IsNaN(e) || math.IsInf(e, 0) {
 			e = -1
 		}
-		if err := enc.Encode(jsonResult{r.Case, r.Method, r.Seconds, r.GFLOPs, r.PeakBytes, e}); err != nil {
+		if err := enc.Encode(jsonResult{r.Case, r.Method, r.Seconds, r.GFLOPs, r.PeakBytes, e, r.Kernels, r.OfDGEMM}); err != nil {
 			return fmt.Errorf("bench: writing %s/%s: %w", r.Case, r.Method, err)
 		}
 	}
@@ -85,14 +94,15 @@ func ReadJSON(r io.Reader) ([]Result, error) {
 
 // Comparison is one case measured on both sides.
 type Comparison struct {
-	Case        Case
-	TorchMethod string  // the fastest PyTorch method
-	TorchSec    float64 // its median seconds
-	JacobiSec   float64 // the MethodJacobi median seconds
-	JacobiGF    float64 // the MethodJacobi GFLOP/s
-	BestMethod  string  // the fastest jacobi method (may differ from MethodJacobi)
-	BestSec     float64 // its seconds
-	Ratio       float64 // TorchSec / JacobiSec: above 1, jacobi is faster
+	Case         Case
+	TorchMethod  string  // the fastest PyTorch method
+	TorchSec     float64 // its median seconds
+	JacobiSec    float64 // the MethodJacobi median seconds
+	JacobiGF     float64 // the MethodJacobi GFLOP/s
+	JacobiOfGEMM float64 // JacobiGF as a fraction of the DGEMM rate measured in the same run
+	BestMethod   string  // the fastest jacobi method (may differ from MethodJacobi)
+	BestSec      float64 // its seconds
+	Ratio        float64 // TorchSec / JacobiSec: above 1, jacobi is faster
 }
 
 // Compare pairs the MethodJacobi result of every case with the fastest
@@ -114,7 +124,7 @@ func Compare(cases []Case, ours, torch []Result) []Comparison {
 				continue
 			}
 			if r.Method == MethodJacobi && (cmp.JacobiSec == 0 || r.Seconds < cmp.JacobiSec) {
-				cmp.JacobiSec, cmp.JacobiGF = r.Seconds, r.GFLOPs
+				cmp.JacobiSec, cmp.JacobiGF, cmp.JacobiOfGEMM = r.Seconds, r.GFLOPs, r.OfDGEMM
 			}
 			if cmp.BestMethod == "" || r.Seconds < cmp.BestSec {
 				cmp.BestMethod, cmp.BestSec = r.Method, r.Seconds
@@ -167,12 +177,12 @@ func GeoMeanRatio(cs []Comparison) float64 {
 // the geometric mean of the ratios.
 func WriteComparison(w io.Writer, cs []Comparison) error {
 	var b strings.Builder
-	b.WriteString("| case | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | fastest jacobi method |\n")
-	b.WriteString("|---|---|---|---|---|--:|--:|--:|--:|---|\n")
+	b.WriteString("| case | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | of DGEMM | fastest jacobi method |\n")
+	b.WriteString("|---|---|---|---|---|--:|--:|--:|--:|--:|---|\n")
 	for _, c := range cs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.4g | %.4g | %.3g | %s | %s (%.4g s) |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.4g | %.4g | %.3g | %s | %s | %s (%.4g s) |\n",
 			c.Case.Name, c.Case.Derivative, sizesString(c.Case.Sizes), c.Case.Batch, c.TorchMethod, c.TorchSec,
-			c.JacobiSec, c.Ratio, gflops(c.JacobiGF), c.BestMethod, c.BestSec)
+			c.JacobiSec, c.Ratio, gflops(c.JacobiGF), percent(c.JacobiOfGEMM), c.BestMethod, c.BestSec)
 	}
 	fmt.Fprintf(&b, "\nGeometric mean of the ratios over %d cases: %.3g (above 1: jacobi faster).\n", len(cs), GeoMeanRatio(cs))
 	_, err := io.WriteString(w, b.String())

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/jacobi-ad/jacobi/internal/kernels"
 )
 
 func TestBenchJSON(t *testing.T) {
@@ -32,6 +34,17 @@ func TestBenchJSON(t *testing.T) {
 	for _, m := range []string{"jacobi", "forward", "reverse", "naive", "loop"} {
 		if !methods[m] {
 			t.Errorf("method %s missing from %v", m, methods)
+		}
+	}
+	// The table says where it was measured: the CPU, the kernels, the
+	// DGEMM rate its "of DGEMM" column is read against.
+	out.Reset()
+	if code := run([]string{"bench", "--only", "seed_tiny", "--budget", "20ms", "--quiet"}, &out, &errb, false); code != 0 {
+		t.Fatalf("table: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"CPU: ", "kernels: " + kernels.Path(), "DGEMM 1024×1024×1024: ", "of DGEMM"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
 	}
 	if code := run([]string{"bench", "--cases", "/nonexistent.json"}, &out, &errb, false); code != 1 {

@@ -122,7 +122,10 @@ func run(casesPath, only, methods string, budget time.Duration, jsonOut, torch s
 	if methods != "" {
 		opts.Methods = strings.Split(methods, ",")
 	}
+	var machine bench.Machine
+	opts.Machine = &machine
 	rs, runErr := bench.Run(cases, opts)
+	fmt.Printf("%s\n\n", machine)
 	if err := bench.WriteTable(os.Stdout, rs); err != nil {
 		return err
 	}
