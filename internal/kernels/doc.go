@@ -15,7 +15,7 @@
 //
 //	avx512_8x16, avx512_8x32_f32  AVX-512F: 16 zmm accumulators, broadcast A, FMA
 //	avx2_6x8, avx2_6x16_f32       AVX2+FMA: 12 ymm accumulators
-//	neon_6x8                      arm64 ASIMD: 24 accumulators of two doubles, FMLA by element
+//	neon_6x8, neon_12x8_f32       arm64 ASIMD: 24 accumulators of 2 or 4 lanes, FMLA by element
 //	go4x4, go4x4_f32              portable Go (other architectures, or the purego build tag)
 //
 // Float64 products with a single column (n == 1, a scalar-output layer) use
@@ -70,4 +70,4 @@
 // (outer, axis, inner) in an order fixed by the shape.
 package kernels
 
-//go:generate go run ./internal/genarm64 -gemm ukernel_arm64.s -maps elementwise_arm64.s
+//go:generate go run ./internal/genarm64 -f32 -gemm ukernel_arm64.s -maps elementwise_arm64.s

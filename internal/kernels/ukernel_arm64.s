@@ -1035,3 +1035,1166 @@ kernNEON_6x8_row_next:
 	BLT kernNEON_6x8_row_panel
 	RET
 
+// func kernNEON_12x8_f32(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+TEXT ·kernNEON_12x8_f32(SB), NOSPLIT, $0-72
+	MOVD ars+16(FP), R7
+	LSL $2, R7
+	MOVD aks+24(FP), R2
+	LSL $2, R2
+	MOVD bks+40(FP), R4
+	LSL $2, R4
+	MOVD ldc+56(FP), R6
+	LSL $2, R6
+	MOVD b+32(FP), R3
+	MOVD c+48(FP), R5
+	MOVD kc+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD R5, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	ADD R6, R8
+	PRFM (R8), PSTL1KEEP
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	CMP $4, R7
+	BNE kernNEON_12x8_f32_strided
+	LSR $1, R0, R10
+	CBZ R10, kernNEON_12x8_f32_vec_odd
+kernNEON_12x8_f32_vec_loop:
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	SUBS $1, R10, R10
+	BNE kernNEON_12x8_f32_vec_loop
+kernNEON_12x8_f32_vec_odd:
+	TBZ $0, R0, kernNEON_12x8_f32_store
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	B kernNEON_12x8_f32_store
+kernNEON_12x8_f32_strided:
+	MOVD R1, R8
+	ADD R7, R8, R9
+	ADD R7, R9, R11
+	ADD R7, R11, R12
+	ADD R7, R12, R13
+	ADD R7, R13, R14
+	ADD R7, R14, R15
+	ADD R7, R15, R19
+	ADD R7, R19, R20
+	ADD R7, R20, R21
+	ADD R7, R21, R22
+	ADD R7, R22, R23
+	LSR $1, R0, R10
+	CBZ R10, kernNEON_12x8_f32_str_odd
+kernNEON_12x8_f32_str_loop:
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	SUBS $1, R10, R10
+	BNE kernNEON_12x8_f32_str_loop
+kernNEON_12x8_f32_str_odd:
+	TBZ $0, R0, kernNEON_12x8_f32_store
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	B kernNEON_12x8_f32_store
+kernNEON_12x8_f32_store:
+	FMOVS alpha+64(FP), F27
+	MOVWU beta+68(FP), R10
+	LSLW $1, R10
+	CBZ R10, kernNEON_12x8_f32_beta0
+	FMOVS beta+68(FP), F26
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9000 // fmul v0.4s, v0.4s, v27.s[0]
+	WORD $0x4f9a1380 // fmla v0.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9021 // fmul v1.4s, v1.4s, v27.s[0]
+	WORD $0x4f9a13a1 // fmla v1.4s, v29.4s, v26.s[0]
+	VST1.P [V0.S4, V1.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9042 // fmul v2.4s, v2.4s, v27.s[0]
+	WORD $0x4f9a1382 // fmla v2.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9063 // fmul v3.4s, v3.4s, v27.s[0]
+	WORD $0x4f9a13a3 // fmla v3.4s, v29.4s, v26.s[0]
+	VST1.P [V2.S4, V3.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9084 // fmul v4.4s, v4.4s, v27.s[0]
+	WORD $0x4f9a1384 // fmla v4.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b90a5 // fmul v5.4s, v5.4s, v27.s[0]
+	WORD $0x4f9a13a5 // fmla v5.4s, v29.4s, v26.s[0]
+	VST1.P [V4.S4, V5.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b90c6 // fmul v6.4s, v6.4s, v27.s[0]
+	WORD $0x4f9a1386 // fmla v6.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b90e7 // fmul v7.4s, v7.4s, v27.s[0]
+	WORD $0x4f9a13a7 // fmla v7.4s, v29.4s, v26.s[0]
+	VST1.P [V6.S4, V7.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9108 // fmul v8.4s, v8.4s, v27.s[0]
+	WORD $0x4f9a1388 // fmla v8.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9129 // fmul v9.4s, v9.4s, v27.s[0]
+	WORD $0x4f9a13a9 // fmla v9.4s, v29.4s, v26.s[0]
+	VST1.P [V8.S4, V9.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b914a // fmul v10.4s, v10.4s, v27.s[0]
+	WORD $0x4f9a138a // fmla v10.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b916b // fmul v11.4s, v11.4s, v27.s[0]
+	WORD $0x4f9a13ab // fmla v11.4s, v29.4s, v26.s[0]
+	VST1.P [V10.S4, V11.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b918c // fmul v12.4s, v12.4s, v27.s[0]
+	WORD $0x4f9a138c // fmla v12.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b91ad // fmul v13.4s, v13.4s, v27.s[0]
+	WORD $0x4f9a13ad // fmla v13.4s, v29.4s, v26.s[0]
+	VST1.P [V12.S4, V13.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b91ce // fmul v14.4s, v14.4s, v27.s[0]
+	WORD $0x4f9a138e // fmla v14.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b91ef // fmul v15.4s, v15.4s, v27.s[0]
+	WORD $0x4f9a13af // fmla v15.4s, v29.4s, v26.s[0]
+	VST1.P [V14.S4, V15.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9210 // fmul v16.4s, v16.4s, v27.s[0]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9231 // fmul v17.4s, v17.4s, v27.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	VST1.P [V16.S4, V17.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9252 // fmul v18.4s, v18.4s, v27.s[0]
+	WORD $0x4f9a1392 // fmla v18.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9273 // fmul v19.4s, v19.4s, v27.s[0]
+	WORD $0x4f9a13b3 // fmla v19.4s, v29.4s, v26.s[0]
+	VST1.P [V18.S4, V19.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9294 // fmul v20.4s, v20.4s, v27.s[0]
+	WORD $0x4f9a1394 // fmla v20.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b92b5 // fmul v21.4s, v21.4s, v27.s[0]
+	WORD $0x4f9a13b5 // fmla v21.4s, v29.4s, v26.s[0]
+	VST1.P [V20.S4, V21.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b92d6 // fmul v22.4s, v22.4s, v27.s[0]
+	WORD $0x4f9a1396 // fmla v22.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b92f7 // fmul v23.4s, v23.4s, v27.s[0]
+	WORD $0x4f9a13b7 // fmla v23.4s, v29.4s, v26.s[0]
+	VST1.P [V22.S4, V23.S4], (R5)(R6)
+	RET
+kernNEON_12x8_f32_beta0:
+	WORD $0x4f9b9000 // fmul v0.4s, v0.4s, v27.s[0]
+	WORD $0x4f9b9021 // fmul v1.4s, v1.4s, v27.s[0]
+	VST1.P [V0.S4, V1.S4], (R5)(R6)
+	WORD $0x4f9b9042 // fmul v2.4s, v2.4s, v27.s[0]
+	WORD $0x4f9b9063 // fmul v3.4s, v3.4s, v27.s[0]
+	VST1.P [V2.S4, V3.S4], (R5)(R6)
+	WORD $0x4f9b9084 // fmul v4.4s, v4.4s, v27.s[0]
+	WORD $0x4f9b90a5 // fmul v5.4s, v5.4s, v27.s[0]
+	VST1.P [V4.S4, V5.S4], (R5)(R6)
+	WORD $0x4f9b90c6 // fmul v6.4s, v6.4s, v27.s[0]
+	WORD $0x4f9b90e7 // fmul v7.4s, v7.4s, v27.s[0]
+	VST1.P [V6.S4, V7.S4], (R5)(R6)
+	WORD $0x4f9b9108 // fmul v8.4s, v8.4s, v27.s[0]
+	WORD $0x4f9b9129 // fmul v9.4s, v9.4s, v27.s[0]
+	VST1.P [V8.S4, V9.S4], (R5)(R6)
+	WORD $0x4f9b914a // fmul v10.4s, v10.4s, v27.s[0]
+	WORD $0x4f9b916b // fmul v11.4s, v11.4s, v27.s[0]
+	VST1.P [V10.S4, V11.S4], (R5)(R6)
+	WORD $0x4f9b918c // fmul v12.4s, v12.4s, v27.s[0]
+	WORD $0x4f9b91ad // fmul v13.4s, v13.4s, v27.s[0]
+	VST1.P [V12.S4, V13.S4], (R5)(R6)
+	WORD $0x4f9b91ce // fmul v14.4s, v14.4s, v27.s[0]
+	WORD $0x4f9b91ef // fmul v15.4s, v15.4s, v27.s[0]
+	VST1.P [V14.S4, V15.S4], (R5)(R6)
+	WORD $0x4f9b9210 // fmul v16.4s, v16.4s, v27.s[0]
+	WORD $0x4f9b9231 // fmul v17.4s, v17.4s, v27.s[0]
+	VST1.P [V16.S4, V17.S4], (R5)(R6)
+	WORD $0x4f9b9252 // fmul v18.4s, v18.4s, v27.s[0]
+	WORD $0x4f9b9273 // fmul v19.4s, v19.4s, v27.s[0]
+	VST1.P [V18.S4, V19.S4], (R5)(R6)
+	WORD $0x4f9b9294 // fmul v20.4s, v20.4s, v27.s[0]
+	WORD $0x4f9b92b5 // fmul v21.4s, v21.4s, v27.s[0]
+	VST1.P [V20.S4, V21.S4], (R5)(R6)
+	WORD $0x4f9b92d6 // fmul v22.4s, v22.4s, v27.s[0]
+	WORD $0x4f9b92f7 // fmul v23.4s, v23.4s, v27.s[0]
+	VST1.P [V22.S4, V23.S4], (R5)(R6)
+	RET
+
+// func kernNEON_12x8_f32_nopf(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+TEXT ·kernNEON_12x8_f32_nopf(SB), NOSPLIT, $0-72
+	MOVD ars+16(FP), R7
+	LSL $2, R7
+	MOVD aks+24(FP), R2
+	LSL $2, R2
+	MOVD bks+40(FP), R4
+	LSL $2, R4
+	MOVD ldc+56(FP), R6
+	LSL $2, R6
+	MOVD b+32(FP), R3
+	MOVD c+48(FP), R5
+	MOVD kc+0(FP), R0
+	MOVD a+8(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	CMP $4, R7
+	BNE kernNEON_12x8_f32_nopf_strided
+	LSR $1, R0, R10
+	CBZ R10, kernNEON_12x8_f32_nopf_vec_odd
+kernNEON_12x8_f32_nopf_vec_loop:
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	SUBS $1, R10, R10
+	BNE kernNEON_12x8_f32_nopf_vec_loop
+kernNEON_12x8_f32_nopf_vec_odd:
+	TBZ $0, R0, kernNEON_12x8_f32_nopf_store
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	B kernNEON_12x8_f32_nopf_store
+kernNEON_12x8_f32_nopf_strided:
+	MOVD R1, R8
+	ADD R7, R8, R9
+	ADD R7, R9, R11
+	ADD R7, R11, R12
+	ADD R7, R12, R13
+	ADD R7, R13, R14
+	ADD R7, R14, R15
+	ADD R7, R15, R19
+	ADD R7, R19, R20
+	ADD R7, R20, R21
+	ADD R7, R21, R22
+	ADD R7, R22, R23
+	LSR $1, R0, R10
+	CBZ R10, kernNEON_12x8_f32_nopf_str_odd
+kernNEON_12x8_f32_nopf_str_loop:
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	SUBS $1, R10, R10
+	BNE kernNEON_12x8_f32_nopf_str_loop
+kernNEON_12x8_f32_nopf_str_odd:
+	TBZ $0, R0, kernNEON_12x8_f32_nopf_store
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	B kernNEON_12x8_f32_nopf_store
+kernNEON_12x8_f32_nopf_store:
+	FMOVS alpha+64(FP), F27
+	MOVWU beta+68(FP), R10
+	LSLW $1, R10
+	CBZ R10, kernNEON_12x8_f32_nopf_beta0
+	FMOVS beta+68(FP), F26
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9000 // fmul v0.4s, v0.4s, v27.s[0]
+	WORD $0x4f9a1380 // fmla v0.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9021 // fmul v1.4s, v1.4s, v27.s[0]
+	WORD $0x4f9a13a1 // fmla v1.4s, v29.4s, v26.s[0]
+	VST1.P [V0.S4, V1.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9042 // fmul v2.4s, v2.4s, v27.s[0]
+	WORD $0x4f9a1382 // fmla v2.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9063 // fmul v3.4s, v3.4s, v27.s[0]
+	WORD $0x4f9a13a3 // fmla v3.4s, v29.4s, v26.s[0]
+	VST1.P [V2.S4, V3.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9084 // fmul v4.4s, v4.4s, v27.s[0]
+	WORD $0x4f9a1384 // fmla v4.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b90a5 // fmul v5.4s, v5.4s, v27.s[0]
+	WORD $0x4f9a13a5 // fmla v5.4s, v29.4s, v26.s[0]
+	VST1.P [V4.S4, V5.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b90c6 // fmul v6.4s, v6.4s, v27.s[0]
+	WORD $0x4f9a1386 // fmla v6.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b90e7 // fmul v7.4s, v7.4s, v27.s[0]
+	WORD $0x4f9a13a7 // fmla v7.4s, v29.4s, v26.s[0]
+	VST1.P [V6.S4, V7.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9108 // fmul v8.4s, v8.4s, v27.s[0]
+	WORD $0x4f9a1388 // fmla v8.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9129 // fmul v9.4s, v9.4s, v27.s[0]
+	WORD $0x4f9a13a9 // fmla v9.4s, v29.4s, v26.s[0]
+	VST1.P [V8.S4, V9.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b914a // fmul v10.4s, v10.4s, v27.s[0]
+	WORD $0x4f9a138a // fmla v10.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b916b // fmul v11.4s, v11.4s, v27.s[0]
+	WORD $0x4f9a13ab // fmla v11.4s, v29.4s, v26.s[0]
+	VST1.P [V10.S4, V11.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b918c // fmul v12.4s, v12.4s, v27.s[0]
+	WORD $0x4f9a138c // fmla v12.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b91ad // fmul v13.4s, v13.4s, v27.s[0]
+	WORD $0x4f9a13ad // fmla v13.4s, v29.4s, v26.s[0]
+	VST1.P [V12.S4, V13.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b91ce // fmul v14.4s, v14.4s, v27.s[0]
+	WORD $0x4f9a138e // fmla v14.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b91ef // fmul v15.4s, v15.4s, v27.s[0]
+	WORD $0x4f9a13af // fmla v15.4s, v29.4s, v26.s[0]
+	VST1.P [V14.S4, V15.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9210 // fmul v16.4s, v16.4s, v27.s[0]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9231 // fmul v17.4s, v17.4s, v27.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	VST1.P [V16.S4, V17.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9252 // fmul v18.4s, v18.4s, v27.s[0]
+	WORD $0x4f9a1392 // fmla v18.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9273 // fmul v19.4s, v19.4s, v27.s[0]
+	WORD $0x4f9a13b3 // fmla v19.4s, v29.4s, v26.s[0]
+	VST1.P [V18.S4, V19.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9294 // fmul v20.4s, v20.4s, v27.s[0]
+	WORD $0x4f9a1394 // fmla v20.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b92b5 // fmul v21.4s, v21.4s, v27.s[0]
+	WORD $0x4f9a13b5 // fmla v21.4s, v29.4s, v26.s[0]
+	VST1.P [V20.S4, V21.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b92d6 // fmul v22.4s, v22.4s, v27.s[0]
+	WORD $0x4f9a1396 // fmla v22.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b92f7 // fmul v23.4s, v23.4s, v27.s[0]
+	WORD $0x4f9a13b7 // fmla v23.4s, v29.4s, v26.s[0]
+	VST1.P [V22.S4, V23.S4], (R5)(R6)
+	RET
+kernNEON_12x8_f32_nopf_beta0:
+	WORD $0x4f9b9000 // fmul v0.4s, v0.4s, v27.s[0]
+	WORD $0x4f9b9021 // fmul v1.4s, v1.4s, v27.s[0]
+	VST1.P [V0.S4, V1.S4], (R5)(R6)
+	WORD $0x4f9b9042 // fmul v2.4s, v2.4s, v27.s[0]
+	WORD $0x4f9b9063 // fmul v3.4s, v3.4s, v27.s[0]
+	VST1.P [V2.S4, V3.S4], (R5)(R6)
+	WORD $0x4f9b9084 // fmul v4.4s, v4.4s, v27.s[0]
+	WORD $0x4f9b90a5 // fmul v5.4s, v5.4s, v27.s[0]
+	VST1.P [V4.S4, V5.S4], (R5)(R6)
+	WORD $0x4f9b90c6 // fmul v6.4s, v6.4s, v27.s[0]
+	WORD $0x4f9b90e7 // fmul v7.4s, v7.4s, v27.s[0]
+	VST1.P [V6.S4, V7.S4], (R5)(R6)
+	WORD $0x4f9b9108 // fmul v8.4s, v8.4s, v27.s[0]
+	WORD $0x4f9b9129 // fmul v9.4s, v9.4s, v27.s[0]
+	VST1.P [V8.S4, V9.S4], (R5)(R6)
+	WORD $0x4f9b914a // fmul v10.4s, v10.4s, v27.s[0]
+	WORD $0x4f9b916b // fmul v11.4s, v11.4s, v27.s[0]
+	VST1.P [V10.S4, V11.S4], (R5)(R6)
+	WORD $0x4f9b918c // fmul v12.4s, v12.4s, v27.s[0]
+	WORD $0x4f9b91ad // fmul v13.4s, v13.4s, v27.s[0]
+	VST1.P [V12.S4, V13.S4], (R5)(R6)
+	WORD $0x4f9b91ce // fmul v14.4s, v14.4s, v27.s[0]
+	WORD $0x4f9b91ef // fmul v15.4s, v15.4s, v27.s[0]
+	VST1.P [V14.S4, V15.S4], (R5)(R6)
+	WORD $0x4f9b9210 // fmul v16.4s, v16.4s, v27.s[0]
+	WORD $0x4f9b9231 // fmul v17.4s, v17.4s, v27.s[0]
+	VST1.P [V16.S4, V17.S4], (R5)(R6)
+	WORD $0x4f9b9252 // fmul v18.4s, v18.4s, v27.s[0]
+	WORD $0x4f9b9273 // fmul v19.4s, v19.4s, v27.s[0]
+	VST1.P [V18.S4, V19.S4], (R5)(R6)
+	WORD $0x4f9b9294 // fmul v20.4s, v20.4s, v27.s[0]
+	WORD $0x4f9b92b5 // fmul v21.4s, v21.4s, v27.s[0]
+	VST1.P [V20.S4, V21.S4], (R5)(R6)
+	WORD $0x4f9b92d6 // fmul v22.4s, v22.4s, v27.s[0]
+	WORD $0x4f9b92f7 // fmul v23.4s, v23.4s, v27.s[0]
+	VST1.P [V22.S4, V23.S4], (R5)(R6)
+	RET
+
+// func kernNEON_12x8_f32_row(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32, npan, bps int)
+TEXT ·kernNEON_12x8_f32_row(SB), NOSPLIT, $0-88
+	MOVD ars+16(FP), R7
+	LSL $2, R7
+	MOVD aks+24(FP), R2
+	LSL $2, R2
+	MOVD bks+40(FP), R4
+	LSL $2, R4
+	MOVD ldc+56(FP), R6
+	LSL $2, R6
+	MOVD ZR, R24
+	MOVD bps+80(FP), R25
+	LSL $2, R25
+kernNEON_12x8_f32_row_panel:
+	MOVD b+32(FP), R3
+	MADD R24, R3, R25, R3
+	MOVD c+48(FP), R5
+	ADD R24<<5, R5, R5
+	MOVD kc+0(FP), R0
+	MOVD a+8(FP), R1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	CMP $4, R7
+	BNE kernNEON_12x8_f32_row_strided
+	LSR $1, R0, R10
+	CBZ R10, kernNEON_12x8_f32_row_vec_odd
+kernNEON_12x8_f32_row_vec_loop:
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	SUBS $1, R10, R10
+	BNE kernNEON_12x8_f32_row_vec_loop
+kernNEON_12x8_f32_row_vec_odd:
+	TBZ $0, R0, kernNEON_12x8_f32_row_store
+	VLD1.P (R1)(R2), [V24.S4, V25.S4, V26.S4]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	B kernNEON_12x8_f32_row_store
+kernNEON_12x8_f32_row_strided:
+	MOVD R1, R8
+	ADD R7, R8, R9
+	ADD R7, R9, R11
+	ADD R7, R11, R12
+	ADD R7, R12, R13
+	ADD R7, R13, R14
+	ADD R7, R14, R15
+	ADD R7, R15, R19
+	ADD R7, R19, R20
+	ADD R7, R20, R21
+	ADD R7, R21, R22
+	ADD R7, R22, R23
+	LSR $1, R0, R10
+	CBZ R10, kernNEON_12x8_f32_row_str_odd
+kernNEON_12x8_f32_row_str_loop:
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	SUBS $1, R10, R10
+	BNE kernNEON_12x8_f32_row_str_loop
+kernNEON_12x8_f32_row_str_odd:
+	TBZ $0, R0, kernNEON_12x8_f32_row_store
+	VLD1R.P (R8)(R2), [V24.S4]
+	VLD1.P (R9)(R2), V24.S[1]
+	VLD1.P (R11)(R2), V24.S[2]
+	VLD1.P (R12)(R2), V24.S[3]
+	VLD1R.P (R13)(R2), [V25.S4]
+	VLD1.P (R14)(R2), V25.S[1]
+	VLD1.P (R15)(R2), V25.S[2]
+	VLD1.P (R19)(R2), V25.S[3]
+	VLD1R.P (R20)(R2), [V26.S4]
+	VLD1.P (R21)(R2), V26.S[1]
+	VLD1.P (R22)(R2), V26.S[2]
+	VLD1.P (R23)(R2), V26.S[3]
+	VLD1.P (R3)(R4), [V28.S4, V29.S4]
+	WORD $0x4f981380 // fmla v0.4s, v28.4s, v24.s[0]
+	WORD $0x4f9813a1 // fmla v1.4s, v29.4s, v24.s[0]
+	WORD $0x4fb81382 // fmla v2.4s, v28.4s, v24.s[1]
+	WORD $0x4fb813a3 // fmla v3.4s, v29.4s, v24.s[1]
+	WORD $0x4f981b84 // fmla v4.4s, v28.4s, v24.s[2]
+	WORD $0x4f981ba5 // fmla v5.4s, v29.4s, v24.s[2]
+	WORD $0x4fb81b86 // fmla v6.4s, v28.4s, v24.s[3]
+	WORD $0x4fb81ba7 // fmla v7.4s, v29.4s, v24.s[3]
+	WORD $0x4f991388 // fmla v8.4s, v28.4s, v25.s[0]
+	WORD $0x4f9913a9 // fmla v9.4s, v29.4s, v25.s[0]
+	WORD $0x4fb9138a // fmla v10.4s, v28.4s, v25.s[1]
+	WORD $0x4fb913ab // fmla v11.4s, v29.4s, v25.s[1]
+	WORD $0x4f991b8c // fmla v12.4s, v28.4s, v25.s[2]
+	WORD $0x4f991bad // fmla v13.4s, v29.4s, v25.s[2]
+	WORD $0x4fb91b8e // fmla v14.4s, v28.4s, v25.s[3]
+	WORD $0x4fb91baf // fmla v15.4s, v29.4s, v25.s[3]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	WORD $0x4fba1392 // fmla v18.4s, v28.4s, v26.s[1]
+	WORD $0x4fba13b3 // fmla v19.4s, v29.4s, v26.s[1]
+	WORD $0x4f9a1b94 // fmla v20.4s, v28.4s, v26.s[2]
+	WORD $0x4f9a1bb5 // fmla v21.4s, v29.4s, v26.s[2]
+	WORD $0x4fba1b96 // fmla v22.4s, v28.4s, v26.s[3]
+	WORD $0x4fba1bb7 // fmla v23.4s, v29.4s, v26.s[3]
+	B kernNEON_12x8_f32_row_store
+kernNEON_12x8_f32_row_store:
+	FMOVS alpha+64(FP), F27
+	MOVWU beta+68(FP), R10
+	LSLW $1, R10
+	CBZ R10, kernNEON_12x8_f32_row_beta0
+	FMOVS beta+68(FP), F26
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9000 // fmul v0.4s, v0.4s, v27.s[0]
+	WORD $0x4f9a1380 // fmla v0.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9021 // fmul v1.4s, v1.4s, v27.s[0]
+	WORD $0x4f9a13a1 // fmla v1.4s, v29.4s, v26.s[0]
+	VST1.P [V0.S4, V1.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9042 // fmul v2.4s, v2.4s, v27.s[0]
+	WORD $0x4f9a1382 // fmla v2.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9063 // fmul v3.4s, v3.4s, v27.s[0]
+	WORD $0x4f9a13a3 // fmla v3.4s, v29.4s, v26.s[0]
+	VST1.P [V2.S4, V3.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9084 // fmul v4.4s, v4.4s, v27.s[0]
+	WORD $0x4f9a1384 // fmla v4.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b90a5 // fmul v5.4s, v5.4s, v27.s[0]
+	WORD $0x4f9a13a5 // fmla v5.4s, v29.4s, v26.s[0]
+	VST1.P [V4.S4, V5.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b90c6 // fmul v6.4s, v6.4s, v27.s[0]
+	WORD $0x4f9a1386 // fmla v6.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b90e7 // fmul v7.4s, v7.4s, v27.s[0]
+	WORD $0x4f9a13a7 // fmla v7.4s, v29.4s, v26.s[0]
+	VST1.P [V6.S4, V7.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9108 // fmul v8.4s, v8.4s, v27.s[0]
+	WORD $0x4f9a1388 // fmla v8.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9129 // fmul v9.4s, v9.4s, v27.s[0]
+	WORD $0x4f9a13a9 // fmla v9.4s, v29.4s, v26.s[0]
+	VST1.P [V8.S4, V9.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b914a // fmul v10.4s, v10.4s, v27.s[0]
+	WORD $0x4f9a138a // fmla v10.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b916b // fmul v11.4s, v11.4s, v27.s[0]
+	WORD $0x4f9a13ab // fmla v11.4s, v29.4s, v26.s[0]
+	VST1.P [V10.S4, V11.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b918c // fmul v12.4s, v12.4s, v27.s[0]
+	WORD $0x4f9a138c // fmla v12.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b91ad // fmul v13.4s, v13.4s, v27.s[0]
+	WORD $0x4f9a13ad // fmla v13.4s, v29.4s, v26.s[0]
+	VST1.P [V12.S4, V13.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b91ce // fmul v14.4s, v14.4s, v27.s[0]
+	WORD $0x4f9a138e // fmla v14.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b91ef // fmul v15.4s, v15.4s, v27.s[0]
+	WORD $0x4f9a13af // fmla v15.4s, v29.4s, v26.s[0]
+	VST1.P [V14.S4, V15.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9210 // fmul v16.4s, v16.4s, v27.s[0]
+	WORD $0x4f9a1390 // fmla v16.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9231 // fmul v17.4s, v17.4s, v27.s[0]
+	WORD $0x4f9a13b1 // fmla v17.4s, v29.4s, v26.s[0]
+	VST1.P [V16.S4, V17.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9252 // fmul v18.4s, v18.4s, v27.s[0]
+	WORD $0x4f9a1392 // fmla v18.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b9273 // fmul v19.4s, v19.4s, v27.s[0]
+	WORD $0x4f9a13b3 // fmla v19.4s, v29.4s, v26.s[0]
+	VST1.P [V18.S4, V19.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b9294 // fmul v20.4s, v20.4s, v27.s[0]
+	WORD $0x4f9a1394 // fmla v20.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b92b5 // fmul v21.4s, v21.4s, v27.s[0]
+	WORD $0x4f9a13b5 // fmla v21.4s, v29.4s, v26.s[0]
+	VST1.P [V20.S4, V21.S4], (R5)(R6)
+	VLD1 (R5), [V28.S4, V29.S4]
+	WORD $0x4f9b92d6 // fmul v22.4s, v22.4s, v27.s[0]
+	WORD $0x4f9a1396 // fmla v22.4s, v28.4s, v26.s[0]
+	WORD $0x4f9b92f7 // fmul v23.4s, v23.4s, v27.s[0]
+	WORD $0x4f9a13b7 // fmla v23.4s, v29.4s, v26.s[0]
+	VST1.P [V22.S4, V23.S4], (R5)(R6)
+	B kernNEON_12x8_f32_row_next
+kernNEON_12x8_f32_row_beta0:
+	WORD $0x4f9b9000 // fmul v0.4s, v0.4s, v27.s[0]
+	WORD $0x4f9b9021 // fmul v1.4s, v1.4s, v27.s[0]
+	VST1.P [V0.S4, V1.S4], (R5)(R6)
+	WORD $0x4f9b9042 // fmul v2.4s, v2.4s, v27.s[0]
+	WORD $0x4f9b9063 // fmul v3.4s, v3.4s, v27.s[0]
+	VST1.P [V2.S4, V3.S4], (R5)(R6)
+	WORD $0x4f9b9084 // fmul v4.4s, v4.4s, v27.s[0]
+	WORD $0x4f9b90a5 // fmul v5.4s, v5.4s, v27.s[0]
+	VST1.P [V4.S4, V5.S4], (R5)(R6)
+	WORD $0x4f9b90c6 // fmul v6.4s, v6.4s, v27.s[0]
+	WORD $0x4f9b90e7 // fmul v7.4s, v7.4s, v27.s[0]
+	VST1.P [V6.S4, V7.S4], (R5)(R6)
+	WORD $0x4f9b9108 // fmul v8.4s, v8.4s, v27.s[0]
+	WORD $0x4f9b9129 // fmul v9.4s, v9.4s, v27.s[0]
+	VST1.P [V8.S4, V9.S4], (R5)(R6)
+	WORD $0x4f9b914a // fmul v10.4s, v10.4s, v27.s[0]
+	WORD $0x4f9b916b // fmul v11.4s, v11.4s, v27.s[0]
+	VST1.P [V10.S4, V11.S4], (R5)(R6)
+	WORD $0x4f9b918c // fmul v12.4s, v12.4s, v27.s[0]
+	WORD $0x4f9b91ad // fmul v13.4s, v13.4s, v27.s[0]
+	VST1.P [V12.S4, V13.S4], (R5)(R6)
+	WORD $0x4f9b91ce // fmul v14.4s, v14.4s, v27.s[0]
+	WORD $0x4f9b91ef // fmul v15.4s, v15.4s, v27.s[0]
+	VST1.P [V14.S4, V15.S4], (R5)(R6)
+	WORD $0x4f9b9210 // fmul v16.4s, v16.4s, v27.s[0]
+	WORD $0x4f9b9231 // fmul v17.4s, v17.4s, v27.s[0]
+	VST1.P [V16.S4, V17.S4], (R5)(R6)
+	WORD $0x4f9b9252 // fmul v18.4s, v18.4s, v27.s[0]
+	WORD $0x4f9b9273 // fmul v19.4s, v19.4s, v27.s[0]
+	VST1.P [V18.S4, V19.S4], (R5)(R6)
+	WORD $0x4f9b9294 // fmul v20.4s, v20.4s, v27.s[0]
+	WORD $0x4f9b92b5 // fmul v21.4s, v21.4s, v27.s[0]
+	VST1.P [V20.S4, V21.S4], (R5)(R6)
+	WORD $0x4f9b92d6 // fmul v22.4s, v22.4s, v27.s[0]
+	WORD $0x4f9b92f7 // fmul v23.4s, v23.4s, v27.s[0]
+	VST1.P [V22.S4, V23.S4], (R5)(R6)
+kernNEON_12x8_f32_row_next:
+	ADD $1, R24
+	MOVD npan+72(FP), R10
+	CMP R10, R24
+	BLT kernNEON_12x8_f32_row_panel
+	RET
+
