@@ -34,6 +34,9 @@ type gemmKernel[T float] struct {
 	// fnRow, if set, is fnSmallK over npan tiles side by side (B panel p
 	// at b + p*bps, C tile p at c + p*NR): one call per row panel.
 	fnRow func(kc int, a *T, ars, aks int, b *T, bks int, c *T, ldc int, alpha, beta T, npan, bps int)
+	// fnCol, if set, is fn over npan packed A panels (panel p at a +
+	// p*aps, C tile p at c + p*MR*ldc): a column of tiles in one call.
+	fnCol func(kc int, a *T, ars, aks int, b *T, bks int, c *T, ldc int, alpha, beta T, npan, aps int)
 	// vecPack: pack with vector code (pack_*.go) where there is some.
 	vecPack bool
 	// packedA: fn takes packed A panels only (ars = 1, aks = MR); the
@@ -334,10 +337,28 @@ func (r *gemmRun[T]) task(t int) {
 		return
 	}
 	for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
-		for i := 0; i < mb; i += mr {
+		i := 0
+		if kn.fnCol != nil && j+nr <= j1 && full >= 2*mr {
+			r.colTiles(s, ic, full/mr, j, p)
+			i = full
+		}
+		for ; i < mb; i += mr {
 			r.tile(s, ic, mb, i, j, j1, p)
 		}
 	}
+}
+
+// colTiles computes npan full MR×NR tiles of C one below the other, from
+// row ic, at column j (panel p of B), with one call of the column kernel;
+// A is packed.
+func (r *gemmRun[T]) colTiles(s *gemmScratch[T], ic, npan, j, p int) {
+	g, kn := r.g, r.kn
+	nr, kb := kn.nr, r.kb
+	bpan, bks := &r.bp[p*nr*kb], nr
+	if r.directB {
+		bpan, bks = &g.b[r.pc*g.ldb+j], g.ldb
+	}
+	kn.fnCol(kb, &s.ap[0], 1, kn.mr, bpan, bks, &g.c[ic*g.ldc+j], g.ldc, g.alpha, r.beta, npan, kn.mr*kb)
 }
 
 // rowTiles computes npan full MR×NR tiles of C side by side, at row ic+i

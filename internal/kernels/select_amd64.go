@@ -24,6 +24,9 @@ func kernAVX512_8x16_nopf(kc int, a *float64, ars, aks int, b *float64, bks int,
 func kernAVX512_8x16_row(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, bps int)
 
 //go:noescape
+func kernAVX2_6x8_col(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, aps int)
+
+//go:noescape
 func kernAVX2_6x8_row(kc int, a *float64, ars, aks int, b *float64, bks int, c *float64, ldc int, alpha, beta float64, npan, bps int)
 
 //go:noescape
@@ -34,6 +37,9 @@ func kernAVX2_6x16_f32(kc int, a *float32, ars, aks int, b *float32, bks int, c 
 
 //go:noescape
 func kernAVX2_6x16_f32_nopf(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func kernAVX2_6x16_f32_col(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32, npan, aps int)
 
 //go:noescape
 func kernAVX2_6x16_f32_row(kc int, a *float32, ars, aks int, b *float32, bks int, c *float32, ldc int, alpha, beta float32, npan, bps int)
@@ -55,7 +61,7 @@ var (
 var avx2Kernel = blocked(&microKernel{
 	name: "avx2_6x8",
 	mr:   6, nr: 8,
-	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row, vecPack: true, packedA: true,
+	fn: kernAVX2_6x8, fnSmallK: kernAVX2_6x8_nopf, fnRow: kernAVX2_6x8_row, fnCol: kernAVX2_6x8_col, vecPack: true, packedA: true,
 })
 
 var avx512Kernels = []*microKernel{
@@ -65,7 +71,7 @@ var avx512Kernels = []*microKernel{
 var avx2Kernel32 = blocked(&sgemmKernel{
 	name: "avx2_6x16_f32",
 	mr:   6, nr: 16,
-	fn: kernAVX2_6x16_f32, fnSmallK: kernAVX2_6x16_f32_nopf, fnRow: kernAVX2_6x16_f32_row, vecPack: true, packedA: true,
+	fn: kernAVX2_6x16_f32, fnSmallK: kernAVX2_6x16_f32_nopf, fnRow: kernAVX2_6x16_f32_row, fnCol: kernAVX2_6x16_f32_col, vecPack: true, packedA: true,
 })
 
 var avx512Kernel32 = blocked(&sgemmKernel{

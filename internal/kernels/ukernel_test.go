@@ -57,6 +57,9 @@ func testMicroKernelExact[T float](t *testing.T, kn *gemmKernel[T], fma func(x, 
 	if kn.fnRow != nil {
 		variants = append(variants, variant{"fnRow", kn.fnRow})
 	}
+	if kn.fnCol != nil {
+		testColumnKernelExact(t, kn, fma)
+	}
 	for _, v := range variants {
 		npan := 1
 		if v.name == "fnRow" {
@@ -121,6 +124,60 @@ func testMicroKernelExact[T float](t *testing.T, kn *gemmKernel[T], fma func(x, 
 						}
 						if c[i*ldc+npan*nr] != 42 {
 							t.Fatalf("%s.%s: wrote past the tile in row %d", kn.name, v.name, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// testColumnKernelExact checks fnCol against the definition: npan tiles one
+// below the other, from packed A panels aps apart.
+func testColumnKernelExact[T float](t *testing.T, kn *gemmKernel[T], fma func(x, y, z T) T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	mr, nr := kn.mr, kn.nr
+	const npan = 3
+	for _, kc := range []int{1, 5, 64} {
+		for _, bks := range []int{nr, nr + 3} {
+			for _, beta := range []T{0, -2} {
+				aps := mr*kc + 7
+				a := randT[T](r, (npan-1)*aps+mr*kc)
+				b := randT[T](r, (kc-1)*bks+nr)
+				ldc := nr + 2
+				c := randT[T](r, npan*mr*ldc)
+				if beta == 0 {
+					for i := range c {
+						if i%ldc < nr {
+							c[i] = T(math.NaN())
+						}
+					}
+				}
+				c0 := append([]T(nil), c...)
+				alpha := T(1.25)
+				kn.fnCol(kc, &a[0], 1, mr, &b[0], bks, &c[0], ldc, alpha, beta, npan, aps)
+				for q := 0; q < npan; q++ {
+					for i := 0; i < mr; i++ {
+						row := q*mr + i
+						for j := 0; j < ldc; j++ {
+							got := c[row*ldc+j]
+							if j >= nr {
+								if got != c0[row*ldc+j] {
+									t.Fatalf("%s.fnCol: wrote C[%d][%d] past the tile", kn.name, row, j)
+								}
+								continue
+							}
+							var s T
+							for p := 0; p < kc; p++ {
+								s = fma(a[q*aps+p*mr+i], b[p*bks+j], s)
+							}
+							want := alpha * s
+							if beta != 0 {
+								want = fma(beta, c0[row*ldc+j], want)
+							}
+							if got != want {
+								t.Fatalf("%s.fnCol kc=%d bks=%d beta=%v: C[%d][%d] = %v, want %v", kn.name, kc, bks, beta, row, j, got, want)
+							}
 						}
 					}
 				}

@@ -42,6 +42,11 @@ type kern struct {
 	// npan tiles side by side (B panel p at b + p*bps, C tile at c + p*NR),
 	// saving a call per tile when K is small.
 	rowLoop bool
+	// colLoop: the kernel takes two more arguments, npan and aps, and does
+	// npan tiles one below the other (A panel p at a + p*aps, C tile at
+	// c + p*MR*ldc): the loop over a packed A block for one B panel, in one
+	// call.
+	colLoop bool
 }
 
 func (k kern) r(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
@@ -95,9 +100,14 @@ func (k kern) gen() {
 	npanOff := (betaOff + es + 7) &^ 7
 	argSize := npanOff
 	sig := fmt.Sprintf("kc int, a *%[1]s, ars, aks int, b *%[1]s, bks int, c *%[1]s, ldc int, alpha, beta %[1]s", k.e.goTyp)
-	if k.rowLoop {
+	loop := k.rowLoop || k.colLoop
+	if loop {
 		argSize = npanOff + 16
-		fmt.Fprintf(&w, "// func %s(%s, npan, bps int)\n", k.name, sig)
+		last := "bps"
+		if k.colLoop {
+			last = "aps"
+		}
+		fmt.Fprintf(&w, "// func %s(%s, npan, %s int)\n", k.name, sig, last)
 		fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $32-%d\n", k.name, argSize)
 	} else {
 		fmt.Fprintf(&w, "// func %s(%s)\n", k.name, sig)
@@ -129,12 +139,27 @@ func (k kern) gen() {
 		label(k.name + "_panel")
 		p("MOVQ 8(SP), DI")
 		p("MOVQ 16(SP), DX")
+	} else if k.colLoop {
+		// Locals: 0(SP) panels left, 8(SP) A panel, 16(SP) C tile.
+		p("MOVQ npan+%d(FP), AX", npanOff)
+		p("MOVQ AX, 0(SP)")
+		p("MOVQ a+8(FP), AX")
+		p("MOVQ AX, 8(SP)")
+		p("MOVQ c+48(FP), AX")
+		p("MOVQ AX, 16(SP)")
+		label(k.name + "_panel")
+		p("MOVQ b+32(FP), DI")
+		p("MOVQ 16(SP), DX")
 	} else {
 		p("MOVQ b+32(FP), DI")
 		p("MOVQ c+48(FP), DX")
 	}
 	p("MOVQ kc+0(FP), CX")
-	p("MOVQ a+8(FP), SI")
+	if k.colLoop {
+		p("MOVQ 8(SP), SI")
+	} else {
+		p("MOVQ a+8(FP), SI")
+	}
 	p("LEAQ (SI)(R11*1), R14")
 	// Prefetch the C tile for writing (PREFETCHW off(R9), which the Go
 	// assembler does not know: 41 0F 0D /1 with an 8-bit displacement).
@@ -239,7 +264,7 @@ func (k kern) gen() {
 			p("ADDQ R8, DX")
 		}
 	}
-	if k.rowLoop {
+	if loop {
 		p("JMP %s_next", k.name)
 	} else {
 		p("VZEROUPPER")
@@ -259,6 +284,16 @@ func (k kern) gen() {
 		label(k.name + "_next")
 		p("ADDQ $%d, 16(SP)", k.nv*vb)
 		p("MOVQ bps+%d(FP), AX", npanOff+8)
+		p("SHLQ $%d, AX", shift)
+		p("ADDQ AX, 8(SP)")
+		p("DECQ 0(SP)")
+		p("JNZ %s_panel", k.name)
+	}
+	if k.colLoop {
+		label(k.name + "_next")
+		p("IMUL3Q $%d, R8, AX", k.mr) // MR rows of C
+		p("ADDQ AX, 16(SP)")
+		p("MOVQ aps+%d(FP), AX", npanOff+8)
 		p("SHLQ $%d, AX", shift)
 		p("ADDQ AX, 8(SP)")
 		p("DECQ 0(SP)")
@@ -295,6 +330,11 @@ func gemmKernels() []kern {
 		nopf.name, nopf.noPfC = c.base+"_nopf", true
 		row.name, row.noPfC, row.rowLoop = c.base+"_row", true, true
 		ks = append(ks, k, nopf, row)
+		if c.packedA {
+			col := k
+			col.name, col.colLoop = c.base+"_col", true
+			ks = append(ks, col)
+		}
 	}
 	return ks
 }
