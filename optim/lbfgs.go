@@ -17,7 +17,7 @@ import (
 //	LBFGSConfig   torch.optim.LBFGS          SciPy L-BFGS-B (Raissi et al.)
 //	History       history_size (100)         maxcor (50)
 //	Loop.Steps    max_iter                   maxiter (50000)
-//	MaxEvals      max_eval (1.25·max_iter)   maxfun (50000)
+//	MaxEvals      max_eval (1.25·max_iter)   maxfun (50000)  (0: 1.25·Loop.Steps + 1)
 //	GradTol       tolerance_grad (1e-7)      gtol (1e-5)
 //	ChangeTol     —                          ftol (machine epsilon)
 //	StepTol       tolerance_change (1e-9)    —
@@ -126,13 +126,20 @@ func (lb *LBFGS) Run(obj Objective, l Loop) (*History, error) {
 	}
 	maxEvals := lb.cfg.MaxEvals
 	if maxEvals == 0 {
-		maxEvals = l.Steps + l.Steps/4
+		maxEvals = l.Steps + l.Steps/4 + 1 // and the evaluation at the start
 	}
 	var prev []float64 // the last iterate, for StepTol
 	var cbErr error    // the callback's
-	rec := recorder(func(loc *optimize.Location, op optimize.Operation) error {
+	rec := recorder(func(loc *optimize.Location, op optimize.Operation, stats *optimize.Stats) error {
 		if evalErr != nil {
 			return evalErr
+		}
+		if op == optimize.PostIteration && len(r.hist.Loss) < stats.MajorIterations {
+			// The iteration that ended the run (gonum does not show it to
+			// the recorder): its point is the best one.
+			r.hist.Loss = append(r.hist.Loss, loc.F)
+			r.hist.Seconds = append(r.hist.Seconds, r.elapsed())
+			return nil
 		}
 		if op != optimize.MajorIteration {
 			return nil
@@ -209,12 +216,12 @@ func describe(s optimize.Status, cfg LBFGSConfig, steps int) string {
 }
 
 // recorder adapts a function to gonum's Recorder.
-type recorder func(loc *optimize.Location, op optimize.Operation) error
+type recorder func(loc *optimize.Location, op optimize.Operation, stats *optimize.Stats) error
 
 func (f recorder) Init() error { return nil }
 
-func (f recorder) Record(loc *optimize.Location, op optimize.Operation, _ *optimize.Stats) error {
-	return f(loc, op)
+func (f recorder) Record(loc *optimize.Location, op optimize.Operation, stats *optimize.Stats) error {
+	return f(loc, op, stats)
 }
 
 // changeConverger is SciPy's ftol test: stop when (f_k − f_k+1) /

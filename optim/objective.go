@@ -46,26 +46,35 @@ func NewObjective(loss Loss, params []*tensor.Tensor, data ...*tensor.Tensor) (O
 
 // FromTraced returns the Objective of a traced training step that takes
 // the parameters followed by the data and returns the loss followed by
-// the gradient of every parameter.
+// the gradient of every parameter. The step writes the gradients straight
+// into the objective's buffers (Traced.RunInto): once the first run has
+// compiled what it needs, an evaluation allocates nothing.
 func FromTraced(step *jacobi.Traced, params []*tensor.Tensor, data ...*tensor.Tensor) Objective {
 	in := append(append([]*tensor.Tensor{}, params...), data...)
+	shapes := step.OutShapes()
+	loss := tensor.Zeros(1)
+	out := make([]*tensor.Tensor, len(shapes))
 	return func(grads []*tensor.Tensor) (float64, error) {
-		out, err := step.Run(in...)
+		if len(shapes) != 1+len(params) || len(grads) != len(params) {
+			return 0, fmt.Errorf("the step returns %d values and is given %d gradient buffers for %d parameters; want the loss and one gradient per parameter", len(shapes), len(grads), len(params))
+		}
+		if tensor.Size(shapes[0]) != 1 {
+			return 0, fmt.Errorf("the loss has shape %v, want a single element", shapes[0])
+		}
+		l, err := loss.Reshape(shapes[0]...)
 		if err != nil {
 			return 0, err
 		}
-		if len(out) != 1+len(params) || len(grads) != len(params) {
-			return 0, fmt.Errorf("the step returns %d values and is given %d gradient buffers for %d parameters; want the loss and one gradient per parameter", len(out), len(grads), len(params))
-		}
-		if out[0].Len() != 1 {
-			return 0, fmt.Errorf("the loss has shape %v, want a single element", out[0].Shape())
-		}
-		for i, g := range out[1:] {
-			if !tensor.SameShape(g.Shape(), grads[i].Shape()) {
-				return 0, fmt.Errorf("the step's gradient %d has shape %v, the parameter %v", i, g.Shape(), grads[i].Shape())
+		out[0] = l
+		for i, g := range grads {
+			if g == nil || !tensor.SameShape(g.Shape(), shapes[1+i]) {
+				return 0, fmt.Errorf("gradient buffer %d does not have the step's gradient shape %v", i, shapes[1+i])
 			}
-			copy(grads[i].Data(), g.Data())
+			out[1+i] = g
 		}
-		return out[0].Data()[0], nil
+		if err := step.RunInto(in, out); err != nil {
+			return 0, err
+		}
+		return loss.Data()[0], nil
 	}
 }

@@ -22,11 +22,14 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/jacobi-ad/jacobi"
@@ -58,6 +61,7 @@ type config struct {
 	form        string
 	exportDir   string
 	history     int
+	json        string
 }
 
 func run(args []string) error {
@@ -74,6 +78,7 @@ func run(args []string) error {
 	fs.IntVar(&c.every, "check-every", 100, "measure the error every this many steps")
 	fs.StringVar(&c.form, "form", "operator", "how the loss takes its derivatives: operator (BatchOperatorOf and JVPOf, forward mode), grad (BatchGradOf and BatchOperatorOf) or hessdiag (BatchGradOf and BatchHessianDiagOf)")
 	fs.StringVar(&c.exportDir, "export", "", "write the training points and initial weights into this directory (for bench/pinn/burgers_torch.py) and stop")
+	fs.StringVar(&c.json, "json", "", "write the timings and errors here as JSON (as burgers_torch.py --json does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -169,7 +174,7 @@ func loss(m *nn.MLP, form string) optim.Loss {
 			var uxx *jacobi.Node
 			if form == "hessdiag" {
 				n := xf.Shape()[0]
-				uxx = jacobi.BatchHessianDiagOf(u, xf).Reshape(n, 2).Slice(1, 1, 2) // (N, 1, 2) → u_xx
+				uxx = jacobi.BatchHessianDiagOf(u, xf).Slice(2, 1, 2).Reshape(n, 1) // (N, 1, 2) → u_xx
 			} else {
 				uxx = jacobi.BatchOperatorOf(u, xf, d2x, nil)
 			}
@@ -208,14 +213,17 @@ func train(c config) error {
 	}
 	params := m.Params()
 	t0 := time.Now()
-	obj, _, err := optim.NewObjective(loss(m, c.form), params, prob.data()...)
+	obj, step, err := optim.NewObjective(loss(m, c.form), params, prob.data()...)
 	if err != nil {
 		return err
 	}
 	out := c.Progress()
 	if out != nil {
-		fmt.Fprintf(out, "Burgers: %d parameters, N_u = %d, N_f = %d (+N_u), loss traced in %.2f s (u_xx by %s)\n",
-			m.NumParams(), c.nu, c.nf, time.Since(t0).Seconds(), c.form)
+		fmt.Fprintf(out, "Burgers: %d parameters, N_u = %d, N_f = %d (+N_u), loss (%s form) traced in %.2f s, %.2f GFLOP a step\n",
+			m.NumParams(), c.nu, c.nf, c.form, time.Since(t0).Seconds(), step.Cost().FLOPs/1e9)
+		if why := step.WhyNotSplit(); why != nil {
+			fmt.Fprintf(out, "the step is not split into per-sample chunks: %v\n", why)
+		}
 	}
 	net := network(m)
 	predict, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
@@ -257,6 +265,7 @@ func train(c config) error {
 			reached = hist.Seconds[len(hist.Seconds)-1]
 		}
 	}
+	res := map[string]any{"framework": "jacobi", "form": c.form, "threads": runtime.GOMAXPROCS(0)}
 	if c.adam > 0 {
 		cfg := optim.DefaultAdam()
 		cfg.LR = c.lr
@@ -266,6 +275,8 @@ func train(c config) error {
 		}
 		h, err := optim.Loop{Steps: c.adam, Progress: out, Label: "Adam", Callback: check}.Run(adam, obj)
 		done(h)
+		res["adam_steps"] = len(h.Loss)
+		res["adam_seconds_per_step"] = pinn.TrainSeconds(h) / float64(max(len(h.Loss), 1))
 		if err != nil {
 			return err
 		}
@@ -273,13 +284,16 @@ func train(c config) error {
 	if c.lbfgs > 0 && !hit {
 		cfg := optim.DefaultLBFGS()
 		cfg.History = c.history
-		cfg.MaxEvals = c.lbfgs + c.lbfgs/4
 		lb, err := optim.NewLBFGS(params, cfg)
 		if err != nil {
 			return err
 		}
 		h, err := lb.Run(obj, optim.Loop{Steps: c.lbfgs, Progress: out, Label: "L-BFGS", Every: 500, Callback: check})
 		done(h)
+		res["lbfgs_iterations"] = len(h.Loss)
+		res["lbfgs_evaluations"] = h.Evals
+		res["lbfgs_seconds_per_iteration"] = pinn.TrainSeconds(h) / float64(max(len(h.Loss), 1))
+		res["lbfgs_seconds_per_evaluation"] = pinn.TrainSeconds(h) / float64(max(h.Evals, 1))
 		if err != nil {
 			return err
 		}
@@ -296,6 +310,16 @@ func train(c config) error {
 		e, len(hist.Loss), hist.Evals, hist.Final(), train)
 	if reached >= 0 {
 		fmt.Printf("reached %g after %.2f s of training\n", c.target, reached)
+		res["reached_target_seconds"] = reached
+	} else {
+		res["reached_target_seconds"] = nil
+	}
+	res["train_seconds"], res["final_rel_l2"], res["final_loss"] = train, e, hist.Final()
+	if c.json != "" {
+		err := pinn.WriteAtomic(c.json, func(w io.Writer) error { return json.NewEncoder(w).Encode(res) })
+		if err != nil {
+			return err
+		}
 	}
 	if err := pinn.WriteLoss(c.LossCSV, &hist); err != nil {
 		return err
