@@ -1,6 +1,14 @@
 // Package nn provides network layers and composite functions built from
 // jacobi's primitives: activations (softplus, GELU, SiLU), layer norm,
-// mean squared error, and the multilayer perceptron.
+// mean squared error, and the multilayer perceptron — built from layer
+// sizes with PyTorch's or Xavier's initialisation from a seed (NewMLPFrom),
+// its parameters a list that optimizers update in place (MLP.Params), saved
+// and loaded as safetensors under torch.nn.Sequential's names (MLP.Save,
+// LoadMLP).
+//
+// A network is a jacobi.Fn (MLP.Apply, or MLP.ApplyWith for traced
+// parameters): whatever takes a traced function — derivatives, Compile,
+// Trace, and the export of traced programs — takes a network.
 //
 // Composites are plain Go functions of *jacobi.Node, so every derivative
 // and transform applies to them.

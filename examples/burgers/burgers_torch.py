@@ -19,6 +19,7 @@ import json
 import math
 import os
 import struct
+import sys
 import time
 
 import numpy as np
@@ -126,6 +127,7 @@ if args.adam > 0:
 
 if args.lbfgs > 0 and reached is None:
     t_adam, e_adam = train, evals
+    c_lbfgs = time.process_time()
     opt = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=args.check_every, max_eval=args.check_every * 10,
                             history_size=args.history, tolerance_grad=1e-7, tolerance_change=1e-9,
                             line_search_fn="strong_wolfe")
@@ -137,15 +139,19 @@ if args.lbfgs > 0 and reached is None:
         n_iter = opt.state[opt._params[0]]["n_iter"]
         progressed = n_iter - done
         done = n_iter
-        if args.target > 0 and rel_err() <= args.target:
-            reached = train
-            break
+        if args.target > 0:
+            e = rel_err()
+            print(json.dumps(dict(lbfgs_iterations=done, rel_l2=e, train_seconds=train)), file=sys.stderr, flush=True)
+            if e <= args.target:
+                reached = train
+                break
         if progressed < args.check_every or evals - e_adam >= args.lbfgs * 5 // 4:
             break  # converged, the line search stalled, or out of evaluations
     result["lbfgs_iterations"] = done
     result["lbfgs_evaluations"] = evals - e_adam
     result["lbfgs_seconds_per_iteration"] = (train - t_adam) / max(done, 1)
     result["lbfgs_seconds_per_evaluation"] = (train - t_adam) / max(evals - e_adam, 1)
+    result["cpu_seconds_per_evaluation"] = (time.process_time() - c_lbfgs) / max(evals - e_adam, 1)
 
 result["train_seconds"] = train
 result["reached_target_seconds"] = reached

@@ -2,9 +2,7 @@ package main
 
 import (
 	"math"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/nn"
@@ -49,13 +47,6 @@ func BenchmarkLossStep(b *testing.B) {
 			b.ReportMetric((cpuTime()-c0).Seconds()*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
-}
-
-// cpuTime returns the CPU time the process has used (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestFormsAgree checks that the three ways of writing the residual give
