@@ -51,7 +51,22 @@ func opMatMul(l *lowering) ([]*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nodeOut(a.node().MatMul(b.node())), nil
+	x, y := a.node(), b.node()
+	// ONNX broadcasts the leading (batch) dimensions of the operands as
+	// numpy does; jacobi's product wants them equal, or y a matrix.
+	if sx, sy := x.Shape(), y.Shape(); len(sx) >= 2 && len(sy) > 2 {
+		lead, err := tensor.BroadcastShapes(sx[:len(sx)-2], sy[:len(sy)-2])
+		if err != nil {
+			return nil, fmt.Errorf("operands %v and %v: %w", sx, sy, err)
+		}
+		if !tensor.SameShape(lead, sx[:len(sx)-2]) {
+			x = x.BroadcastTo(append(append([]int{}, lead...), sx[len(sx)-2:]...)...)
+		}
+		if !tensor.SameShape(lead, sy[:len(sy)-2]) {
+			y = y.BroadcastTo(append(append([]int{}, lead...), sy[len(sy)-2:]...)...)
+		}
+	}
+	return nodeOut(x.MatMul(y)), nil
 }
 
 func opLayerNorm(l *lowering) ([]*value, error) {

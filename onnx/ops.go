@@ -7,6 +7,7 @@ import (
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/op"
 )
 
 // ---- the operators ----
@@ -66,36 +67,19 @@ func init() {
 			}
 			return []*value{x}, err
 		},
-		"Neg":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Neg() }),
-		"Exp":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Exp() }),
-		"Log":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Log() }),
-		"Sqrt":           unary(func(x *jacobi.Node) *jacobi.Node { return x.Sqrt() }),
-		"Tanh":           unary(func(x *jacobi.Node) *jacobi.Node { return x.Tanh() }),
-		"Sigmoid":        unary(func(x *jacobi.Node) *jacobi.Node { return x.Sigmoid() }),
-		"Sin":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Sin() }),
-		"Cos":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Cos() }),
-		"Erf":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Erf() }),
-		"Abs":            unary(func(x *jacobi.Node) *jacobi.Node { return x.Abs() }),
-		"Relu":           unary(func(x *jacobi.Node) *jacobi.Node { return x.Relu() }),
-		"Softplus":       unary(nn.Softplus),
-		"Reciprocal":     unary(func(x *jacobi.Node) *jacobi.Node { return jacobi.Scalar(1).Div(x) }),
-		"Not":            unary(func(x *jacobi.Node) *jacobi.Node { return jacobi.Scalar(1).Sub(x) }),
-		"Add":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }),
-		"Sub":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Sub(b) }),
-		"Mul":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }),
-		"Div":            opDiv,
-		"And":            binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }),
-		"Or":             binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return jacobi.Maximum(a, b) }),
-		"Greater":        cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Greater(b) }),
-		"Less":           cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Less(b) }),
-		"GreaterOrEqual": cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.GreaterEqual(b) }),
-		"LessOrEqual":    cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.LessEqual(b) }),
-		"Equal":          cmpOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Equal(b) }),
-		"Max":            variadic(jacobi.Maximum),
-		"Min":            variadic(jacobi.Minimum),
-		"Sum":            variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }),
-		"Mean":           opMean,
-		"Pow":            opPow,
+		"Abs":        unary(func(x *jacobi.Node) *jacobi.Node { return x.Abs() }),
+		"Relu":       unary(func(x *jacobi.Node) *jacobi.Node { return x.Relu() }),
+		"Softplus":   unary(nn.Softplus),
+		"Reciprocal": unary(func(x *jacobi.Node) *jacobi.Node { return jacobi.Scalar(1).Div(x) }),
+		"Not":        unary(func(x *jacobi.Node) *jacobi.Node { return jacobi.Scalar(1).Sub(x) }),
+		"Div":        opDiv,
+		"And":        binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return a.Mul(b) }),
+		"Or":         binaryOp(func(a, b *jacobi.Node) *jacobi.Node { return jacobi.Maximum(a, b) }),
+		"Max":        variadic(jacobi.Maximum),
+		"Min":        variadic(jacobi.Minimum),
+		"Sum":        variadic(func(a, b *jacobi.Node) *jacobi.Node { return a.Add(b) }),
+		"Mean":       opMean,
+		"Pow":        opPow,
 		"LeakyRelu": func(l *lowering) ([]*value, error) {
 			x, err := l.need(0)
 			if err != nil {
@@ -192,6 +176,19 @@ func init() {
 		"BatchNormalization": opBatchNorm,
 		"Softmax":            func(l *lowering) ([]*value, error) { return opSoftmax(l, false) },
 		"LogSoftmax":         func(l *lowering) ([]*value, error) { return opSoftmax(l, true) },
+	}
+	// The operators that are one primitive each, shared with the exporter.
+	for _, e := range elementwiseONNX {
+		switch {
+		case e.unary != nil:
+			ops[e.onnx] = unary(e.unary)
+		case e.binary != nil:
+			if _, ok := e.prim.(op.Compare); ok {
+				ops[e.onnx] = cmpOp(e.binary)
+			} else {
+				ops[e.onnx] = binaryOp(e.binary)
+			}
+		}
 	}
 }
 

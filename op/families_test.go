@@ -80,7 +80,7 @@ func uniformIn(rng interface{ Float64() float64 }, shape []int, r [2]float64) *t
 // compute.
 func TestFamilies(t *testing.T) {
 	all := samples()
-	for _, typ := range primitiveTypes(t) {
+	for _, typ := range fdcheck.PrimitiveTypes(t, ".") {
 		ss, ok := all[typ]
 		if !ok {
 			t.Errorf("primitive type op.%s has no sample in samples(): add one", typ)

@@ -1,12 +1,7 @@
 package op_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"math"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -273,45 +268,6 @@ var primitives = map[string]ir.Primitive{
 // linearPrims are the primitives that must implement op.Linear.
 var linearPrims = []string{"Add", "Sub", "Neg", "Mul", "Div", "Select", "MatMul", "Transpose", "Reshape", "Broadcast", "ReduceSum", "Slice", "Pad", "Concat"}
 
-// primitiveTypes finds, by parsing package op, every type with a Name
-// method: the primitives.
-func primitiveTypes(t *testing.T) []string {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	seen := map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range file.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Recv == nil || fn.Name.Name != "Name" || len(fn.Recv.List) != 1 {
-				continue
-			}
-			typ := fn.Recv.List[0].Type
-			if s, ok := typ.(*ast.StarExpr); ok {
-				typ = s.X
-			}
-			if id, ok := typ.(*ast.Ident); ok {
-				seen[id.Name] = true
-			}
-		}
-	}
-	var names []string
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // TestEveryPrimitiveHasRules checks that every primitive type declared in
 // package op has all its rules (its own or its families': shape, eval, JVP,
 // transpose where linear, batch, unbatch, Taylor, cost, lowering), that
@@ -319,7 +275,7 @@ func primitiveTypes(t *testing.T) []string {
 // table — first and second derivatives, Taylor, Vmap and Unbatch against
 // finite differences and loops — uses every primitive.
 func TestEveryPrimitiveHasRules(t *testing.T) {
-	types := primitiveTypes(t)
+	types := fdcheck.PrimitiveTypes(t, ".")
 	if len(types) < len(primitives) {
 		t.Fatalf("found only %d primitive types in package op (%v)", len(types), types)
 	}

@@ -1,0 +1,698 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+	"github.com/jacobi-ad/jacobi/transform"
+)
+
+// Export writes jacobi programs — a compiled per-sample derivative, a
+// traced training step — as ONNX models that ONNX Runtime, Triton Inference
+// Server or any other ONNX engine runs, on CPUs, GPUs or a cluster. Every
+// primitive lowers to standard ONNX operators (see the table in
+// export_ops.go); the batch becomes a symbolic dimension wherever the
+// program is free of the batch size, so one file serves every batch.
+
+// DefaultOpset is the ONNX opset exported models import unless Opset says
+// otherwise; MinExportOpset and MaxExportOpset bound what Opset accepts.
+const (
+	DefaultOpset   = 17
+	MinExportOpset = 13
+	MaxExportOpset = MaxOpset
+)
+
+// ElemType is the element type of an exported model's inputs.
+type ElemType int
+
+// The element types.
+const (
+	Float64 ElemType = iota // ONNX DOUBLE
+	Float32                 // ONNX FLOAT
+)
+
+// String names the type as ONNX does.
+func (t ElemType) String() string {
+	switch t {
+	case Float64:
+		return "double"
+	case Float32:
+		return "float"
+	}
+	return fmt.Sprintf("ElemType(%d)", int(t))
+}
+
+// ExportOption adjusts an export.
+type ExportOption func(*exportConfig) error
+
+type exportConfig struct {
+	opset     int
+	inputs    []string
+	outputs   []string
+	batchName string
+	inType    ElemType
+	doc       string
+	perSample bool
+}
+
+// Opset sets the version of the default ONNX operator set the model
+// imports (default DefaultOpset, 17). Every version from 13 to 21 gives
+// the same operators.
+func Opset(v int) ExportOption {
+	return func(c *exportConfig) error {
+		if v < MinExportOpset || v > MaxExportOpset {
+			return fmt.Errorf("opset %d: want %d to %d", v, MinExportOpset, MaxExportOpset)
+		}
+		c.opset = v
+		return nil
+	}
+}
+
+// InputNames names the model's inputs, in the order of the program's
+// (default "x" for one input, "input0", "input1", … for several).
+func InputNames(names ...string) ExportOption {
+	return func(c *exportConfig) error { c.inputs = names; return nil }
+}
+
+// OutputNames names the model's outputs (default "y" for one output,
+// "output0", "output1", … for several).
+func OutputNames(names ...string) ExportOption {
+	return func(c *exportConfig) error { c.outputs = names; return nil }
+}
+
+// BatchName names the symbolic batch dimension (default "batch").
+func BatchName(name string) ExportOption {
+	return func(c *exportConfig) error {
+		if name == "" {
+			return errors.New("BatchName: empty name")
+		}
+		c.batchName = name
+		return nil
+	}
+}
+
+// InputType sets the element type of the model's inputs (default
+// Float64). Float32 inputs are widened to float64 at the start of the
+// graph, which computes in float64 and returns float64 outputs, as the
+// jacobi command line does for float32 models.
+func InputType(t ElemType) ExportOption {
+	return func(c *exportConfig) error {
+		if t != Float64 && t != Float32 {
+			return fmt.Errorf("InputType: %v is not an element type", t)
+		}
+		c.inType = t
+		return nil
+	}
+}
+
+// PerSample declares that ExportFunc's function maps every sample on its
+// own, as the per-sample derivatives (BatchJacobianOf and friends) do:
+// nothing in it may then depend on the batch size, not even through a
+// mean, and a function that does (a model that divides by its batch size)
+// is refused instead of exported.
+func PerSample() ExportOption {
+	return func(c *exportConfig) error { c.perSample = true; return nil }
+}
+
+// DocString sets the model's description.
+func DocString(s string) ExportOption {
+	return func(c *exportConfig) error { c.doc = s; return nil }
+}
+
+func configureExport(opts []ExportOption) (*exportConfig, error) {
+	c := &exportConfig{opset: DefaultOpset, batchName: "batch"}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("onnx: a nil ExportOption")
+		}
+		if err := o(c); err != nil {
+			return nil, fmt.Errorf("onnx: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// ExportCompiled returns, as the bytes of an ONNX model file, c's function
+// of a batch: one input of shape (batch, sample...) and one output of
+// shape (batch, out...), with batch a symbolic dimension, so that the
+// model runs on batches of any size as c.Run does. The graph is the
+// program jacobi runs on every chunk of samples (c's per-sample program
+// mapped over the batch), in float64.
+func ExportCompiled(c *jacobi.Compiled, opts ...ExportOption) ([]byte, error) {
+	cfg, err := configureExport(opts)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, errors.New("onnx: ExportCompiled of a nil program")
+	}
+	p := c.Program()
+	ns := batchSizes(programInts(p))
+	progs := make([]*ir.Program, len(ns))
+	for i, n := range ns {
+		v, err := transform.Vmap(p, []bool{true}, n)
+		if err == nil {
+			v, err = transform.Simplify(v)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("onnx: mapping the per-sample program over a batch: %w", err)
+		}
+		progs[i] = v
+	}
+	return exportPrograms(progs, ns, cfg)
+}
+
+// ExportFunc traces f on inputs of the given shapes, in which -1 stands for
+// the batch size, and returns an ONNX model computing it on batches of any
+// size: the batch becomes a symbolic dimension of the inputs and outputs
+// that carry it. This is how a training step (a loss and its gradients
+// with respect to parameters, computed on a batch) or several derivatives
+// at once (ValueAndGradOf, a value and its per-sample Jacobian) leave
+// jacobi:
+//
+//	model, err := onnx.ExportFunc(step, [][]int{{-1, 2}, {64, 2}, {64}})
+//
+// f is traced at three batch sizes; a program that is not the same at all
+// three but for the size of the batch — one that uses the batch size as a
+// value other than in a mean, or reshapes to shapes that only fit one
+// batch — is refused with the equation that differs. A mean over the batch
+// (a constant k/b) becomes k divided by the batch size at run time.
+// Shapes without -1 give a model of fixed shapes.
+func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte, error) {
+	cfg, err := configureExport(opts)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, errors.New("onnx: ExportFunc of a nil function")
+	}
+	var fixed []int
+	symbolic := false
+	for i, s := range shapes {
+		for _, d := range s {
+			switch {
+			case d == -1:
+				symbolic = true
+			case d < 0:
+				return nil, fmt.Errorf("onnx: ExportFunc: input %d has shape %v: dimensions are sizes or -1 for the batch", i, s)
+			default:
+				fixed = append(fixed, d)
+			}
+		}
+	}
+	ns := []int{0}
+	if symbolic {
+		ns = batchSizes(fixed)
+	}
+	progs := make([]*ir.Program, len(ns))
+	for k, n := range ns {
+		at := make([][]int, len(shapes))
+		for i, s := range shapes {
+			at[i] = make([]int, len(s))
+			for j, d := range s {
+				if d == -1 {
+					d = n
+				}
+				at[i][j] = d
+			}
+		}
+		t, err := jacobi.Trace(f, at)
+		if err != nil {
+			if symbolic {
+				return nil, fmt.Errorf("onnx: tracing at batch size %d: %w", n, err)
+			}
+			return nil, fmt.Errorf("onnx: %w", err)
+		}
+		progs[k] = t.Program()
+	}
+	if !symbolic {
+		ns = nil
+	}
+	return exportPrograms(progs, ns, cfg)
+}
+
+// ExportTraced returns t's program as an ONNX model of fixed shapes: the
+// shapes it was traced at. ExportFunc gives a model for every batch size.
+func ExportTraced(t *jacobi.Traced, opts ...ExportOption) ([]byte, error) {
+	cfg, err := configureExport(opts)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, errors.New("onnx: ExportTraced of a nil program")
+	}
+	return exportPrograms([]*ir.Program{t.Program()}, nil, cfg)
+}
+
+// WriteFile writes model bytes to path atomically: to a temporary file in
+// the same directory, synced and renamed over path, so that a failed write
+// leaves nothing behind.
+func WriteFile(path string, model []byte) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("onnx: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(model); err != nil {
+		return fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("onnx: %w", err)
+	}
+	return nil
+}
+
+// exportPrograms lowers the programs, the same program traced at the batch
+// sizes ns (nil: one program of fixed shapes), to a serialized model.
+func exportPrograms(progs []*ir.Program, ns []int, cfg *exportConfig) (b []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("onnx: internal error (a bug in jacobi, please report it) while exporting: %v", r)
+		}
+	}()
+	s, err := symbolize(progs, ns, cfg.perSample)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	m, err := lowerProgram(s, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
+}
+
+// ---- the batch as a symbol ----
+
+// dim is a dimension of a program traced at several batch sizes: a·N + c
+// for batch size N (a = 0: a fixed size).
+type dim struct{ a, c int }
+
+func fixed(c int) dim { return dim{0, c} }
+
+// batchDim is the batch size itself.
+var batchDim = dim{1, 0}
+
+func (d dim) symbolic() bool { return d.a != 0 }
+
+func (d dim) String() string {
+	switch {
+	case d.a == 0:
+		return fmt.Sprint(d.c)
+	case d.c == 0 && d.a == 1:
+		return "N"
+	case d.c == 0:
+		return fmt.Sprintf("%d·N", d.a)
+	}
+	return fmt.Sprintf("%d·N%+d", d.a, d.c)
+}
+
+// batchCandidates are the batch sizes programs are traced at: primes, so
+// that a dimension made from the batch is not mistaken for another.
+var batchCandidates = []int{7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97}
+
+// batchSizes returns three batch sizes none of the given sizes equals.
+func batchSizes(avoid []int) []int {
+	var ns []int
+	for _, n := range batchCandidates {
+		if !slices.Contains(avoid, n) {
+			ns = append(ns, n)
+			if len(ns) == 3 {
+				return ns
+			}
+		}
+	}
+	return []int{101, 103, 107}
+}
+
+// programInts returns every dimension of p's variables.
+func programInts(p *ir.Program) []int {
+	var out []int
+	for _, v := range p.In {
+		out = append(out, v.Shape...)
+	}
+	for _, e := range p.Eqns {
+		out = append(out, e.Out.Shape...)
+	}
+	return out
+}
+
+// symProgram is a program with the batch size as a symbol: the program as
+// traced at the first batch size, the dimension of every variable, and the
+// constants that are not the same tensor at every batch size.
+type symProgram struct {
+	p      *ir.Program
+	ns     []int // the batch sizes traced (nil: fixed shapes)
+	dims   map[*ir.Var][]dim
+	consts map[*ir.Eqn]*symConst
+}
+
+// symConst is a constant that depends on the batch: a tensor broadcast
+// along its symbolic axes (value holds it with size 1 there), or, when
+// perBatch is not 0, the uniform value k/N (perBatch -1) or k·N (perBatch
+// 1) with k in value's one element.
+type symConst struct {
+	value    *tensor.Tensor
+	perBatch int
+}
+
+// symbolize compares the programs traced at the batch sizes ns and returns
+// the program with the batch as a symbol, or an error naming the first
+// equation that differs other than by the batch.
+func symbolize(ps []*ir.Program, ns []int, perSample bool) (*symProgram, error) {
+	s := &symProgram{p: ps[0], ns: ns, dims: map[*ir.Var][]dim{}, consts: map[*ir.Eqn]*symConst{}}
+	if len(ns) == 0 {
+		for _, v := range ps[0].In {
+			s.dims[v] = fixedDims(v.Shape)
+		}
+		for _, e := range ps[0].Eqns {
+			s.dims[e.Out] = fixedDims(e.Out.Shape)
+		}
+		return s, nil
+	}
+	p0 := ps[0]
+	differs := func(format string, args ...any) error {
+		return fmt.Errorf("the program depends on the batch size: traced at batch sizes %v, %s", ns, fmt.Sprintf(format, args...))
+	}
+	for _, p := range ps[1:] {
+		if len(p.In) != len(p0.In) || len(p.Out) != len(p0.Out) {
+			return nil, differs("it has different inputs or outputs")
+		}
+		if len(p.Eqns) != len(p0.Eqns) {
+			return nil, differs("it has %d equations at %d and %d at %d: an operation depends on the batch size", len(p0.Eqns), ns[0], len(p.Eqns), ns[slices.Index(ps, p)])
+		}
+	}
+	// Variables by position: inputs first, then equations' outputs.
+	ids := make([]map[*ir.Var]int, len(ps))
+	vars := make([][]*ir.Var, len(ps))
+	for t, p := range ps {
+		ids[t] = map[*ir.Var]int{}
+		for _, v := range p.In {
+			ids[t][v] = len(vars[t])
+			vars[t] = append(vars[t], v)
+		}
+		for _, e := range p.Eqns {
+			ids[t][e.Out] = len(vars[t])
+			vars[t] = append(vars[t], e.Out)
+		}
+	}
+	shapes := make([][]int, len(ps))
+	for i, v := range vars[0] {
+		for t := range ps {
+			shapes[t] = vars[t][i].Shape
+		}
+		d, err := fitShape(shapes, ns)
+		if err != nil {
+			what := "an input"
+			if i >= len(p0.In) {
+				e := p0.Eqns[i-len(p0.In)]
+				what = "equation " + describeEqn(i-len(p0.In), e)
+			}
+			return nil, differs("the shape of %s %s", what, err)
+		}
+		s.dims[v] = d
+	}
+	for j, e := range p0.Eqns {
+		for t, p := range ps[1:] {
+			f := p.Eqns[j]
+			if reflect.TypeOf(f.Prim) != reflect.TypeOf(e.Prim) || f.Prim.Name() != e.Prim.Name() {
+				return nil, differs("equation %s is %s at batch size %d", describeEqn(j, e), f.Prim.Name(), ns[t+1])
+			}
+			if len(f.In) != len(e.In) {
+				return nil, differs("equation %s has different inputs", describeEqn(j, e))
+			}
+			for k := range e.In {
+				if ids[t+1][f.In[k]] != ids[0][e.In[k]] {
+					return nil, differs("equation %s has different inputs", describeEqn(j, e))
+				}
+			}
+			if _, ok := e.Prim.(op.Constant); ok {
+				continue
+			}
+			if !reflect.DeepEqual(withoutShapeParams(e.Prim), withoutShapeParams(f.Prim)) {
+				return nil, differs("equation %s has parameters %v at batch size %d and %v at %d", describeEqn(j, e), params(e.Prim), ns[0], params(f.Prim), ns[t+1])
+			}
+		}
+		if _, ok := e.Prim.(op.Constant); ok {
+			vals := make([]*tensor.Tensor, len(ps))
+			for t, p := range ps {
+				vals[t] = p.Eqns[j].Prim.(op.Constant).Value
+			}
+			sc, err := fitConstant(vals, s.dims[e.Out], ns, perSample)
+			if err != nil {
+				return nil, differs("constant %s %v", describeEqn(j, e), err)
+			}
+			if sc != nil {
+				s.consts[e] = sc
+			}
+		}
+	}
+	return s, nil
+}
+
+func fixedDims(shape []int) []dim {
+	d := make([]dim, len(shape))
+	for i, n := range shape {
+		d[i] = fixed(n)
+	}
+	return d
+}
+
+func params(p ir.Primitive) string {
+	if st, ok := p.(fmt.Stringer); ok {
+		return "[" + st.String() + "]"
+	}
+	return "[]"
+}
+
+// describeEqn names equation j for errors: its number, primitive and where
+// it was traced.
+func describeEqn(j int, e *ir.Eqn) string {
+	s := fmt.Sprintf("%d (%s", j, e.Prim.Name())
+	if e.Src != "" {
+		s += " at " + e.Src
+	}
+	return s + ")"
+}
+
+// fitShape fits each dimension of the shapes traced at the batch sizes ns
+// as a·N + c.
+func fitShape(shapes [][]int, ns []int) ([]dim, error) {
+	r := len(shapes[0])
+	for _, s := range shapes[1:] {
+		if len(s) != r {
+			return nil, fmt.Errorf("has rank %d at one batch size and %d at another", r, len(s))
+		}
+	}
+	out := make([]dim, r)
+	ds := make([]int, len(shapes))
+	for i := range out {
+		for t, s := range shapes {
+			ds[t] = s[i]
+		}
+		d, ok := fitDim(ds, ns)
+		if !ok {
+			return nil, fmt.Errorf("is %v at batch sizes %v: not a multiple of the batch", shapesList(shapes), ns)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+func shapesList(shapes [][]int) string { return fmt.Sprint(shapes) }
+
+// fitDim fits the sizes ds at batch sizes ns as a·N + c with integers a, c.
+func fitDim(ds, ns []int) (dim, bool) {
+	if len(ds) == 1 {
+		return fixed(ds[0]), true
+	}
+	dn, dd := ns[1]-ns[0], ds[1]-ds[0]
+	if dd%dn != 0 {
+		return dim{}, false
+	}
+	d := dim{a: dd / dn}
+	d.c = ds[0] - d.a*ns[0]
+	for t := range ds {
+		if d.a*ns[t]+d.c != ds[t] {
+			return dim{}, false
+		}
+	}
+	return d, true
+}
+
+// withoutShapeParams returns p without the parameters that its output
+// shape determines (Reshape's and Broadcast's target shapes, Slice's
+// limits), which differ between batch sizes when the batch passes through.
+func withoutShapeParams(p ir.Primitive) ir.Primitive {
+	switch q := p.(type) {
+	case op.Reshape:
+		return op.Reshape{}
+	case op.Broadcast:
+		return op.Broadcast{Dims: q.Dims}
+	case op.Slice:
+		return op.Slice{Start: q.Start}
+	}
+	return p
+}
+
+// fitConstant compares a constant traced at the batch sizes ns, of
+// dimensions dims. It returns nil when the constant is the same tensor at
+// every batch size; a symConst when it is a broadcast along the batch, or
+// k/N or k·N; an error otherwise.
+func fitConstant(vals []*tensor.Tensor, dims []dim, ns []int, perSample bool) (*symConst, error) {
+	sym := false
+	for _, d := range dims {
+		sym = sym || d.symbolic()
+	}
+	reduced := vals
+	if sym {
+		reduced = make([]*tensor.Tensor, len(vals))
+		for t, v := range vals {
+			r, ok := unbroadcast(v, dims)
+			if !ok {
+				return nil, fmt.Errorf("of shape %v varies along the batch", v.Shape())
+			}
+			reduced[t] = r
+		}
+	}
+	same := true
+	for _, r := range reduced[1:] {
+		same = same && slices.Equal(r.Data(), reduced[0].Data())
+	}
+	if same {
+		if !sym {
+			return nil, nil
+		}
+		return &symConst{value: reduced[0]}, nil
+	}
+	if perSample {
+		return nil, fmt.Errorf("of shape %v differs between batch sizes (%s): a per-sample function must not use the batch size", vals[0].Shape(), describeValues(reduced, ns))
+	}
+	// The batch size as a value: uniform k/N or k·N.
+	fills := make([]float64, len(reduced))
+	for t, r := range reduced {
+		f, ok := uniformValue(r)
+		if !ok {
+			return nil, fmt.Errorf("of shape %v differs between batch sizes", vals[t].Shape())
+		}
+		fills[t] = f
+	}
+	for _, per := range []int{-1, 1} {
+		k := fills[0] * math.Pow(float64(ns[0]), float64(-per))
+		ok := true
+		for t, f := range fills {
+			if !closeTo(f*math.Pow(float64(ns[t]), float64(-per)), k) {
+				ok = false
+			}
+		}
+		if ok {
+			return &symConst{value: tensor.Full(k, reduced[0].Shape()...), perBatch: per}, nil
+		}
+	}
+	return nil, fmt.Errorf("holds %v at batch sizes %v: a value of the batch size other than k/N or k·N", fills, ns)
+}
+
+// describeValues shows a constant at each batch size: its first element.
+func describeValues(vals []*tensor.Tensor, ns []int) string {
+	s := ""
+	for t, v := range vals {
+		if t > 0 {
+			s += ", "
+		}
+		if v.Len() == 0 {
+			s += "[]"
+		} else {
+			s += fmt.Sprintf("%.6g", v.Data()[0])
+		}
+		if v.Len() > 1 {
+			s += ", …"
+		}
+		s += fmt.Sprintf(" at %d", ns[t])
+	}
+	return s
+}
+
+func closeTo(a, b float64) bool { return math.Abs(a-b) <= 8*0x1p-52*math.Max(math.Abs(a), math.Abs(b)) }
+
+func uniformValue(t *tensor.Tensor) (float64, bool) {
+	d := t.Data()
+	if len(d) == 0 {
+		return 0, false
+	}
+	for _, x := range d[1:] {
+		if x != d[0] {
+			return 0, false
+		}
+	}
+	return d[0], true
+}
+
+// unbroadcast returns v with its symbolic axes reduced to size 1, when v
+// is constant along them.
+func unbroadcast(v *tensor.Tensor, dims []dim) (*tensor.Tensor, bool) {
+	shape := v.Shape()
+	small := make([]int, len(shape))
+	for i, d := range dims {
+		small[i] = shape[i]
+		if d.symbolic() {
+			small[i] = 1
+		}
+	}
+	out := tensor.Zeros(small...)
+	st := tensor.Strides(shape)
+	sst := tensor.Strides(small)
+	data := v.Data()
+	idx := make([]int, len(shape))
+	for flat := range data {
+		rem := flat
+		o := 0
+		for k := range shape {
+			idx[k] = rem / st[k]
+			rem %= st[k]
+			if small[k] != 1 || !dims[k].symbolic() {
+				o += idx[k] * sst[k]
+			}
+		}
+		first := true
+		for k := range shape {
+			if dims[k].symbolic() && idx[k] != 0 {
+				first = false
+			}
+		}
+		if first {
+			out.Data()[o] = data[flat]
+		} else if out.Data()[o] != data[flat] && !(math.IsNaN(out.Data()[o]) && math.IsNaN(data[flat])) {
+			return nil, false
+		}
+	}
+	return out, true
+}
