@@ -114,14 +114,18 @@ func Run(cases []Case, opts Options) ([]Result, error) {
 	return results, errors.Join(errs...)
 }
 
+// runCase prepares the case's methods one after the other (measuring each
+// one's memory and result), then warms them up and times them in turns, a
+// run of each per round, so that all see the same state of the machine: a
+// method timed on its own first or last was 10-30% off on a loaded machine
+// (Auto once looked slower than the forward program it had chosen).
 func runCase(c Case, opts Options, progress func(string)) ([]Result, error) {
 	s, err := newSetup(c, opts.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("bench: case %q: %w", c.Name, err)
 	}
-	var results []Result
 	var errs []error
-	var ref []float64
+	var ts []*timed
 	for _, m := range methodsFor(c.Derivative) {
 		if len(opts.Methods) > 0 && m.name != MethodJacobi && !slices.Contains(opts.Methods, m.name) {
 			continue
@@ -132,90 +136,121 @@ func runCase(c Case, opts Options, progress func(string)) ([]Result, error) {
 				continue
 			}
 		}
-		// The first method also warms the process up: its fresh memory
-		// (page faults are costly on this kind of VM) and heap growth.
-		warmup := opts.Budget / 10
-		if len(results) == 0 {
-			warmup = opts.Budget / 2
-		}
-		r, out, err := runMethod(s, m, opts.Budget, warmup)
+		t, err := prepareMethod(s, m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("bench: case %q, method %s: %w", c.Name, m.name, err))
 			if m.name == MethodJacobi {
-				break // nothing to compare the others with
+				return nil, errors.Join(errs...) // nothing to compare the others with
 			}
 			continue
 		}
-		if m.name == MethodJacobi {
-			ref = out
+		ts = append(ts, t)
+	}
+	// Warm up past the first runs, which pay for the heap growing to its
+	// steady size (measured first, the same program timed 5-10% slower).
+	inTurns(ts, func(t *timed) bool { return t.spent >= opts.Budget/10 })
+	for _, t := range ts {
+		t.spent, t.times = 0, nil
+	}
+	// Time.
+	inTurns(ts, timedEnough(opts.Budget))
+	var results []Result
+	var ref []float64
+	for _, t := range ts {
+		if t.err != nil {
+			errs = append(errs, fmt.Errorf("bench: case %q, method %s: %w", c.Name, t.r.Method, t.err))
+			continue
 		}
-		r.Err = maxAbsDiff(out, ref)
+		r := t.r
+		r.Seconds = median(t.times)
+		if t.p.flops > 0 && r.Seconds > 0 {
+			r.GFLOPs = t.p.flops / r.Seconds / 1e9
+		}
+		if r.Method == MethodJacobi {
+			ref = t.out
+		}
+		r.Err = maxAbsDiff(t.out, ref)
 		results = append(results, r)
 		progress(fmt.Sprintf("%s/%s: %.4gs, %.3g GFLOP/s, peak %.1f MiB, err %.2g",
-			c.Name, m.name, r.Seconds, r.GFLOPs, float64(r.PeakBytes)/(1<<20), r.Err))
+			c.Name, r.Method, r.Seconds, r.GFLOPs, float64(r.PeakBytes)/(1<<20), r.Err))
 	}
 	return results, errors.Join(errs...)
 }
 
-// runMethod prepares a method (not timed) and runs it once while sampling
-// the heap, once more to get its result (so that the result is not part of
-// the memory measured), then times it.
-func runMethod(s *setup, m method, budget, warmup time.Duration) (Result, []float64, error) {
+// timedEnough says when a method has been timed enough: at least MinRuns
+// runs and at most MaxRuns, stopping once the budget is spent or after a
+// single run longer than the budget — as torch_anchor.py's median_seconds.
+func timedEnough(budget time.Duration) func(*timed) bool {
+	return func(t *timed) bool {
+		n := len(t.times)
+		return n >= MaxRuns || n >= MinRuns && t.spent >= budget || n > 0 && t.times[n-1] > budget.Seconds()
+	}
+}
+
+// timed is a prepared method being timed.
+type timed struct {
+	r      Result // the method's result so far (name, memory)
+	p      *prepared
+	out    []float64 // its result, flattened
+	times  []float64 // seconds of the runs timed
+	spent  time.Duration
+	err    error
+	finish bool
+}
+
+// prepareMethod prepares a method (not timed) and runs it once while
+// sampling the heap, once more to get its result (so that the result is
+// not part of the memory measured).
+func prepareMethod(s *setup, m method) (*timed, error) {
 	base := heapAfterGC()
 	p, err := m.prepare(s)
 	if err != nil {
-		return Result{}, nil, fmt.Errorf("prepare: %w", err)
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	high, err := sampleHeap(func() error { _, err := p.run(); return err })
 	if err != nil {
-		return Result{}, nil, err
+		return nil, err
 	}
 	var peak uint64
 	if high > base {
 		peak = high - base
 	}
-	warm := time.Now()
 	out, err := p.run()
 	if err != nil {
-		return Result{}, nil, err
+		return nil, err
 	}
-	// Warm up past the first runs, which pay for the heap growing to its
-	// steady size: measured first, the same program timed 5-10% slower.
-	for time.Since(warm) < warmup {
-		if _, err := p.run(); err != nil {
-			return Result{}, nil, err
-		}
-	}
-	secs, err := medianSeconds(func() error { _, err := p.run(); return err }, budget)
-	if err != nil {
-		return Result{}, nil, err
-	}
-	r := Result{Case: s.c.Name, Method: m.name, Seconds: secs, PeakBytes: peak}
-	if p.flops > 0 && secs > 0 {
-		r.GFLOPs = p.flops / secs / 1e9
-	}
-	return r, out, nil
+	return &timed{r: Result{Case: s.c.Name, Method: m.name, PeakBytes: peak}, p: p, out: out}, nil
 }
 
-// medianSeconds returns the median wall time of fn over at least MinRuns
-// runs, running more while within budget, at most MaxRuns, and stopping
-// early after a single run longer than the budget — as torch_anchor.py's
-// median_seconds, except that the caller has already warmed fn up.
-func medianSeconds(fn func() error, budget time.Duration) (float64, error) {
-	var times []float64
-	start := time.Now()
-	for len(times) < MinRuns || (time.Since(start) < budget && len(times) < MaxRuns) {
-		t := time.Now()
-		if err := fn(); err != nil {
-			return 0, err
+// inTurns runs every method once per round, in order, recording its time,
+// until done says each has had enough. A method that fails stops there
+// (its error kept), the others go on.
+func inTurns(ts []*timed, done func(*timed) bool) {
+	for _, t := range ts {
+		t.finish = t.err != nil
+	}
+	for {
+		left := 0
+		for _, t := range ts {
+			if t.finish {
+				continue
+			}
+			start := time.Now()
+			if _, err := t.p.run(); err != nil {
+				t.err, t.finish = err, true
+				continue
+			}
+			d := time.Since(start)
+			t.spent += d
+			t.times = append(t.times, d.Seconds())
+			if t.finish = done(t); !t.finish {
+				left++
+			}
 		}
-		d := time.Since(t)
-		times = append(times, d.Seconds())
-		if d > budget {
-			break
+		if left == 0 {
+			return
 		}
 	}
-	return median(times), nil
 }
 
 // median returns the median (the mean of the two middle values for an even count).

@@ -341,17 +341,28 @@ func TestMedianAndPeak(t *testing.T) {
 		t.Errorf("peak %d bytes for 8 MiB kept live", peak)
 	}
 	_ = keep
-	n := 0
-	secs, err := medianSeconds(func() error { n++; return nil }, time.Hour)
-	if err != nil || n != MaxRuns || secs < 0 {
-		t.Errorf("long budget: %d runs, %g s, %v; want %d runs", n, secs, err, MaxRuns)
+	// Timing in turns: each method's runs stop by the budget rules.
+	counter := func(sleep time.Duration) (*timed, *int) {
+		n := new(int)
+		return &timed{p: &prepared{run: func() ([]float64, error) { *n++; time.Sleep(sleep); return nil, nil }}}, n
 	}
-	n = 0
-	if _, err := medianSeconds(func() error { n++; time.Sleep(time.Millisecond); return nil }, time.Microsecond); err != nil || n != 1 {
-		t.Errorf("a run longer than the budget: %d runs, %v; want 1 (as torch_anchor)", n, err)
+	long, nLong := counter(0)
+	slow, nSlow := counter(time.Millisecond)
+	inTurns([]*timed{long, slow}, func(t *timed) bool {
+		if t == slow {
+			return timedEnough(time.Microsecond)(t)
+		}
+		return timedEnough(time.Hour)(t)
+	})
+	if *nLong != MaxRuns || len(long.times) != MaxRuns || median(long.times) < 0 {
+		t.Errorf("long budget: %d runs; want %d", *nLong, MaxRuns)
 	}
-	n = 0
-	if _, err := medianSeconds(func() error { n++; return nil }, time.Nanosecond); err != nil || n < 1 {
-		t.Errorf("tiny budget: %d runs, %v", n, err)
+	if *nSlow != 1 {
+		t.Errorf("a run longer than the budget: %d runs; want 1 (as torch_anchor)", *nSlow)
+	}
+	tiny, nTiny := counter(0)
+	inTurns([]*timed{tiny}, timedEnough(time.Nanosecond))
+	if *nTiny != 1 {
+		t.Errorf("tiny budget (every run is longer): %d runs, want 1", *nTiny)
 	}
 }
