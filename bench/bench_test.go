@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -337,10 +338,10 @@ func TestMedianAndPeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runtime.KeepAlive(keep) // live until the end of the run sampled
 	if peak := int64(high) - int64(base); peak < 7<<20 || peak > 64<<20 {
 		t.Errorf("peak %d bytes for 8 MiB kept live", peak)
 	}
-	_ = keep
 	// Timing in turns: each method's runs stop by the budget rules.
 	counter := func(sleep time.Duration) (*timed, *int) {
 		n := new(int)
