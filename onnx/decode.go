@@ -109,6 +109,9 @@ type Model struct {
 	Input, Output string
 	// InputShape and OutputShape are the declared shapes, batch axis first.
 	InputShape, OutputShape []Dim
+	// InputType is the element type of the input (float or double); jacobi
+	// computes in float64 either way.
+	InputType ElemType
 	// Nodes are the graph's nodes in topological order.
 	Nodes []*Node
 	// Inits are the initializers (weights) by name.
@@ -193,6 +196,9 @@ func Decode(b []byte) (*Model, error) {
 	m.Input = inputs[0].GetName()
 	if m.InputShape, err = valueShape(inputs[0], "input"); err != nil {
 		return nil, err
+	}
+	if pb.TensorProto_DataType(inputs[0].GetType().GetTensorType().GetElemType()) == pb.TensorProto_FLOAT {
+		m.InputType = Float32
 	}
 	if len(m.InputShape) < 1 {
 		return nil, fmt.Errorf("onnx: input %q is a scalar; it needs a batch axis", m.Input)

@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/onnx/internal/pb"
 	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 	"github.com/jacobi-ad/jacobi/transform"
@@ -695,4 +697,85 @@ func unbroadcast(v *tensor.Tensor, dims []dim) (*tensor.Tensor, bool) {
 		}
 	}
 	return out, true
+}
+
+// Value describes an input or output of a model: its name, element type
+// and dimensions (Size -1 with Param for a symbolic one).
+type Value struct {
+	Name string
+	Type ElemType
+	Dims []Dim
+}
+
+// String writes the value as "name: double (batch, 5)".
+func (v Value) String() string {
+	ds := make([]string, len(v.Dims))
+	for i, d := range v.Dims {
+		ds[i] = d.String()
+	}
+	shape := "(" + strings.Join(ds, ", ") + ")"
+	if len(ds) == 1 {
+		shape = "(" + ds[0] + ",)"
+	}
+	return fmt.Sprintf("%s: %v %s", v.Name, v.Type, shape)
+}
+
+// Info is what Inspect finds in a model.
+type Info struct {
+	Opset           int64
+	Nodes           int
+	Initializers    int
+	Inputs, Outputs []Value
+}
+
+// Inspect decodes a model's opset, size and inputs and outputs (of float
+// or double type), without the checks Decode makes for import.
+func Inspect(model []byte) (*Info, error) {
+	var mp pb.ModelProto
+	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(model, &mp); err != nil {
+		return nil, fmt.Errorf("onnx: not a valid ONNX model (protobuf decoding failed: %v)", err)
+	}
+	g := mp.GetGraph()
+	if g == nil {
+		return nil, errors.New("onnx: the model has no graph")
+	}
+	info := &Info{Nodes: len(g.GetNode()), Initializers: len(g.GetInitializer())}
+	for _, o := range mp.GetOpsetImport() {
+		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
+			info.Opset = o.GetVersion()
+		}
+	}
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	value := func(v *pb.ValueInfoProto, what string) (Value, error) {
+		dims, err := valueShape(v, what)
+		if err != nil {
+			return Value{}, err
+		}
+		t := Float64
+		if pb.TensorProto_DataType(v.GetType().GetTensorType().GetElemType()) == pb.TensorProto_FLOAT {
+			t = Float32
+		}
+		return Value{Name: v.GetName(), Type: t, Dims: dims}, nil
+	}
+	for _, in := range g.GetInput() {
+		if inits[in.GetName()] {
+			continue
+		}
+		v, err := value(in, "input")
+		if err != nil {
+			return nil, err
+		}
+		info.Inputs = append(info.Inputs, v)
+	}
+	for _, out := range g.GetOutput() {
+		v, err := value(out, "output")
+		if err != nil {
+			return nil, err
+		}
+		info.Outputs = append(info.Outputs, v)
+	}
+	return info, nil
 }

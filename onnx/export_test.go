@@ -731,3 +731,53 @@ func decodeProto(b []byte) (*pb.ModelProto, error) {
 	}
 	return &m, nil
 }
+
+// TestExportRefusesBatchDependentModels exports, as "jacobi export" does,
+// per-sample Jacobians of models that use the batch size: divided by it
+// (torch.tanh(x / x.shape[0])), or reshaped to a literal batch of 2. Both
+// are refused, naming what differs.
+func TestExportRefusesBatchDependentModels(t *testing.T) {
+	to := func(v int64) []*pb.AttributeProto {
+		return []*pb.AttributeProto{{Name: proto.String("to"), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(v)}}
+	}
+	divided := tiny(i64("zero", nil, 0))
+	divided.Graph.Node = []*pb.NodeProto{
+		{Name: proto.String("/Shape"), OpType: proto.String("Shape"), Input: []string{"x"}, Output: []string{"s"}},
+		{Name: proto.String("/Gather"), OpType: proto.String("Gather"), Input: []string{"s", "zero"}, Output: []string{"n"}},
+		{Name: proto.String("/Cast"), OpType: proto.String("Cast"), Input: []string{"n"}, Output: []string{"nf"}, Attribute: to(1)},
+		{Name: proto.String("/Div"), OpType: proto.String("Div"), Input: []string{"x", "nf"}, Output: []string{"d"}},
+		{Name: proto.String("/Tanh"), OpType: proto.String("Tanh"), Input: []string{"d"}, Output: []string{"y"}},
+	}
+	paired := tiny(i64("shape", []int64{2}, 2, -1))
+	paired.Graph.Node = []*pb.NodeProto{
+		{Name: proto.String("/Reshape"), OpType: proto.String("Reshape"), Input: []string{"x", "shape"}, Output: []string{"r"}},
+		{Name: proto.String("/Tanh"), OpType: proto.String("Tanh"), Input: []string{"r"}, Output: []string{"y"}},
+	}
+	for _, c := range []struct {
+		name string
+		m    *pb.ModelProto
+		want string
+	}{
+		{"divided by the batch size", divided, "must not use the batch size"},
+		{"reshaped to a batch of 2", paired, "tracing at batch size"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, v := range append(c.m.Graph.Input, c.m.Graph.Output...) {
+				v.Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}
+			}
+			m, err := Decode(encode(t, c.m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := m.Fn([]int{2})
+			if err != nil {
+				t.Skipf("the importer refuses it already: %v", err)
+			}
+			_, err = ExportFunc(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{jacobi.BatchJacobianOf(f, in[0])} },
+				[][]int{{-1, 2}}, PerSample())
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one saying %q", err, c.want)
+			}
+		})
+	}
+}

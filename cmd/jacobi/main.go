@@ -5,6 +5,7 @@
 //	jacobi hessian      --model net.onnx --input x.npy --output h.npy   # (b, out, in, in)
 //	jacobi hessian-diag --model net.onnx --input x.npy --output d.npy   # (b, out, in)
 //	jacobi laplacian    --model net.onnx --input x.npy --output l.npy   # (b, out)
+//	jacobi export --derivative laplacian --model net.onnx --output lap.onnx
 //
 // With no --model it uses a built-in seed network, Linear(5,2) → Sigmoid →
 // Linear(2,10) exported from PyTorch; with no --input, a seeded random
@@ -77,6 +78,7 @@ Commands:
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-13s %s, shape %s\n", c.name, c.short, c.shape)
 	}
+	fmt.Fprintf(w, "  %-13s %s\n", "export", "write a per-sample derivative as an ONNX model (batch symbolic)")
 	fmt.Fprintf(w, "  %-13s %s\n", "bench", "time jacobi against the alternatives on the benchmark cases")
 	fmt.Fprintf(w, `  help [command] show help for a command
 
@@ -150,9 +152,14 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 			return 1
 		}
 		return runBench(args[1:], stdout, stderr)
+	case "export":
+		return runExport(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 && args[1] == "bench" {
 			return runBench([]string{"-h"}, stdout, stdout)
+		}
+		if len(args) > 1 && args[1] == "export" {
+			return runExport([]string{"-h"}, stdout, stdout)
 		}
 		if len(args) > 1 {
 			c := findCommand(args[1])
