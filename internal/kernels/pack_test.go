@@ -21,7 +21,7 @@ func testPack[T float](t *testing.T) {
 
 func testPackVec[T float](t *testing.T, vec bool) {
 	r := rand.New(rand.NewPCG(13, 14))
-	for _, w := range []int{3, 4, 6, 8, 16, 24, 32} {
+	for _, w := range []int{3, 4, 6, 8, 12, 16, 24, 32} {
 		for _, h := range []int{1, w / 2, w - 1, w} {
 			for _, kb := range []int{1, 7, 64} {
 				ld := max(w, kb) + r.IntN(3)

@@ -39,11 +39,11 @@ var hasNEON = cpu.ARM64.HasASIMD
 var (
 	neonKernel = blocked(&microKernel{
 		name: "neon_6x8", mr: 6, nr: 8,
-		fn: kernNEON_6x8, fnSmallK: kernNEON_6x8_nopf, fnRow: kernNEON_6x8_row,
+		fn: kernNEON_6x8, fnSmallK: kernNEON_6x8_nopf, fnRow: kernNEON_6x8_row, vecPack: true,
 	})
 	neonKernel32 = blocked(&sgemmKernel{
 		name: "neon_12x8_f32", mr: 12, nr: 8,
-		fn: kernNEON_12x8_f32, fnSmallK: kernNEON_12x8_f32_nopf, fnRow: kernNEON_12x8_f32_row,
+		fn: kernNEON_12x8_f32, fnSmallK: kernNEON_12x8_f32_nopf, fnRow: kernNEON_12x8_f32_row, vecPack: true,
 	})
 )
 

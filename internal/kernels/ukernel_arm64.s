@@ -2198,3 +2198,282 @@ kernNEON_12x8_f32_row_next:
 	BLT kernNEON_12x8_f32_row_panel
 	RET
 
+// func interleaveNEON_D6(dst, src unsafe.Pointer, ld, kb int)
+TEXT ·interleaveNEON_D6(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R4
+	MOVD ld+16(FP), R2
+	LSL $3, R2
+	MOVD kb+24(FP), R3
+	ADD R2, R4, R5
+	ADD R2, R5, R6
+	ADD R2, R6, R7
+	ADD R2, R7, R8
+	ADD R2, R8, R9
+	LSR $1, R3, R1
+	CBZ R1, interleaveNEON_D6_tail
+interleaveNEON_D6_loop:
+	VLD1.P 16(R4), [V0.D2]
+	VLD1.P 16(R5), [V1.D2]
+	VLD1.P 16(R6), [V2.D2]
+	VLD1.P 16(R7), [V3.D2]
+	VLD1.P 16(R8), [V4.D2]
+	VLD1.P 16(R9), [V5.D2]
+	WORD $0x4ec12810 // trn1 v16.2d, v0.2d, v1.2d
+	WORD $0x4ec16813 // trn2 v19.2d, v0.2d, v1.2d
+	WORD $0x4ec32851 // trn1 v17.2d, v2.2d, v3.2d
+	WORD $0x4ec36854 // trn2 v20.2d, v2.2d, v3.2d
+	WORD $0x4ec52892 // trn1 v18.2d, v4.2d, v5.2d
+	WORD $0x4ec56895 // trn2 v21.2d, v4.2d, v5.2d
+	VST1.P [V16.D2, V17.D2, V18.D2, V19.D2], 64(R0)
+	VST1.P [V20.D2, V21.D2], 32(R0)
+	SUBS $1, R1, R1
+	BNE interleaveNEON_D6_loop
+interleaveNEON_D6_tail:
+	AND $1, R3, R3
+	CBZ R3, interleaveNEON_D6_done
+interleaveNEON_D6_step:
+	FMOVD.P 8(R4), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R5), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R6), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R7), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R8), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R9), F0
+	FMOVD.P F0, 8(R0)
+	SUBS $1, R3, R3
+	BNE interleaveNEON_D6_step
+interleaveNEON_D6_done:
+	RET
+
+// func interleaveNEON_D8(dst, src unsafe.Pointer, ld, kb int)
+TEXT ·interleaveNEON_D8(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R4
+	MOVD ld+16(FP), R2
+	LSL $3, R2
+	MOVD kb+24(FP), R3
+	ADD R2, R4, R5
+	ADD R2, R5, R6
+	ADD R2, R6, R7
+	ADD R2, R7, R8
+	ADD R2, R8, R9
+	ADD R2, R9, R10
+	ADD R2, R10, R11
+	LSR $1, R3, R1
+	CBZ R1, interleaveNEON_D8_tail
+interleaveNEON_D8_loop:
+	VLD1.P 16(R4), [V0.D2]
+	VLD1.P 16(R5), [V1.D2]
+	VLD1.P 16(R6), [V2.D2]
+	VLD1.P 16(R7), [V3.D2]
+	VLD1.P 16(R8), [V4.D2]
+	VLD1.P 16(R9), [V5.D2]
+	VLD1.P 16(R10), [V6.D2]
+	VLD1.P 16(R11), [V7.D2]
+	WORD $0x4ec12810 // trn1 v16.2d, v0.2d, v1.2d
+	WORD $0x4ec16814 // trn2 v20.2d, v0.2d, v1.2d
+	WORD $0x4ec32851 // trn1 v17.2d, v2.2d, v3.2d
+	WORD $0x4ec36855 // trn2 v21.2d, v2.2d, v3.2d
+	WORD $0x4ec52892 // trn1 v18.2d, v4.2d, v5.2d
+	WORD $0x4ec56896 // trn2 v22.2d, v4.2d, v5.2d
+	WORD $0x4ec728d3 // trn1 v19.2d, v6.2d, v7.2d
+	WORD $0x4ec768d7 // trn2 v23.2d, v6.2d, v7.2d
+	VST1.P [V16.D2, V17.D2, V18.D2, V19.D2], 64(R0)
+	VST1.P [V20.D2, V21.D2, V22.D2, V23.D2], 64(R0)
+	SUBS $1, R1, R1
+	BNE interleaveNEON_D8_loop
+interleaveNEON_D8_tail:
+	AND $1, R3, R3
+	CBZ R3, interleaveNEON_D8_done
+interleaveNEON_D8_step:
+	FMOVD.P 8(R4), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R5), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R6), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R7), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R8), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R9), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R10), F0
+	FMOVD.P F0, 8(R0)
+	FMOVD.P 8(R11), F0
+	FMOVD.P F0, 8(R0)
+	SUBS $1, R3, R3
+	BNE interleaveNEON_D8_step
+interleaveNEON_D8_done:
+	RET
+
+// func interleaveNEON_S8(dst, src unsafe.Pointer, ld, kb int)
+TEXT ·interleaveNEON_S8(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R4
+	MOVD ld+16(FP), R2
+	LSL $2, R2
+	MOVD kb+24(FP), R3
+	ADD R2, R4, R5
+	ADD R2, R5, R6
+	ADD R2, R6, R7
+	ADD R2, R7, R8
+	ADD R2, R8, R9
+	ADD R2, R9, R10
+	ADD R2, R10, R11
+	LSR $2, R3, R1
+	CBZ R1, interleaveNEON_S8_tail
+interleaveNEON_S8_loop:
+	VLD1.P 16(R4), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	VLD1.P 16(R6), [V2.S4]
+	VLD1.P 16(R7), [V3.S4]
+	VLD1.P 16(R8), [V4.S4]
+	VLD1.P 16(R9), [V5.S4]
+	VLD1.P 16(R10), [V6.S4]
+	VLD1.P 16(R11), [V7.S4]
+	WORD $0x4e81281c // trn1 v28.4s, v0.4s, v1.4s
+	WORD $0x4e81681d // trn2 v29.4s, v0.4s, v1.4s
+	WORD $0x4e83285e // trn1 v30.4s, v2.4s, v3.4s
+	WORD $0x4e83685f // trn2 v31.4s, v2.4s, v3.4s
+	WORD $0x4ede2b90 // trn1 v16.2d, v28.2d, v30.2d
+	WORD $0x4ede6b94 // trn2 v20.2d, v28.2d, v30.2d
+	WORD $0x4edf2bb2 // trn1 v18.2d, v29.2d, v31.2d
+	WORD $0x4edf6bb6 // trn2 v22.2d, v29.2d, v31.2d
+	WORD $0x4e85289c // trn1 v28.4s, v4.4s, v5.4s
+	WORD $0x4e85689d // trn2 v29.4s, v4.4s, v5.4s
+	WORD $0x4e8728de // trn1 v30.4s, v6.4s, v7.4s
+	WORD $0x4e8768df // trn2 v31.4s, v6.4s, v7.4s
+	WORD $0x4ede2b91 // trn1 v17.2d, v28.2d, v30.2d
+	WORD $0x4ede6b95 // trn2 v21.2d, v28.2d, v30.2d
+	WORD $0x4edf2bb3 // trn1 v19.2d, v29.2d, v31.2d
+	WORD $0x4edf6bb7 // trn2 v23.2d, v29.2d, v31.2d
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R0)
+	SUBS $1, R1, R1
+	BNE interleaveNEON_S8_loop
+interleaveNEON_S8_tail:
+	AND $3, R3, R3
+	CBZ R3, interleaveNEON_S8_done
+interleaveNEON_S8_step:
+	FMOVS.P 4(R4), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R5), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R6), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R7), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R8), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R9), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R10), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R11), F0
+	FMOVS.P F0, 4(R0)
+	SUBS $1, R3, R3
+	BNE interleaveNEON_S8_step
+interleaveNEON_S8_done:
+	RET
+
+// func interleaveNEON_S12(dst, src unsafe.Pointer, ld, kb int)
+TEXT ·interleaveNEON_S12(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R4
+	MOVD ld+16(FP), R2
+	LSL $2, R2
+	MOVD kb+24(FP), R3
+	ADD R2, R4, R5
+	ADD R2, R5, R6
+	ADD R2, R6, R7
+	ADD R2, R7, R8
+	ADD R2, R8, R9
+	ADD R2, R9, R10
+	ADD R2, R10, R11
+	ADD R2, R11, R12
+	ADD R2, R12, R13
+	ADD R2, R13, R14
+	ADD R2, R14, R15
+	LSR $2, R3, R1
+	CBZ R1, interleaveNEON_S12_tail
+interleaveNEON_S12_loop:
+	VLD1.P 16(R4), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	VLD1.P 16(R6), [V2.S4]
+	VLD1.P 16(R7), [V3.S4]
+	VLD1.P 16(R8), [V4.S4]
+	VLD1.P 16(R9), [V5.S4]
+	VLD1.P 16(R10), [V6.S4]
+	VLD1.P 16(R11), [V7.S4]
+	VLD1.P 16(R12), [V8.S4]
+	VLD1.P 16(R13), [V9.S4]
+	VLD1.P 16(R14), [V10.S4]
+	VLD1.P 16(R15), [V11.S4]
+	WORD $0x4e81281c // trn1 v28.4s, v0.4s, v1.4s
+	WORD $0x4e81681d // trn2 v29.4s, v0.4s, v1.4s
+	WORD $0x4e83285e // trn1 v30.4s, v2.4s, v3.4s
+	WORD $0x4e83685f // trn2 v31.4s, v2.4s, v3.4s
+	WORD $0x4ede2b90 // trn1 v16.2d, v28.2d, v30.2d
+	WORD $0x4ede6b96 // trn2 v22.2d, v28.2d, v30.2d
+	WORD $0x4edf2bb3 // trn1 v19.2d, v29.2d, v31.2d
+	WORD $0x4edf6bb9 // trn2 v25.2d, v29.2d, v31.2d
+	WORD $0x4e85289c // trn1 v28.4s, v4.4s, v5.4s
+	WORD $0x4e85689d // trn2 v29.4s, v4.4s, v5.4s
+	WORD $0x4e8728de // trn1 v30.4s, v6.4s, v7.4s
+	WORD $0x4e8768df // trn2 v31.4s, v6.4s, v7.4s
+	WORD $0x4ede2b91 // trn1 v17.2d, v28.2d, v30.2d
+	WORD $0x4ede6b97 // trn2 v23.2d, v28.2d, v30.2d
+	WORD $0x4edf2bb4 // trn1 v20.2d, v29.2d, v31.2d
+	WORD $0x4edf6bba // trn2 v26.2d, v29.2d, v31.2d
+	WORD $0x4e89291c // trn1 v28.4s, v8.4s, v9.4s
+	WORD $0x4e89691d // trn2 v29.4s, v8.4s, v9.4s
+	WORD $0x4e8b295e // trn1 v30.4s, v10.4s, v11.4s
+	WORD $0x4e8b695f // trn2 v31.4s, v10.4s, v11.4s
+	WORD $0x4ede2b92 // trn1 v18.2d, v28.2d, v30.2d
+	WORD $0x4ede6b98 // trn2 v24.2d, v28.2d, v30.2d
+	WORD $0x4edf2bb5 // trn1 v21.2d, v29.2d, v31.2d
+	WORD $0x4edf6bbb // trn2 v27.2d, v29.2d, v31.2d
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R0)
+	VST1.P [V24.S4, V25.S4, V26.S4, V27.S4], 64(R0)
+	SUBS $1, R1, R1
+	BNE interleaveNEON_S12_loop
+interleaveNEON_S12_tail:
+	AND $3, R3, R3
+	CBZ R3, interleaveNEON_S12_done
+interleaveNEON_S12_step:
+	FMOVS.P 4(R4), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R5), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R6), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R7), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R8), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R9), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R10), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R11), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R12), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R13), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R14), F0
+	FMOVS.P F0, 4(R0)
+	FMOVS.P 4(R15), F0
+	FMOVS.P F0, 4(R0)
+	SUBS $1, R3, R3
+	BNE interleaveNEON_S12_step
+interleaveNEON_S12_done:
+	RET
+

@@ -143,3 +143,15 @@ func fmulElemS(d, n, m, idx int) {
 	chk(d, n, m)
 	word(0x4F809000|uint32(idx&1)<<21|uint32(m)<<16|uint32(idx>>1)<<11|uint32(n)<<5|uint32(d), "fmul v%d.4s, v%d.4s, v%d.s[%d]", d, n, m, idx)
 }
+
+// trn1, trn2 (2D or 4S): interleave the even (trn1) or odd (trn2) lanes
+// of n and m.
+func trn(base uint32, mn, arr string, d, n, m int) {
+	chk(d, n, m)
+	word(base|uint32(m)<<16|uint32(n)<<5|uint32(d), "%s v%d.%s, v%d.%s, v%d.%s", mn, d, arr, n, arr, m, arr)
+}
+
+func trn1D(d, n, m int) { trn(0x4EC02800, "trn1", "2d", d, n, m) }
+func trn2D(d, n, m int) { trn(0x4EC06800, "trn2", "2d", d, n, m) }
+func trn1S(d, n, m int) { trn(0x4E802800, "trn1", "4s", d, n, m) }
+func trn2S(d, n, m int) { trn(0x4E806800, "trn2", "4s", d, n, m) }

@@ -238,4 +238,5 @@ func genGemm(f32 bool) {
 		gemmKernel(shapeF32, "kernNEON_12x8_f32_nopf", false, false)
 		gemmKernel(shapeF32, "kernNEON_12x8_f32_row", false, true)
 	}
+	genPack(f32)
 }

@@ -1,6 +1,7 @@
 // Command genarm64 writes the arm64 (ASIMD/NEON) assembly of package
-// kernels: the DGEMM micro-kernels (ukernel_arm64.s) and the elementwise
-// maps, streaming ops and reductions (elementwise_arm64.s). Run it with
+// kernels: the GEMM micro-kernels and panel packing (ukernel_arm64.s; the
+// float32 ones with -f32) and the elementwise maps, streaming ops and
+// reductions (elementwise_arm64.s). Run it with
 // `go generate` in internal/kernels.
 //
 // The Go assembler knows loads, stores and a few integer vector
