@@ -26,20 +26,113 @@ type Compiled struct {
 // more for programs too cheap to be worth splitting that finely), side by
 // side (WithWorkers; by default one per core). Results do not depend on
 // either, bit for bit.
+//
+// f is traced at two batch sizes, and its per-sample programs must be the
+// same: a function that uses its batch size as a value (x / b) or in a
+// shape that fits one batch only (a reshape to a literal (2, -1)) is
+// refused with a *transform.BatchSizeError naming the operation, since
+// run at another batch size it would compute something else. The one-shot
+// derivatives (BatchJacobian, …) trace at their input's batch size and so
+// give such functions' derivatives at that size.
 func Compile(f Fn, sampleShape []int, opts ...RunOption) (*Compiled, error) {
 	_, rc, err := configure(opts)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	c, err := compile(f, append([]int{2}, sampleShape...), rc)
+	ps, err := perSampleAnyBatch(f, sampleShape)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	c, err := compileProgram(ps, sampleShape, rc)
 	return c, apiError(err)
 }
 
-func compile(f Fn, batchShape []int, rc runConfig) (*Compiled, error) {
-	ps, err := perSampleProgram(f, batchShape)
-	if err != nil {
-		return nil, err
+// Compile traces a function whose batch size is not known at two batch
+// sizes, an even one and an odd prime, chosen from these lists: unlikely
+// to be mistaken for another dimension. A function that fails at the
+// first is traced at 2 (the smallest batch that can show that samples
+// mix) to tell a function that fails at every size from one that fails
+// at some.
+var (
+	evenBatches = []int{6, 10, 14, 22, 26, 34, 38, 46, 58, 62, 74, 82, 86, 94, 106, 118, 122, 134}
+	oddBatches  = []int{5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79}
+)
+
+// batchSizes returns an even and an odd batch size that are none of
+// avoid's keys.
+func batchSizes(avoid map[int]bool) [2]int {
+	ns := [2]int{138, 83}
+	for i, list := range [][]int{evenBatches, oddBatches} {
+		for _, n := range list {
+			if !avoid[n] {
+				ns[i] = n
+				break
+			}
+		}
 	}
+	return ns
+}
+
+// programDims adds the dimensions of p's variables to set.
+func programDims(p *ir.Program, set map[int]bool) {
+	for _, v := range p.In {
+		for _, d := range v.Shape {
+			set[d] = true
+		}
+	}
+	for _, e := range p.Eqns {
+		for _, d := range e.Out.Shape {
+			set[d] = true
+		}
+	}
+}
+
+// perSampleAnyBatch traces f at two batch sizes and returns its simplified
+// per-sample program, or an error when f mixes samples or depends on the
+// batch size (a *transform.BatchSizeError).
+//
+// The per-sample programs of a function that does not depend on the batch
+// size are the same, equation for equation, unless the batch size happens
+// to equal another dimension: the simplifications inside derivatives then
+// share values of the batched program that differ only there. So the
+// sizes avoid the sample's dimensions, and when the programs differ the
+// comparison is made again at sizes that avoid every dimension of both.
+func perSampleAnyBatch(f Fn, sampleShape []int) (*ir.Program, error) {
+	avoid := map[int]bool{}
+	for _, d := range sampleShape {
+		avoid[d] = true
+	}
+	var err error
+	for try := 0; try < 2; try++ {
+		ns := batchSizes(avoid)
+		var ps [2]*ir.Program
+		for i, n := range ns {
+			ps[i], err = unbatched(f, append([]int{n}, sampleShape...))
+			if err != nil {
+				if i == 0 {
+					if _, err2 := unbatched(f, append([]int{2}, sampleShape...)); err2 == nil {
+						return nil, &transform.BatchSizeError{Sizes: [2]int{2, n}, Err: err}
+					}
+					return nil, err
+				}
+				return nil, &transform.BatchSizeError{Sizes: ns, Err: err}
+			}
+			// Unbatch leaves the batched forms of values that only their
+			// rows reach dead, and those carry the batch size in their shapes.
+			ps[i] = transform.DeadCode(ps[i])
+		}
+		if err = transform.CompareBatchSizes(ps[0], ps[1], ns[0], ns[1]); err == nil {
+			return transform.Simplify(ps[0])
+		}
+		for i, p := range ps {
+			avoid[ns[i]] = true
+			programDims(p, avoid)
+		}
+	}
+	return nil, err
+}
+
+func compileProgram(ps *ir.Program, sampleShape []int, rc runConfig) (*Compiled, error) {
 	chunk := 0
 	if rc.chunkSet {
 		chunk = rc.chunk
@@ -48,12 +141,23 @@ func compile(f Fn, batchShape []int, rc runConfig) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Compiled{prog: ps, inShape: batchShape[1:], outShape: ps.Out[0].Shape, run: r}, nil
+	return &Compiled{prog: ps, inShape: append([]int{}, sampleShape...), outShape: ps.Out[0].Shape, run: r}, nil
 }
 
 // perSampleProgram traces f on a batch of the given shape and proves it
-// maps samples independently, returning the simplified program of one sample.
+// maps samples independently, returning the simplified program of one
+// sample: exact at that batch size.
 func perSampleProgram(f Fn, batchShape []int) (*ir.Program, error) {
+	ps, err := unbatched(f, batchShape)
+	if err != nil {
+		return nil, err
+	}
+	return transform.Simplify(ps)
+}
+
+// unbatched traces f on a batch of the given shape and returns its
+// per-sample program, not yet simplified.
+func unbatched(f Fn, batchShape []int) (*ir.Program, error) {
 	if f == nil {
 		return nil, fmt.Errorf("the function is nil")
 	}
@@ -65,10 +169,13 @@ func perSampleProgram(f Fn, batchShape []int) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if outAxes[0] != 0 {
-		return nil, fmt.Errorf("the output of shape %v does not have the samples along axis 0", p.Out[0].Shape)
+	switch outAxes[0] {
+	case 0:
+		return ps, nil
+	case -1:
+		return nil, fmt.Errorf("the output of shape %v does not depend on the input and has no batch axis (a constant?): a function of a batch must return one row per sample", p.Out[0].Shape)
 	}
-	return transform.Simplify(ps)
+	return nil, fmt.Errorf("the output of shape %v does not have the samples along axis 0 (they are along axis %d)", p.Out[0].Shape, outAxes[0])
 }
 
 // String prints the per-sample program.
@@ -150,7 +257,13 @@ func runPerSample(name string, f Fn, x *tensor.Tensor, rc runConfig, err error) 
 	if x == nil || x.Rank() < 1 {
 		return nil, apiError(fmt.Errorf("%s: the input needs a batch axis", name))
 	}
-	c, err := compile(f, x.Shape(), rc)
+	// Traced at x's own batch size, the per-sample program is exact for
+	// x even when f uses its batch size.
+	ps, err := perSampleProgram(f, x.Shape())
+	if err != nil {
+		return nil, apiError(err)
+	}
+	c, err := compileProgram(ps, x.Shape()[1:], rc)
 	if err != nil {
 		return nil, apiError(err)
 	}

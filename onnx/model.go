@@ -9,6 +9,7 @@ import (
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/transform"
 )
 
 // Apply lowers the model's graph onto jacobi operations applied to x, a batch
@@ -156,6 +157,10 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 		return nil, fmt.Errorf("onnx: %s%w", m.where(), err)
 	}
 	if _, err := jacobi.Compile(fn, sampleShape); err != nil {
+		var bs *transform.BatchSizeError
+		if errors.As(err, &bs) {
+			return nil, m.batchSizeError(bs)
+		}
 		var mix *op.MixError
 		if errors.As(err, &mix) || strings.Contains(err.Error(), "samples along axis") {
 			detail := err.Error()
@@ -179,6 +184,30 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 		return nil, fmt.Errorf("onnx: %s%w", m.where(), err)
 	}
 	return fn, nil
+}
+
+// batchSizeError explains a model that depends on its batch size: one
+// that uses the size as a value (Shape → Gather → Div) or reshapes to a
+// literal shape that fits one batch size only.
+func (m *Model) batchSizeError(e *transform.BatchSizeError) error {
+	hint := ""
+	if fb := m.fixedBatch(); fb > 0 {
+		hint = fmt.Sprintf("; its input declares a fixed batch of %d: export it with a dynamic batch axis (dynamic_axes) and shapes that follow it (x.view(x.size(0), -1))", fb)
+	}
+	if e.Err != nil {
+		detail := e.Err.Error()
+		var mix *op.MixError
+		if errors.As(e.Err, &mix) {
+			at := strings.TrimPrefix(mix.Src, m.where())
+			detail = fmt.Sprintf("at %s, %s %s", at, mix.Prim, mix.Reason)
+		}
+		return fmt.Errorf("onnx: %sthe model depends on its batch size: it maps samples independently at batch size %d but not at %d (%s), so it is refused: per-sample derivatives need a model that works at every batch size%s", m.where(), e.Sizes[0], e.Sizes[1], detail, hint)
+	}
+	at := ""
+	if e.Src != "" {
+		at = " at " + strings.TrimPrefix(e.Src, m.where())
+	}
+	return fmt.Errorf("onnx: %sthe model depends on its batch size%s: traced at batch sizes %d and %d, its %s differs (%s), so its per-sample derivatives at one batch size would be wrong at another and it is refused%s", m.where(), at, e.Sizes[0], e.Sizes[1], e.Prim, e.Reason, hint)
 }
 
 // firstMixing returns the first node whose output, as a function of the

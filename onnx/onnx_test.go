@@ -262,3 +262,63 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Models exported from PyTorch that depend on their batch size — x /
+// x.shape[0] (Shape → Gather → Cast → Div) and a reshape of a dynamic
+// batch to a literal [2, -1] — are refused with the node named: compiled
+// for one batch size they would be wrong at another. Applied at the
+// batch's own size, the first gives its exact per-sample derivative.
+func TestBatchSizeDependentModels(t *testing.T) {
+	cases := []struct {
+		name string
+		want []string
+	}{
+		{"batchsize", []string{"depends on its batch size", `Div node "/Div"`, "batchsize/model.onnx"}},
+		{"reshape_batch", []string{"depends on its batch size", `Reshape node "/Reshape"`, "at batch size 2 but not at"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Load(filepath.Join(modelsDir, c.name, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := readNpy(t, filepath.Join(modelsDir, c.name, "x.npy"))
+			_, err = m.Fn(x.Shape()[1:])
+			if err == nil {
+				t.Fatal("a model that depends on its batch size was accepted")
+			}
+			for _, want := range c.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+
+	m, err := Load(filepath.Join(modelsDir, "batchsize", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(x *jacobi.Node) *jacobi.Node {
+		y, err := m.Apply(x)
+		if err != nil {
+			return x.Fail(err)
+		}
+		return y
+	}
+	for _, b := range []int{1, 4, 9} {
+		x := tensor.Randn(tensor.NewRand(uint64(b)), b, 3)
+		j, err := jacobi.BatchJacobian(f, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tensor.Zeros(b, 3, 3)
+		for i := 0; i < b; i++ {
+			for k := 0; k < 3; k++ {
+				th := math.Tanh(x.At(i, k) / float64(b))
+				want.Data()[i*9+k*4] = (1 - th*th) / float64(b)
+			}
+		}
+		closeRel(t, "per-sample Jacobian of tanh(x/b) at its batch size", j, want, 1e-14)
+	}
+}

@@ -23,7 +23,8 @@ vmap(jacrev(jacrev(f))) in float64 on the per-sample function f(x_i) = model(x_i
 with the model's weights widened to float64 (so float32 models give exactly
 the numbers that their float32 initializers define). The sample-mixing model
 has no references: its derivatives per sample do not exist, and jacobi must
-refuse it.
+refuse it. Nor do the models that depend on their batch size (batchsize,
+reshape_batch): jacobi must refuse to compile them for every batch size.
 
 It also writes a few .npy files under testdata/npy/ for the .npy reader's
 tests and copies the default model to cmd/jacobi/default.onnx.
@@ -280,6 +281,24 @@ class Mixing(nn.Module):
         return self.l1(x - x.mean(0, keepdim=True))
 
 
+class BatchSize(nn.Module):
+    """Uses its batch size as a value: tanh(x / x.shape[0]), exported as
+    Shape -> Gather -> Cast -> Div. Per-sample derivatives exist at each
+    batch size, but a program traced at one is wrong at another: jacobi
+    must refuse it (or trace it at the real batch size)."""
+
+    def forward(self, x):
+        return torch.tanh(x / x.shape[0])
+
+
+class ReshapeBatch(nn.Module):
+    """Reshapes a dynamic batch to a literal [2, -1]: right only for a
+    batch of 2 (where it changes nothing), mixing samples at any other."""
+
+    def forward(self, x):
+        return torch.tanh(x.reshape(2, -1)).reshape(x.shape[0], -1)
+
+
 def save(path, a):
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
@@ -411,6 +430,8 @@ def main():
     export("einsums", Einsums(), rng.standard_normal((3, 4)), opset=14, double=True)
     export("pools", Pools(), rng.standard_normal((3, 16)), opset=14, double=True)
     export("mixing", Mixing(), rng.standard_normal((4, 3)), opset=14, refs=False)
+    export("batchsize", BatchSize(), rng.standard_normal((4, 3)), opset=14, refs=False)
+    export("reshape_batch", ReshapeBatch(), rng.standard_normal((2, 4)), opset=14, refs=False)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,10 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 		s := t.Shape()
 		outer, n, inner := tensor.Size(s[:a]), s[a], tensor.Size(s[a+1:])
 		data := t.Data()
+		if n == 0 {
+			// An empty batch: no sample will ever read the row.
+			return op.Full(u.b, 0, tensor.RemoveAxis(s, a)), nil
+		}
 		row := make([]float64, 0, outer*inner)
 		for o := 0; o < outer; o++ {
 			first := data[o*n*inner : o*n*inner+inner]

@@ -173,6 +173,30 @@ func TestMixingModelFails(t *testing.T) {
 	}
 }
 
+// Models that depend on their batch size are refused (exit 1) with the
+// node named, for every command, and nothing is written: traced at one
+// batch size, their derivatives would be wrong at another.
+func TestBatchSizeModelsFail(t *testing.T) {
+	for _, c := range []struct{ model, node string }{{"batchsize", `Div node "/Div"`}, {"reshape_batch", `Reshape node "/Reshape"`}} {
+		dir := "../../testdata/models/" + c.model
+		for _, cmd := range commands {
+			out := filepath.Join(t.TempDir(), "out.npy")
+			code, _, stderr := runBin(t, cmd.name, "--model", dir+"/model.onnx", "--input", dir+"/x.npy", "--output", out)
+			if code != 1 {
+				t.Errorf("%s %s: exit %d, want 1: %s", c.model, cmd.name, code, stderr)
+			}
+			for _, want := range []string{"depends on its batch size", c.node} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("%s %s: message lacks %q: %s", c.model, cmd.name, want, stderr)
+				}
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s %s: output file left behind: %v", c.model, cmd.name, err)
+			}
+		}
+	}
+}
+
 func TestBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	junk := filepath.Join(dir, "junk.onnx")
