@@ -3,6 +3,11 @@
 // checks it, and lowers its graph onto jacobi's Node operations, so that
 // every derivative jacobi offers works on it.
 //
+// It also exports jacobi's programs as ONNX models with a symbolic batch
+// dimension — a compiled per-sample derivative (ExportCompiled), any traced
+// function such as a training step (ExportFunc) — for ONNX Runtime, Triton
+// Inference Server and other engines to run (see docs/scale-out.md).
+//
 // The decoder is written for untrusted files: malformed, truncated or hostile
 // input gives an error, never a panic, and tensor sizes are checked against
 // the data actually present before anything is allocated for them.
