@@ -201,11 +201,15 @@ func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte,
 	}
 	var fixed []int
 	symbolic := false
+	axes := make([]int, len(shapes)) // each input's batch axis, or -1
 	for i, s := range shapes {
-		for _, d := range s {
+		axes[i] = -1
+		for j, d := range s {
 			switch {
+			case d == -1 && axes[i] >= 0:
+				return nil, fmt.Errorf("onnx: ExportFunc: input %d has shape %v: one batch axis (-1) per input at most", i, s)
 			case d == -1:
-				symbolic = true
+				symbolic, axes[i] = true, j
 			case d < 0:
 				return nil, fmt.Errorf("onnx: ExportFunc: input %d has shape %v: dimensions are sizes or -1 for the batch", i, s)
 			default:
@@ -213,10 +217,45 @@ func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte,
 			}
 		}
 	}
-	ns := []int{0}
-	if symbolic {
-		ns = batchSizes(fixed)
+	if !symbolic {
+		t, err := jacobi.Trace(f, shapes)
+		if err != nil {
+			return nil, fmt.Errorf("onnx: %w", err)
+		}
+		return exportPrograms([]*ir.Program{t.Program()}, nil, cfg)
 	}
+	// A batch size equal to another dimension can change how a program is
+	// simplified: when the programs differ, they are traced again at sizes
+	// that avoid every dimension of them (as jacobi.Compile does).
+	avoid := fixed
+	for try := 0; ; try++ {
+		ns := batchSizes(avoid)
+		progs, err := traceAt(f, shapes, ns)
+		if err == nil && cfg.perSample {
+			err = samePerSample(progs, axes, ns)
+		}
+		var b []byte
+		if err == nil {
+			if b, err = exportPrograms(progs, ns, cfg); err == nil {
+				return b, nil
+			}
+		}
+		var bs *transform.BatchSizeError
+		if try == 1 || !(errors.As(err, &bs) || errors.Is(err, errDiffers)) {
+			if !strings.HasPrefix(err.Error(), "onnx: ") {
+				err = fmt.Errorf("onnx: %w", err)
+			}
+			return nil, err
+		}
+		avoid = append(avoid, ns...)
+		for _, p := range progs {
+			avoid = append(avoid, programInts(p)...)
+		}
+	}
+}
+
+// traceAt traces f with -1 in shapes replaced by each of the batch sizes ns.
+func traceAt(f jacobi.MultiFn, shapes [][]int, ns []int) ([]*ir.Program, error) {
 	progs := make([]*ir.Program, len(ns))
 	for k, n := range ns {
 		at := make([][]int, len(shapes))
@@ -231,17 +270,38 @@ func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte,
 		}
 		t, err := jacobi.Trace(f, at)
 		if err != nil {
-			if symbolic {
-				return nil, fmt.Errorf("onnx: tracing at batch size %d: %w", n, err)
+			if k > 0 {
+				return nil, &transform.BatchSizeError{Sizes: [2]int{ns[0], n}, Err: err}
 			}
-			return nil, fmt.Errorf("onnx: %w", err)
+			return nil, fmt.Errorf("tracing at batch size %d: %w", n, err)
 		}
 		progs[k] = t.Program()
 	}
-	if !symbolic {
-		ns = nil
+	return progs, nil
+}
+
+// samePerSample proves that the programs, traced at the batch sizes ns,
+// map every sample on its own (inputs carry the batch along axes, -1 for
+// none), and that their per-sample programs are the same: the analysis of
+// jacobi.Compile, which refuses a function that depends on its batch size
+// with a *transform.BatchSizeError.
+func samePerSample(progs []*ir.Program, axes []int, ns []int) error {
+	ps := make([]*ir.Program, len(progs))
+	for i, p := range progs {
+		u, _, err := transform.Unbatch(p, axes)
+		if err != nil {
+			return err
+		}
+		// Unbatch leaves dead the batched forms of values that only their
+		// rows reach, whose shapes carry the batch size.
+		ps[i] = transform.DeadCode(u)
 	}
-	return exportPrograms(progs, ns, cfg)
+	for i := 1; i < len(ps); i++ {
+		if err := transform.CompareBatchSizes(ps[0], ps[i], ns[0], ns[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ExportTraced returns t's program as an ONNX model of fixed shapes: the
@@ -368,6 +428,9 @@ func programInts(p *ir.Program) []int {
 	return out
 }
 
+// errDiffers is the error of programs that differ between batch sizes.
+var errDiffers = errors.New("the program depends on the batch size")
+
 // symProgram is a program with the batch size as a symbol: the program as
 // traced at the first batch size, the dimension of every variable, and the
 // constants that are not the same tensor at every batch size.
@@ -403,7 +466,7 @@ func symbolize(ps []*ir.Program, ns []int, perSample bool) (*symProgram, error) 
 	}
 	p0 := ps[0]
 	differs := func(format string, args ...any) error {
-		return fmt.Errorf("the program depends on the batch size: traced at batch sizes %v, %s", ns, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: traced at batch sizes %v, %s", errDiffers, ns, fmt.Sprintf(format, args...))
 	}
 	for _, p := range ps[1:] {
 		if len(p.In) != len(p0.In) || len(p.Out) != len(p0.Out) {

@@ -622,9 +622,9 @@ func TestExportTrainingStep(t *testing.T) {
 			checkFunc(t, pinnStep(m), shapes, inputs, []int{3, 50}, Opset(opset))
 		})
 	}
-	// Per-sample only, the same step is refused: it uses the batch size.
+	// Per sample, the same step is refused: it sums over the samples.
 	_, err = ExportFunc(pinnStep(m), shapes, PerSample())
-	if err == nil || !strings.Contains(err.Error(), "batch size") {
+	if err == nil || !strings.Contains(err.Error(), "mixes samples") {
 		t.Errorf("a per-sample export of a mean over the batch: error %v", err)
 	}
 }
@@ -673,7 +673,9 @@ func TestExportRefuses(t *testing.T) {
 		want   string
 	}{
 		{"the batch size squared", scaleByBatchSquared, [][]int{{-1, 3}}, nil, "a value of the batch size other than k/N"},
-		{"a mean, per sample", func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{in[0].Sub(in[0].Mean())} }, [][]int{{-1, 3}}, []ExportOption{PerSample()}, "must not use the batch size"},
+		{"a mean, per sample", func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{in[0].Sub(in[0].Mean())} }, [][]int{{-1, 3}}, []ExportOption{PerSample()}, "mixes samples"},
+		{"the batch size, per sample", func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{in[0].Scale(1 / float64(in[0].Shape()[0]))} }, [][]int{{-1, 3}}, []ExportOption{PerSample()}, "depends on the batch size"},
+		{"two batch axes", scaleByBatchSquared, [][]int{{-1, -1}}, nil, "one batch axis"},
 		{"a reshape that pairs samples", pairRows, [][]int{{-1, 3}}, nil, "tracing at batch size"},
 		{"an iota over the batch", firstRowsConst, [][]int{{-1, 3}}, nil, "varies along the batch"},
 		{"a bad shape", pairRows, [][]int{{-2, 3}}, nil, "-1 for the batch"},
@@ -732,51 +734,35 @@ func decodeProto(b []byte) (*pb.ModelProto, error) {
 	return &m, nil
 }
 
-// TestExportRefusesBatchDependentModels exports, as "jacobi export" does,
-// per-sample Jacobians of models that use the batch size: divided by it
-// (torch.tanh(x / x.shape[0])), or reshaped to a literal batch of 2. Both
-// are refused, naming what differs.
+// TestExportRefusesBatchDependentModels exports per-sample Jacobians of
+// the models that use their batch size in testdata (tanh(x / x.shape[0]),
+// a reshape to a literal batch of 2), lowered without Model.Fn's checks:
+// ExportFunc refuses them itself, naming the ONNX node.
 func TestExportRefusesBatchDependentModels(t *testing.T) {
-	to := func(v int64) []*pb.AttributeProto {
-		return []*pb.AttributeProto{{Name: proto.String("to"), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(v)}}
-	}
-	divided := tiny(i64("zero", nil, 0))
-	divided.Graph.Node = []*pb.NodeProto{
-		{Name: proto.String("/Shape"), OpType: proto.String("Shape"), Input: []string{"x"}, Output: []string{"s"}},
-		{Name: proto.String("/Gather"), OpType: proto.String("Gather"), Input: []string{"s", "zero"}, Output: []string{"n"}},
-		{Name: proto.String("/Cast"), OpType: proto.String("Cast"), Input: []string{"n"}, Output: []string{"nf"}, Attribute: to(1)},
-		{Name: proto.String("/Div"), OpType: proto.String("Div"), Input: []string{"x", "nf"}, Output: []string{"d"}},
-		{Name: proto.String("/Tanh"), OpType: proto.String("Tanh"), Input: []string{"d"}, Output: []string{"y"}},
-	}
-	paired := tiny(i64("shape", []int64{2}, 2, -1))
-	paired.Graph.Node = []*pb.NodeProto{
-		{Name: proto.String("/Reshape"), OpType: proto.String("Reshape"), Input: []string{"x", "shape"}, Output: []string{"r"}},
-		{Name: proto.String("/Tanh"), OpType: proto.String("Tanh"), Input: []string{"r"}, Output: []string{"y"}},
-	}
-	for _, c := range []struct {
-		name string
-		m    *pb.ModelProto
-		want string
-	}{
-		{"divided by the batch size", divided, "must not use the batch size"},
-		{"reshaped to a batch of 2", paired, "tracing at batch size"},
+	for _, c := range []struct{ name, want string }{
+		{"batchsize", "depends on the batch size"},
+		{"reshape_batch", "tracing at batch size"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for _, v := range append(c.m.Graph.Input, c.m.Graph.Output...) {
-				v.Type.GetTensorType().Shape.Dim[1] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}
-			}
-			m, err := Decode(encode(t, c.m))
+			m, err := Load(filepath.Join(modelsDir, c.name, "model.onnx"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := m.Fn([]int{2})
-			if err != nil {
-				t.Skipf("the importer refuses it already: %v", err)
+			f := func(x *jacobi.Node) *jacobi.Node {
+				y, err := m.Apply(x)
+				if err != nil {
+					return x.Fail(err)
+				}
+				return y
+			}
+			sample := make([]int, len(m.InputShape)-1)
+			for i, d := range m.InputShape[1:] {
+				sample[i] = d.Size
 			}
 			_, err = ExportFunc(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{jacobi.BatchJacobianOf(f, in[0])} },
-				[][]int{{-1, 2}}, PerSample())
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %v, want one saying %q", err, c.want)
+				[][]int{append([]int{-1}, sample...)}, PerSample())
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "node") {
+				t.Errorf("error %v, want one saying %q and naming the node", err, c.want)
 			}
 		})
 	}

@@ -135,6 +135,8 @@ func TestExportRefuses(t *testing.T) {
 		want string
 	}{
 		{"a model that mixes samples", []string{"--model", filepath.Join(models, "mixing", "model.onnx"), "--output", out}, 1, "mixes samples"},
+		{"a model that divides by its batch size", []string{"--model", filepath.Join(models, "batchsize", "model.onnx"), "--output", out}, 1, "depends on its batch size"},
+		{"a model that reshapes to a batch of 2", []string{"--model", filepath.Join(models, "reshape_batch", "model.onnx"), "--output", out}, 1, "depends on its batch size"},
 		{"no output", []string{"--model", filepath.Join(models, "mlp", "model.onnx")}, 2, "--output"},
 		{"an unknown derivative", []string{"--derivative", "curl", "--output", out}, 2, "--derivative \"curl\""},
 		{"a mode for a Laplacian", []string{"--derivative", "laplacian", "--mode", "forward", "--output", out}, 2, "--mode applies to Jacobians"},
