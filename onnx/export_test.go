@@ -674,7 +674,9 @@ func TestExportRefuses(t *testing.T) {
 	}{
 		{"the batch size squared", scaleByBatchSquared, [][]int{{-1, 3}}, nil, "a value of the batch size other than k/N"},
 		{"a mean, per sample", func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{in[0].Sub(in[0].Mean())} }, [][]int{{-1, 3}}, []ExportOption{PerSample()}, "mixes samples"},
-		{"the batch size, per sample", func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{in[0].Scale(1 / float64(in[0].Shape()[0]))} }, [][]int{{-1, 3}}, []ExportOption{PerSample()}, "depends on the batch size"},
+		{"the batch size, per sample", func(in []*jacobi.Node) []*jacobi.Node {
+			return []*jacobi.Node{in[0].Scale(1 / float64(in[0].Shape()[0]))}
+		}, [][]int{{-1, 3}}, []ExportOption{PerSample()}, "depends on the batch size"},
 		{"two batch axes", scaleByBatchSquared, [][]int{{-1, -1}}, nil, "one batch axis"},
 		{"a reshape that pairs samples", pairRows, [][]int{{-1, 3}}, nil, "tracing at batch size"},
 		{"an iota over the batch", firstRowsConst, [][]int{{-1, 3}}, nil, "varies along the batch"},
