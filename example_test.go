@@ -1,9 +1,12 @@
 package jacobi_test
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jacobi-ad/jacobi"
+	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -151,4 +154,82 @@ func ExampleValueAndGradOf() {
 	fmt.Printf("loss %.7f, d loss/dw %.6f\n", out[0].Data()[0], out[1].Data()[0])
 	// Output:
 	// loss 0.3338335, d loss/dw 1.335334
+}
+
+func ExampleTraced_RunInto() {
+	// A training step traced once and run into the same outputs every
+	// iteration: once warm, a run allocates nothing.
+	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		v, g := jacobi.ValueAndGradOf(func(in []*jacobi.Node) *jacobi.Node {
+			w, x := in[0], in[1]
+			return x.Mul(w).Sub(x.Scale(3)).Square().Mean() // fit w·x to 3·x
+		}, in)
+		return []*jacobi.Node{v, g[0]}
+	}, [][]int{{}, {4, 1}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	w, x := tensor.Scalar(0), tensor.MustNew([]int{4, 1}, []float64{1, 2, 3, 4})
+	var out []*tensor.Tensor
+	for _, s := range step.OutShapes() {
+		out = append(out, tensor.Zeros(s...))
+	}
+	for range 20 { // gradient descent on w
+		if err := step.RunInto([]*tensor.Tensor{w, x}, out); err != nil {
+			fmt.Println(err)
+			return
+		}
+		w.Data()[0] -= 0.05 * out[1].Data()[0]
+	}
+	fmt.Printf("w = %.4f\n", w.Data()[0])
+	// Output:
+	// w = 3.0000
+}
+
+func ExampleTraced_WhyNotSplit() {
+	// Centering by the batch mean is per-sample work after a sum over the
+	// samples: the step cannot run in chunks of the batch, and says why.
+	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		x := in[0]
+		return []*jacobi.Node{x.Sub(x.MeanKeep(0)).Square().Mean()}
+	}, [][]int{{1000, 3}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	why := step.WhyNotSplit()
+	var mix *op.MixError
+	fmt.Println(errors.As(why, &mix), mix.Prim)
+	// Output:
+	// true sub
+}
+
+func ExampleVmapOf() {
+	// Derivatives nest in time: VmapOf's function uses w, the variable of
+	// the VJPOf it runs in, while x comes from the traced function.
+	// d/dw Σᵢ tanh(w·xᵢ) = Σᵢ xᵢ·(1 − tanh²(w·xᵢ)).
+	t, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		w, x := in[0], in[1]
+		_, g := jacobi.VJPOf(func(w *jacobi.Node) *jacobi.Node {
+			return jacobi.VmapOf(func(s *jacobi.Node) *jacobi.Node { return s.Mul(w).Tanh() }, x).Sum()
+		}, w, jacobi.Scalar(1))
+		return []*jacobi.Node{g}
+	}, [][]int{{}, {3}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, err := t.Run(tensor.Scalar(0.5), tensor.MustNew([]int{3}, []float64{1, 2, 3}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	want := 0.0
+	for _, x := range []float64{1, 2, 3} {
+		want += x * (1 - math.Pow(math.Tanh(0.5*x), 2))
+	}
+	fmt.Printf("%.6f %.6f\n", out[0].Data()[0], want)
+	// Output:
+	// 2.168516 2.168516
 }
