@@ -70,7 +70,11 @@
 // the derivative's program). A value kept from a derivative's function and
 // used after that function returned is an error that says so. Errors name
 // the derivatives from the outside in, then the operation and the line of
-// user code that failed.
+// user code that failed. A derivative finds the trace it runs in through
+// its arguments: one whose arguments are all constants is computed at once,
+// on its own. Each entry point (Trace, Compile, a one-shot derivative)
+// traces on the goroutine that calls it; several may trace at once on
+// different goroutines, but one trace is not for several goroutines.
 //
 // A traced training step (Trace of ValueAndGradOf's results) is per-sample
 // work except for its sums over the batch: the loss's mean, the parameter

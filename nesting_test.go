@@ -418,6 +418,16 @@ func TestNestedErrors(t *testing.T) {
 			want: []string{"VJPOf", "BatchLaplacianOf", "mixes samples", lineOf(t, "marker: mixes")},
 		},
 		{
+			name: "derivative of constants using a traced value",
+			f: func(in []*jacobi.Node) []*jacobi.Node {
+				g := jacobi.GradOf(func(c *jacobi.Node) *jacobi.Node { // marker: constant grad
+					return c.Mul(in[0]).Sum()
+				}, jacobi.Const(tensor.Ones(2, 3)))
+				return []*jacobi.Node{g}
+			},
+			want: []string{"GradOf (at ", lineOf(t, "marker: constant grad"), "are all constants", "give it a traced input"},
+		},
+		{
 			name: "kept from another trace",
 			f: func(in []*jacobi.Node) []*jacobi.Node {
 				return []*jacobi.Node{in[0].Add(leaked)}
