@@ -511,7 +511,8 @@ func TestExportModels(t *testing.T) {
 	}
 }
 
-// TestExportNetworks exports derivatives of networks defined in Go.
+// TestExportNetworks exports derivatives of networks defined in Go and
+// runs them at three batch sizes, an empty batch included.
 func TestExportNetworks(t *testing.T) {
 	rng := tensor.NewRand(3)
 	tanh, err := nn.RandomMLP(rng, []int{3, 16, 16, 2}, "tanh")
@@ -533,7 +534,7 @@ func TestExportNetworks(t *testing.T) {
 	for k, net := range nets {
 		for _, d := range derivatives {
 			t.Run(net.name+"/"+d.name, func(t *testing.T) {
-				xs := []*tensor.Tensor{tensor.Randn(rng, 4, net.in), tensor.Randn(rng, 9, net.in)}
+				xs := []*tensor.Tensor{tensor.Randn(rng, 4, net.in), tensor.Randn(rng, 9, net.in), tensor.Zeros(0, net.in)}
 				checkCompiled(t, func(x *jacobi.Node) *jacobi.Node { return d.of(net.f, x) }, []int{net.in}, xs, []int{17, 13}[k%2])
 			})
 		}
