@@ -511,6 +511,22 @@ func TestExportModels(t *testing.T) {
 	}
 }
 
+// TestExportModelVariants exports derivatives of the models stored in other
+// forms (weights in typed fields, convolutions with auto_pad).
+func TestExportModelVariants(t *testing.T) {
+	for _, v := range []struct{ model, file string }{
+		{"mlp", "model_float_data.onnx"}, {"mlp", "model_double_data.onnx"}, {"convs", "model_autopad.onnx"},
+	} {
+		for _, d := range []derivative{derivatives[1], derivatives[4]} {
+			t.Run(v.model+"/"+v.file+"/"+d.name, func(t *testing.T) {
+				_, f, x := loadModel(t, v.model, v.file)
+				g, sample := d.perSampleFn(f, x.Shape()[1:])
+				checkCompiled(t, g, sample, []*tensor.Tensor{batchRows(x, 2), batchRows(x, x.Shape()[0]+3)}, 17)
+			})
+		}
+	}
+}
+
 // TestExportNetworks exports derivatives of networks defined in Go and
 // runs them at three batch sizes, an empty batch included.
 func TestExportNetworks(t *testing.T) {
