@@ -46,8 +46,8 @@
 // paths in tests and benchmarks.
 //
 // The GEMM's cache blocking is derived from the cache sizes the CPU reports
-// (CPUID leaf 4, or 0x8000001D on AMD; Linux sysfs elsewhere): see
-// blockSizes.
+// (CPUID leaf 4, or 0x8000001D on AMD; sysctl on Apple silicon; Linux sysfs
+// elsewhere): see blockSizes.
 //
 // # Worker pool
 //
