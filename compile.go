@@ -243,7 +243,7 @@ func (c *Compiled) runInto(x, out *tensor.Tensor) error {
 	if s := out.Shape(); len(s) != len(c.outShape)+1 || s[0] != x.Shape()[0] || !tensor.SameShape(s[1:], c.outShape) {
 		return fmt.Errorf("output has shape %v, want (%d, %v)", s, x.Shape()[0], c.outShape)
 	}
-	return c.run.RunInto(x.Data(), out.Data())
+	return c.run.RunInto(exec.ValuesOf(x), exec.ValuesOf(out))
 }
 
 // ---- one-shot per-sample derivatives on tensors ----

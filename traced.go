@@ -42,7 +42,7 @@ type Traced struct {
 	args  sync.Pool // of *wholeArgs, for runs of the whole program
 }
 
-type wholeArgs struct{ in, out [][]float64 }
+type wholeArgs struct{ in, out []exec.Values }
 
 // Trace records f on inputs of the given shapes, simplifies the program and
 // prepares it to run.
@@ -87,7 +87,7 @@ func traceOnce(f MultiFn, shapes [][]int) (*Traced, error) {
 	}
 	t := &Traced{prog: p, plan: plan, whole: errors.New("it was traced to run once")}
 	t.args.New = func() any {
-		return &wholeArgs{in: make([][]float64, len(p.In)), out: make([][]float64, len(p.Out))}
+		return &wholeArgs{in: make([]exec.Values, len(p.In)), out: make([]exec.Values, len(p.Out))}
 	}
 	return t, nil
 }
@@ -181,10 +181,10 @@ func (t *Traced) runInto(in, out []*tensor.Tensor) error {
 	a := t.args.Get().(*wholeArgs)
 	defer t.args.Put(a)
 	for i, x := range in {
-		a.in[i] = x.Data()
+		a.in[i] = exec.ValuesOf(x)
 	}
 	for i, o := range out {
-		a.out[i] = o.Data()
+		a.out[i] = exec.ValuesOf(o)
 	}
 	err := t.plan.RunInto(a.in, a.out)
 	clear(a.in)

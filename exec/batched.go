@@ -49,7 +49,7 @@ type Batched struct {
 // batchedRun is the state of one run in flight.
 type batchedRun struct {
 	r       *Batched
-	in, out []float64
+	in, out Values
 	b       int
 	chunk   int
 	serial  bool
@@ -115,13 +115,19 @@ func (r *Batched) Plan(n int) (*Plan, error) {
 // RunInto runs the program on the samples of in, one after the other (a
 // multiple of the sample's size), writing their outputs into out. Once the
 // plans of its chunk sizes are compiled it allocates nothing.
-func (r *Batched) RunInto(in, out []float64) error {
-	if r.inSize == 0 || len(in)%r.inSize != 0 {
-		return fmt.Errorf("exec: %d input values are not a whole number of samples of %d", len(in), r.inSize)
+func (r *Batched) RunInto(in, out Values) error {
+	if dt := r.prog.In[0].DType; in.DType() != dt {
+		return fmt.Errorf("exec: the input is %v, the program takes %v", in.DType(), dt)
 	}
-	b := len(in) / r.inSize
-	if len(out) != b*r.outSize {
-		return fmt.Errorf("exec: %d samples need room for %d output values, got %d", b, b*r.outSize, len(out))
+	if dt := r.prog.Out[0].DType; out.DType() != dt {
+		return fmt.Errorf("exec: the output is %v, the program returns %v", out.DType(), dt)
+	}
+	if r.inSize == 0 || in.Len()%r.inSize != 0 {
+		return fmt.Errorf("exec: %d input values are not a whole number of samples of %d", in.Len(), r.inSize)
+	}
+	b := in.Len() / r.inSize
+	if out.Len() != b*r.outSize {
+		return fmt.Errorf("exec: %d samples need room for %d output values, got %d", b, b*r.outSize, out.Len())
 	}
 	if b == 0 {
 		return nil
@@ -141,7 +147,7 @@ func (r *Batched) RunInto(in, out []float64) error {
 	run.in, run.out, run.b, run.chunk = in, out, b, chunk
 	run.serial = nchunks > 1 && r.workers > 1
 	err := run.team.run(r.workers, nchunks)
-	run.in, run.out = nil, nil
+	run.in, run.out = Values{}, Values{}
 	return err
 }
 
@@ -152,5 +158,5 @@ func (run *batchedRun) chunkTask(i int) error {
 	if err != nil {
 		return err
 	}
-	return pl.RunInto1(run.in[lo*r.inSize:hi*r.inSize], run.out[lo*r.outSize:hi*r.outSize], run.serial)
+	return pl.RunInto1(run.in.Slice(lo*r.inSize, hi*r.inSize), run.out.Slice(lo*r.outSize, hi*r.outSize), run.serial)
 }

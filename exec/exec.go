@@ -45,29 +45,33 @@ func Compile(p *ir.Program) (*Plan, error) {
 func (pl *Plan) Program() *ir.Program { return pl.prog }
 
 // SlabBytes returns the working memory one run needs, in bytes.
-func (pl *Plan) SlabBytes() int { return 8 * pl.cp.slabSize }
+func (pl *Plan) SlabBytes() int { return pl.cp.slabBytes() }
 
 // Run evaluates the plan, allocating only the outputs. It is safe for
 // concurrent use.
 func (pl *Plan) Run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	out := make([]*tensor.Tensor, len(pl.prog.Out))
-	dst := make([][]float64, len(out))
-	for i, v := range pl.prog.Out {
-		out[i] = tensor.Zeros(v.Shape...)
-		dst[i] = out[i].Data()
-	}
-	data := make([][]float64, len(in))
 	if len(in) != len(pl.prog.In) {
 		return nil, fmt.Errorf("exec: program takes %d inputs, got %d", len(pl.prog.In), len(in))
 	}
+	out := make([]*tensor.Tensor, len(pl.prog.Out))
+	dst := make([]Values, len(out))
+	for i, v := range pl.prog.Out {
+		out[i] = tensor.ZerosOf(v.DType, v.Shape...)
+		dst[i] = ValuesOf(out[i])
+	}
+	data := make([]Values, len(in))
 	for i, t := range in {
 		if t == nil {
 			return nil, fmt.Errorf("exec: input %d is nil", i)
 		}
-		if want := pl.prog.In[i].Shape; !tensor.SameShape(t.Shape(), want) {
-			return nil, fmt.Errorf("exec: input %d has shape %v, the program expects %v", i, t.Shape(), want)
+		want := pl.prog.In[i]
+		if !tensor.SameShape(t.Shape(), want.Shape) {
+			return nil, fmt.Errorf("exec: input %d has shape %v, the program expects %v", i, t.Shape(), want.Shape)
 		}
-		data[i] = t.Data()
+		if t.DType() != want.DType {
+			return nil, fmt.Errorf("exec: input %d is %v, the program expects %v", i, t.DType(), want.DType)
+		}
+		data[i] = ValuesOf(t)
 	}
 	if err := pl.RunInto(data, dst); err != nil {
 		return nil, err
@@ -77,25 +81,25 @@ func (pl *Plan) Run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 
 // RunInto evaluates the plan on the inputs' row-major data and writes each
 // output into dst[i]. It allocates nothing once warm.
-func (pl *Plan) RunInto(in [][]float64, dst [][]float64) error {
+func (pl *Plan) RunInto(in, dst []Values) error {
 	return pl.RunIntoSerial(in, dst, false)
 }
 
 // RunIntoSerial is RunInto; with serial set, the run keeps to the calling
 // goroutine (see RunInto1).
-func (pl *Plan) RunIntoSerial(in [][]float64, dst [][]float64, serial bool) (err error) {
+func (pl *Plan) RunIntoSerial(in, dst []Values, serial bool) (err error) {
 	p := pl.prog
 	if len(in) != len(p.In) || len(dst) != len(p.Out) {
 		return fmt.Errorf("exec: program takes %d inputs and %d outputs, got %d and %d", len(p.In), len(p.Out), len(in), len(dst))
 	}
 	for i, v := range p.In {
-		if len(in[i]) != v.Size() {
-			return fmt.Errorf("exec: input %d has %d values, the program expects shape %v", i, len(in[i]), v.Shape)
+		if err := checkValues("input", i, in[i], v.DType, v.Shape); err != nil {
+			return err
 		}
 	}
 	for i, v := range p.Out {
-		if len(dst[i]) != v.Size() {
-			return fmt.Errorf("exec: output %d has room for %d values, shape %v needs %d", i, len(dst[i]), v.Shape, v.Size())
+		if err := checkValues("output", i, dst[i], v.DType, v.Shape); err != nil {
+			return err
 		}
 	}
 	defer func() {
@@ -111,17 +115,23 @@ func (pl *Plan) RunIntoSerial(in [][]float64, dst [][]float64, serial bool) (err
 // serial set, the run keeps to the calling goroutine (its matrix products
 // do not use the kernels' other workers): for callers that run several
 // plans at once, one per core.
-func (pl *Plan) RunInto1(in, dst []float64, serial bool) (err error) {
+func (pl *Plan) RunInto1(in, dst Values, serial bool) (err error) {
 	p := pl.prog
-	if len(p.In) != 1 || len(p.Out) != 1 || len(in) != p.In[0].Size() || len(dst) != p.Out[0].Size() {
-		return fmt.Errorf("exec: RunInto1 needs one input of %d values and one output of %d", p.In[0].Size(), p.Out[0].Size())
+	if len(p.In) != 1 || len(p.Out) != 1 {
+		return fmt.Errorf("exec: RunInto1 needs a program of one input and one output")
+	}
+	if err := checkValues("input", 0, in, p.In[0].DType, p.In[0].Shape); err != nil {
+		return err
+	}
+	if err := checkValues("output", 0, dst, p.Out[0].DType, p.Out[0].Shape); err != nil {
+		return err
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("exec: internal error: %v", r)
 		}
 	}()
-	ins, outs := [1][]float64{in}, [1][]float64{dst}
+	ins, outs := [1]Values{in}, [1]Values{dst}
 	pl.cp.run(ins[:], outs[:], serial)
 	return nil
 }

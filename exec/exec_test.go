@@ -89,7 +89,7 @@ var layoutCases = []struct {
 			// Scaled so that the chain does not amplify rounding: the
 			// reference sums in another order (and arm64 fuses).
 			y := b.Emit(op.Sin{}, x)
-			step := b.Emit(op.Mul{}, b.Emit(op.MatMul{}, y, keep), op.Full(b, 0.125, []int{8, 8}))
+			step := b.Emit(op.Mul{}, b.Emit(op.MatMul{}, y, keep), op.Full(b, 0.125, tensor.Float64, []int{8, 8}))
 			x = b.Emit(op.Add{}, step, x)
 			if i == 10 {
 				keep = b.Emit(op.Transpose{Perm: []int{1, 0}}, x)

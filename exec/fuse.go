@@ -20,11 +20,11 @@ const (
 )
 
 // scratchRows is one set of a fused step's scratch rows.
-type scratchRows struct{ rows [][]float64 }
+type scratchRows[T tensor.Float] struct{ rows [][]T }
 
-func newScratchRows(count, size int) *scratchRows {
-	data := make([]float64, count*size)
-	r := &scratchRows{rows: make([][]float64, count)}
+func newScratchRows[T tensor.Float](count, size int) *scratchRows[T] {
+	data := make([]T, count*size)
+	r := &scratchRows[T]{rows: make([][]T, count)}
 	for i := range r.rows {
 		r.rows[i] = data[i*size : (i+1)*size]
 	}
@@ -45,6 +45,7 @@ var fusing = true
 // memory of their own.
 type group struct {
 	shape   []int
+	dtype   tensor.DType
 	members []member
 	index   map[*ir.Var]int // value -> member that makes it
 	bufs    map[int]bool    // the members' buffers
@@ -53,7 +54,8 @@ type group struct {
 
 type member struct {
 	eqn  *ir.Eqn
-	k    op.RowKernel
+	k64  op.RowKernel   // float64 groups
+	k32  op.RowKernel32 // float32 groups
 	args []operandRef
 	buf  int // where the value is kept when read outside the group
 }
@@ -64,15 +66,15 @@ type operandRef struct {
 	i       int
 }
 
-func newGroup(shape []int) *group {
-	return &group{shape: shape, index: map[*ir.Var]int{}, bufs: map[int]bool{}}
+func newGroup(shape []int, dt tensor.DType) *group {
+	return &group{shape: shape, dtype: dt, index: map[*ir.Var]int{}, bufs: map[int]bool{}}
 }
 
-// accepts reports whether e can join the group: same shape, and no operand
-// that reads a member's value through a view (a view needs the value in
-// memory before the step that would make it).
+// accepts reports whether e can join the group: same shape and dtype, and
+// no operand that reads a member's value through a view (a view needs the
+// value in memory before the step that would make it).
 func (g *group) accepts(e *ir.Eqn, in []layout) bool {
-	if !fusing || !slices.Equal(g.shape, e.Out.Shape) {
+	if !fusing || !slices.Equal(g.shape, e.Out.Shape) || g.dtype != e.Out.DType {
 		return false
 	}
 	for i, v := range e.In {
@@ -83,8 +85,13 @@ func (g *group) accepts(e *ir.Eqn, in []layout) bool {
 	return true
 }
 
-func (g *group) add(c *compiler, e *ir.Eqn, k op.RowKernel, in []layout) {
-	m := member{eqn: e, k: k}
+func (g *group) add(c *compiler, e *ir.Eqn, in []layout) {
+	m := member{eqn: e}
+	if g.dtype == tensor.Float32 {
+		m.k32 = e.Prim.(op.Elementwise).Kernel32()
+	} else {
+		m.k64 = e.Prim.(op.Elementwise).Kernel()
+	}
 	for i, v := range e.In {
 		if j, ok := g.index[v]; ok {
 			m.args = append(m.args, operandRef{inGroup: true, i: j})
@@ -102,15 +109,33 @@ func (g *group) add(c *compiler, e *ir.Eqn, k op.RowKernel, in []layout) {
 	// A buffer for the value in case something outside reads it; fuse
 	// empties it otherwise. No step is added until the group is fused, so
 	// the buffer is written by the fused step.
-	m.buf = c.newBuf(tensor.Size(g.shape))
+	m.buf = c.newBuf(tensor.Size(g.shape), g.dtype)
 	g.bufs[m.buf] = true
 	g.index[e.Out] = len(g.members)
 	g.members = append(g.members, m)
 	c.lay[e.Out] = layout{buf: m.buf, shape: g.shape, strides: tensor.Strides(g.shape)}
 }
 
-// fuse adds the group's step.
+// fuse adds the group's step, in the group's dtype.
 func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
+	if g.dtype == tensor.Float32 {
+		ks := make([]func(d, a, b, c []float32), len(g.members))
+		for j, m := range g.members {
+			ks[j] = m.k32
+		}
+		fuseAs(c, g, consumers, ks)
+		return
+	}
+	ks := make([]func(d, a, b, c []float64), len(g.members))
+	for j, m := range g.members {
+		ks[j] = m.k64
+	}
+	fuseAs(c, g, consumers, ks)
+}
+
+// fuseAs adds the step of group g of T values whose members run the
+// kernels ks.
+func fuseAs[T tensor.Float](c *compiler, g *group, consumers map[*ir.Var][]*ir.Eqn, ks []func(d, a, b, c []T)) {
 	shape := g.shape
 	n := tensor.Size(shape)
 	inGroup := map[*ir.Eqn]bool{}
@@ -152,7 +177,7 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		bst := cst[i+1][blk:]
 		ops[i] = operand{buf: l.buf, off: l.off, scratch: -1, st: cst[i+1][:blk]}
 		if !isRowMajor(cs[blk:], bst) {
-			ops[i].scratch = c.newBuf(inner)
+			ops[i].scratch = c.newBuf(inner, g.dtype)
 			ops[i].g = gather{shape: cs[blk:], strides: bst}
 			ops[i].fixed = !slices.ContainsFunc(ops[i].st, func(st int) bool { return st != 0 })
 		}
@@ -166,7 +191,7 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 	for j, m := range g.members {
 		targets[j] = target{buf: m.buf, kept: kept[j]}
 		if !kept[j] {
-			targets[j].buf = c.newBuf(inner)
+			targets[j].buf = c.newBuf(inner, g.dtype)
 		}
 	}
 	// The scratch rows, numbered: a block range run beside others gets rows
@@ -190,16 +215,16 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		nblocks = n / inner
 	}
 	// blocks runs blocks [lo, hi) with the given scratch rows.
-	blocks := func(bufs [][]float64, rowsOf [][]float64, lo, hi int) {
-		var extArr [16][]float64
-		var rowArr [32][]float64
+	blocks := func(bufs [][]T, rowsOf [][]T, lo, hi int) {
+		var extArr [16][]T
+		var rowArr [32][]T
 		var baseArr [16]int
 		extRows, rows, base := extArr[:0], rowArr[:0], baseArr[:0]
 		if len(ops) > len(extArr) {
-			extRows, base = make([][]float64, 0, len(ops)), make([]int, 0, len(ops))
+			extRows, base = make([][]T, 0, len(ops)), make([]int, 0, len(ops))
 		}
 		if len(members) > len(rowArr) {
-			rows = make([][]float64, 0, len(members))
+			rows = make([][]T, 0, len(members))
 		}
 		extRows, rows, base = extRows[:len(ops)], rows[:len(members)], base[:len(ops)]
 		var idxArr [16]int
@@ -219,11 +244,11 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 			if op.fixed {
 				g := op.g
 				g.off = base[i]
-				g.run(rowsOf[op.scratch], bufs[op.buf])
+				gatherRun(g, rowsOf[op.scratch], bufs[op.buf])
 				extRows[i] = rowsOf[op.scratch]
 			}
 		}
-		var args [3][]float64
+		var args [3][]T
 		for o := lo * inner; o < hi*inner; o += inner {
 			for i, op := range ops {
 				if op.fixed {
@@ -237,10 +262,11 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 				sc := rowsOf[op.scratch]
 				g := op.g
 				g.off = base[i]
-				g.run(sc, src)
+				gatherRun(g, sc, src)
 				extRows[i] = sc
 			}
 			for j, m := range members {
+				k := ks[j]
 				for a, r := range m.args {
 					if r.inGroup {
 						args[a] = rows[r.i]
@@ -253,7 +279,7 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 				} else {
 					rows[j] = rowsOf[t.buf]
 				}
-				m.k(rows[j], args[0], args[1], args[2])
+				k(rows[j], args[0], args[1], args[2])
 			}
 			for d := len(outer) - 1; d >= 0; d-- {
 				idx[d]++
@@ -278,33 +304,34 @@ func (c *compiler) fuse(g *group, consumers map[*ir.Var][]*ir.Eqn) {
 		if n == 0 {
 			return
 		}
+		tb := tableOf[T](s)
 		// The rows live in s, reused from run to run: a slice made here
 		// would escape into the blocks function and be allocated every run.
-		slabRows := s.rows[:0]
+		slabRows := tb.rows[:0]
 		for _, b := range scratch {
-			slabRows = append(slabRows, s.bufs[b][:inner])
+			slabRows = append(slabRows, tb.bufs[b][:inner])
 		}
-		s.rows = slabRows
+		tb.rows = slabRows
 		parts := 1
 		if !s.serial && n >= minParallelFuse {
 			parts = min(kernels.Workers(), nblocks)
 		}
 		if parts <= 1 {
-			blocks(s.bufs, slabRows, 0, nblocks)
+			blocks(tb.bufs, slabRows, 0, nblocks)
 			return
 		}
-		rows := slabRows // captured by value: slabRows itself stays off the heap
+		rows, bufs := slabRows, tb.bufs // captured by value: slabRows itself stays off the heap
 		kernels.ParallelFor(parts, func(t int) {
 			lo, hi := t*nblocks/parts, (t+1)*nblocks/parts
 			if t == 0 {
-				blocks(s.bufs, rows, lo, hi)
+				blocks(bufs, rows, lo, hi)
 				return
 			}
-			own, _ := spare.Get().(*scratchRows)
+			own, _ := spare.Get().(*scratchRows[T])
 			if own == nil {
-				own = newScratchRows(len(scratch), inner)
+				own = newScratchRows[T](len(scratch), inner)
 			}
-			blocks(s.bufs, own.rows, lo, hi)
+			blocks(bufs, own.rows, lo, hi)
 			spare.Put(own)
 		})
 	})

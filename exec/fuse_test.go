@@ -107,52 +107,56 @@ func BenchmarkFusion(b *testing.B) {
 // by block.
 func TestParallelFusionChangesNoBits(t *testing.T) {
 	defer kernels.SetWorkers(0)
-	for _, n := range []int{1, 11} { // 4200 and 46200 elements: below and above minParallelFuse
-		shape := []int{n, 3, 1400}
-		b := ir.NewBuilder(nil)
-		a := b.Input(shape)
-		rows := b.Input([]int{n, 1400})
-		plane := b.Input([]int{3, 1400})
-		tr := b.Input([]int{1400, 3, n})
-		scale := b.Input([]int{}) // gathered once per run of blocks: the same for every block
-		a = b.Emit(op.Mul{}, a, b.Emit(op.Broadcast{Shape: shape, Dims: []int{}}, scale))
-		t1 := b.Emit(op.Mul{}, a, b.Emit(op.Broadcast{Shape: shape, Dims: []int{0, 2}}, rows))
-		t2 := b.Emit(op.Tanh{}, b.Emit(op.Add{}, t1, b.Emit(op.Broadcast{Shape: shape, Dims: []int{1, 2}}, plane)))
-		t3 := b.Emit(op.Sub{}, b.Emit(op.Mul{}, t2, t2), b.Emit(op.Transpose{Perm: []int{2, 1, 0}}, tr))
-		out := b.Emit(op.Mul{}, t3, a)
-		p, err := b.Build(out, t2)
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		for _, n := range []int{1, 11} { // 4200 and 46200 elements: below and above minParallelFuse
+			parallelFusion(t, dt, n)
+		}
+	}
+}
+
+func parallelFusion(t *testing.T, dt tensor.DType, n int) {
+	shape := []int{n, 3, 1400}
+	b := ir.NewBuilder(nil)
+	a := b.InputOf(dt, shape)
+	rows := b.InputOf(dt, []int{n, 1400})
+	plane := b.InputOf(dt, []int{3, 1400})
+	tr := b.InputOf(dt, []int{1400, 3, n})
+	scale := b.InputOf(dt, []int{}) // gathered once per run of blocks: the same for every block
+	a = b.Emit(op.Mul{}, a, b.Emit(op.Broadcast{Shape: shape, Dims: []int{}}, scale))
+	t1 := b.Emit(op.Mul{}, a, b.Emit(op.Broadcast{Shape: shape, Dims: []int{0, 2}}, rows))
+	t2 := b.Emit(op.Tanh{}, b.Emit(op.Add{}, t1, b.Emit(op.Broadcast{Shape: shape, Dims: []int{1, 2}}, plane)))
+	t3 := b.Emit(op.Sub{}, b.Emit(op.Mul{}, t2, t2), b.Emit(op.Transpose{Perm: []int{2, 1, 0}}, tr))
+	out := b.Emit(op.Mul{}, t3, a)
+	p, err := b.Build(out, t2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRand(3)
+	var in []Values
+	for _, v := range p.In {
+		in = append(in, ValuesOf(tensor.Randn(rng, v.Shape...).Convert(dt)))
+	}
+	run := func(fused, serial bool, workers int) []*tensor.Tensor {
+		kernels.SetWorkers(workers)
+		fusing = fused
+		pl, err := Compile(p)
+		fusing = true
 		if err != nil {
 			t.Fatal(err)
 		}
-		rng := tensor.NewRand(3)
-		var in [][]float64
-		for _, v := range p.In {
-			in = append(in, tensor.Randn(rng, v.Shape...).Data())
-		}
-		run := func(fused, serial bool, workers int) [][]float64 {
-			kernels.SetWorkers(workers)
-			fusing = fused
-			pl, err := Compile(p)
-			fusing = true
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := [][]float64{make([]float64, out.Size()), make([]float64, t2.Size())}
-			pl.cp.run(in, dst, serial)
-			return dst
-		}
-		want := run(false, true, 1)
-		for _, c := range []struct {
-			serial  bool
-			workers int
-		}{{true, 1}, {false, 2}, {false, 3}, {false, 8}} {
-			got := run(true, c.serial, c.workers)
-			for j := range want {
-				for k := range want[j] {
-					if got[j][k] != want[j][k] {
-						t.Fatalf("n=%d serial=%v workers=%d: output %d element %d: fused %v, unfused %v", n, c.serial, c.workers, j, k, got[j][k], want[j][k])
-					}
-				}
+		outs := []*tensor.Tensor{tensor.ZerosOf(dt, out.Shape...), tensor.ZerosOf(dt, t2.Shape...)}
+		pl.cp.run(in, []Values{ValuesOf(outs[0]), ValuesOf(outs[1])}, serial)
+		return outs
+	}
+	want := run(false, true, 1)
+	for _, c := range []struct {
+		serial  bool
+		workers int
+	}{{true, 1}, {false, 2}, {false, 3}, {false, 8}} {
+		got := run(true, c.serial, c.workers)
+		for j := range want {
+			if d := tensor.MaxAbsDiff(got[j], want[j]); d != 0 {
+				t.Fatalf("%v n=%d serial=%v workers=%d: output %d: fused and unfused differ by %g", dt, n, c.serial, c.workers, j, d)
 			}
 		}
 	}

@@ -26,12 +26,15 @@ func (c *compiler) contiguousCopy(l layout) layout {
 		return l
 	}
 	n := tensor.Size(l.shape)
-	bi := c.newBuf(n)
+	dt := c.bufs[l.buf].dtype
+	bi := c.newBuf(n, dt)
 	c.use(l)
 	src, g := l.buf, newGather(l)
-	c.steps = append(c.steps, func(s *state) {
-		g.run(s.bufs[bi][:n], s.bufs[src])
-	})
+	if dt == tensor.Float32 {
+		c.steps = append(c.steps, func(s *state) { gatherRun(g, s.f32.bufs[bi][:n], s.f32.bufs[src]) })
+	} else {
+		c.steps = append(c.steps, func(s *state) { gatherRun(g, s.f64.bufs[bi][:n], s.f64.bufs[src]) })
+	}
 	return layout{buf: bi, shape: l.shape, strides: tensor.Strides(l.shape)}
 }
 
@@ -58,7 +61,8 @@ func newGather(l layout) gather {
 	return gather{shape: cs, strides: cst[0], off: l.off}
 }
 
-func (g gather) run(out, src []float64) {
+// gatherRun copies the values g describes from src into out.
+func gatherRun[T tensor.Float](g gather, out, src []T) {
 	if len(out) == 0 {
 		return
 	}
@@ -111,7 +115,7 @@ func (g gather) run(out, src []float64) {
 }
 
 // copyRow sets row[i] = src[base + i*stride].
-func copyRow(row, src []float64, base, stride int) {
+func copyRow[T tensor.Float](row, src []T, base, stride int) {
 	switch stride {
 	case 1:
 		copy(row, src[base:base+len(row)])

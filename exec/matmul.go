@@ -17,7 +17,9 @@ func gemmOperand(rows, cols, rs, cs int) (trans bool, ld int, ok bool) {
 	return false, 0, false
 }
 
-func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
+// matmul compiles a matrix product of T values.
+func matmul[T tensor.Float](c *compiler, e *ir.Eqn, x, y layout) (layout, error) {
+	gemm := op.GemmOf[T]()
 	shape := e.Out.Shape
 	rx, ry := len(x.shape), len(y.shape)
 	k, n := x.shape[rx-1], y.shape[ry-1]
@@ -47,9 +49,10 @@ func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
 		}
 		c.use(x)
 		c.use(y)
-		bi := c.newBuf(size)
+		bi := c.newBuf(size, e.Out.DType)
 		c.steps = append(c.steps, func(s *state) {
-			op.GemmSerial(s.serial, tx, ty, m, n, k, 1, s.bufs[x.buf][x.off:], ldx, s.bufs[y.buf][y.off:], ldy, 0, s.bufs[bi][:size], n)
+			bufs := tableOf[T](s).bufs
+			gemm(s.serial, tx, ty, m, n, k, 1, bufs[x.buf][x.off:], ldx, bufs[y.buf][y.off:], ldy, 0, bufs[bi][:size], n)
 		})
 		return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil
 	}
@@ -58,11 +61,12 @@ func (c *compiler) matmul(e *ir.Eqn, x, y layout) (layout, error) {
 	c.use(y)
 	m := x.shape[rx-2]
 	batch := tensor.Size(x.shape[:rx-2])
-	bi := c.newBuf(size)
+	bi := c.newBuf(size, e.Out.DType)
 	c.steps = append(c.steps, func(s *state) {
-		xs, ys, out := s.bufs[x.buf][x.off:], s.bufs[y.buf][y.off:], s.bufs[bi]
+		bufs := tableOf[T](s).bufs
+		xs, ys, out := bufs[x.buf][x.off:], bufs[y.buf][y.off:], bufs[bi]
 		for i := 0; i < batch; i++ {
-			op.GemmSerial(s.serial, false, false, m, n, k, 1, xs[i*m*k:], k, ys[i*k*n:], n, 0, out[i*m*n:], n)
+			gemm(s.serial, false, false, m, n, k, 1, xs[i*m*k:], k, ys[i*k*n:], n, 0, out[i*m*n:], n)
 		}
 	})
 	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil

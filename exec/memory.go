@@ -2,6 +2,8 @@ package exec
 
 import (
 	"slices"
+
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 type bufKind int
@@ -14,22 +16,23 @@ const (
 
 type bufInfo struct {
 	kind      bufKind
-	input     int       // bufInput: which input
-	data      []float64 // bufConst
-	size      int       // bufSlab: elements
-	def, last int       // bufSlab: steps that write it first and read it last
-	off       int       // bufSlab: offset in the slab
+	dtype     tensor.DType
+	input     int    // bufInput: which input
+	data      Values // bufConst
+	size      int    // bufSlab: elements
+	def, last int    // bufSlab: steps that write it first and read it last
+	off       int    // bufSlab: offset in its dtype's slab
 }
 
-// placeSlab assigns slab offsets by liveness (first fit) and returns the
-// slab size.
-func placeSlab(bufs []bufInfo) int {
+// placeSlab assigns slab offsets to the slab buffers of dtype dt by
+// liveness (first fit) and returns the slab size.
+func placeSlab(bufs []bufInfo, dt tensor.DType) int {
 	type live struct{ off, size, last int }
 	var act []live
 	top := 0
 	for i := range bufs {
 		b := &bufs[i]
-		if b.kind != bufSlab {
+		if b.kind != bufSlab || b.dtype != dt {
 			continue
 		}
 		// Drop regions whose last reader ran before this buffer is written.

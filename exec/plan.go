@@ -25,8 +25,8 @@ type compiler struct {
 	lay   map[*ir.Var]layout
 }
 
-func (c *compiler) newBuf(size int) int {
-	c.bufs = append(c.bufs, bufInfo{kind: bufSlab, size: size, def: len(c.steps), last: len(c.steps)})
+func (c *compiler) newBuf(size int, dt tensor.DType) int {
+	c.bufs = append(c.bufs, bufInfo{kind: bufSlab, dtype: dt, size: size, def: len(c.steps), last: len(c.steps)})
 	return len(c.bufs) - 1
 }
 
@@ -40,7 +40,7 @@ func (c *compiler) use(l layout) {
 func compilePlan(p *ir.Program) (*compiler, error) {
 	c := &compiler{lay: map[*ir.Var]layout{}}
 	for i, v := range p.In {
-		c.bufs = append(c.bufs, bufInfo{kind: bufInput, input: i})
+		c.bufs = append(c.bufs, bufInfo{kind: bufInput, dtype: v.DType, input: i})
 		c.lay[v] = layout{buf: len(c.bufs) - 1, shape: v.Shape, strides: tensor.Strides(v.Shape)}
 	}
 	consumers := map[*ir.Var][]*ir.Eqn{}
@@ -72,9 +72,9 @@ func compilePlan(p *ir.Program) (*compiler, error) {
 				flush()
 			}
 			if g == nil {
-				g = newGroup(e.Out.Shape)
+				g = newGroup(e.Out.Shape, e.Out.DType)
 			}
-			g.add(c, e, e.Prim.(op.Elementwise).Kernel(), in)
+			g.add(c, e, in)
 			continue
 		}
 		if !isView(e, lower, in) {
@@ -129,12 +129,23 @@ func (c *compiler) eqn(e *ir.Eqn, lower op.Lowering, in []layout) (layout, error
 		if err != nil {
 			return layout{}, err
 		}
-		c.bufs = append(c.bufs, bufInfo{kind: bufConst, data: t.Data()})
+		if t.DType() != e.Out.DType {
+			return layout{}, fmt.Errorf("evaluates to %v, the program says %v (internal error)", t.DType(), e.Out.DType)
+		}
+		c.bufs = append(c.bufs, bufInfo{kind: bufConst, dtype: t.DType(), data: ValuesOf(t)})
 		return layout{buf: len(c.bufs) - 1, shape: shape, strides: tensor.Strides(shape)}, nil
 	case op.MatrixProduct:
-		return c.matmul(e, in[0], in[1])
+		if e.Out.DType == tensor.Float32 {
+			return matmul[float32](c, e, in[0], in[1])
+		}
+		return matmul[float64](c, e, in[0], in[1])
 	case op.Reduction:
-		return c.reduceSum(e, e.Prim.(op.ReduceSum), in[0]), nil
+		if e.Out.DType == tensor.Float32 {
+			return reduceSum[float32](c, e, e.Prim.(op.ReduceSum), in[0]), nil
+		}
+		return reduceSum[float64](c, e, e.Prim.(op.ReduceSum), in[0]), nil
+	case op.Conversion:
+		return c.convert(e, in[0]), nil
 	case op.Evaluated:
 	default:
 		return layout{}, fmt.Errorf("no lowering (internal error)")
@@ -154,18 +165,61 @@ func (c *compiler) eqn(e *ir.Eqn, lower op.Lowering, in []layout) (layout, error
 		c.use(in[i])
 	}
 	n := tensor.Size(shape)
-	bi := c.newBuf(n)
+	bi := c.newBuf(n, e.Out.DType)
 	args := slices.Clone(in)
+	dts := make([]tensor.DType, len(args))
+	for i, l := range args {
+		dts[i] = c.bufs[l.buf].dtype
+	}
 	c.steps = append(c.steps, func(s *state) {
 		ts := make([]*tensor.Tensor, len(args))
 		for i, l := range args {
-			ts[i], _ = tensor.New(l.shape, s.bufs[l.buf][l.off:l.off+tensor.Size(l.shape)])
+			if dts[i] == tensor.Float32 {
+				ts[i], _ = tensor.New32(l.shape, s.f32.bufs[l.buf][l.off:l.off+tensor.Size(l.shape)])
+			} else {
+				ts[i], _ = tensor.New(l.shape, s.f64.bufs[l.buf][l.off:l.off+tensor.Size(l.shape)])
+			}
 		}
 		t, err := ev.Eval(ts)
 		if err != nil {
 			panic(err)
 		}
-		copy(s.bufs[bi][:n], t.Data())
+		if t.DType() == tensor.Float32 {
+			copy(s.f32.bufs[bi][:n], t.Data32())
+		} else {
+			copy(s.f64.bufs[bi][:n], t.Data())
+		}
 	})
 	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil
+}
+
+// convert compiles a conversion: a copy of x's values (contiguous first)
+// into a buffer of the output's dtype.
+func (c *compiler) convert(e *ir.Eqn, x layout) layout {
+	x = c.contiguousCopy(x)
+	c.use(x)
+	shape := e.Out.Shape
+	n := tensor.Size(shape)
+	bi := c.newBuf(n, e.Out.DType)
+	from, src := c.bufs[x.buf].dtype, x.buf
+	off := x.off
+	switch {
+	case from == e.Out.DType && from == tensor.Float32:
+		c.steps = append(c.steps, func(s *state) { copy(s.f32.bufs[bi][:n], s.f32.bufs[src][off:off+n]) })
+	case from == e.Out.DType:
+		c.steps = append(c.steps, func(s *state) { copy(s.f64.bufs[bi][:n], s.f64.bufs[src][off:off+n]) })
+	case from == tensor.Float32:
+		c.steps = append(c.steps, func(s *state) { convertRow(s.f64.bufs[bi][:n], s.f32.bufs[src][off:off+n]) })
+	default:
+		c.steps = append(c.steps, func(s *state) { convertRow(s.f32.bufs[bi][:n], s.f64.bufs[src][off:off+n]) })
+	}
+	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}
+}
+
+// convertRow sets dst[i] = src[i] in dst's type (rounding to nearest).
+func convertRow[D, S tensor.Float](dst []D, src []S) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = D(v)
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
+// reduceSum compiles a sum of T values.
+func reduceSum[T tensor.Float](c *compiler, e *ir.Eqn, p op.ReduceSum, x layout) layout {
+	add := addOf[T]()
 	shape := e.Out.Shape
 	size := tensor.Size(shape)
 	ost := tensor.Strides(shape)
@@ -23,16 +25,17 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 	}
 	cs, cst := collapse(x.shape, [][]int{x.strides, st})
 	c.use(x)
-	bi := c.newBuf(size)
+	bi := c.newBuf(size, e.Out.DType)
 	total := tensor.Size(x.shape)
 	xoff, xb := x.off, x.buf
 	c.steps = append(c.steps, func(s *state) {
-		dst := s.bufs[bi][:size]
+		bufs := tableOf[T](s).bufs
+		dst := bufs[bi][:size]
 		clear(dst)
 		if total == 0 {
 			return
 		}
-		src := s.bufs[xb]
+		src := bufs[xb]
 		r := len(cs)
 		if r == 0 {
 			dst[0] = src[xoff]
@@ -52,7 +55,7 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 				dst[ob] = acc
 			} else if is == 1 && os == 1 {
 				d := dst[ob : ob+inner]
-				kernels.Add(d, d, src[ib:ib+inner])
+				add(d, d, src[ib:ib+inner])
 			} else {
 				for i := 0; i < inner; i++ {
 					dst[ob+i*os] += src[ib+i*is]
@@ -72,4 +75,12 @@ func (c *compiler) reduceSum(e *ir.Eqn, p op.ReduceSum, x layout) layout {
 		}
 	})
 	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}
+}
+
+// addOf returns the kernels' vector addition d = a + b of T values.
+func addOf[T tensor.Float]() func(d, a, b []T) {
+	if f, ok := any(kernels.Add).(func(d, a, b []T)); ok {
+		return f
+	}
+	return any(kernels.Add32Fallback).(func(d, a, b []T))
 }

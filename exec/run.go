@@ -8,13 +8,53 @@ import (
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
-// state is one run's memory: the buffer table and the slab; serial asks
-// the steps to leave the other cores alone.
+// table is one dtype's memory of a run: the buffer table (indexed like
+// compiler.bufs; nil for buffers of the other dtype), the slab the slab
+// buffers live in, and scratch for a fused step's slab rows.
+type table[T tensor.Float] struct {
+	bufs [][]T
+	slab []T
+	rows [][]T
+}
+
+// state is one run's memory, a table per dtype; serial asks the steps to
+// leave the other cores alone.
 type state struct {
-	bufs   [][]float64
-	slab   []float64
+	f64    table[float64]
+	f32    table[float32]
 	serial bool
-	rows   [][]float64 // scratch for a fused step's slab rows
+}
+
+// tableOf returns s's table of T's dtype.
+func tableOf[T tensor.Float](s *state) *table[T] {
+	if t, ok := any(&s.f64).(*table[T]); ok {
+		return t
+	}
+	return any(&s.f32).(*table[T])
+}
+
+// bind makes buffer i stand for v.
+func (s *state) bind(i int, v Values) {
+	if v.dtype == tensor.Float32 {
+		s.f32.bufs[i] = v.f32
+	} else {
+		s.f64.bufs[i] = v.f64
+	}
+}
+
+// unbind points buffer i back at the slab (slab buffers) or at nothing.
+func (s *state) unbind(i int, b bufInfo) {
+	if b.dtype == tensor.Float32 {
+		s.f32.bufs[i] = nil
+		if b.kind == bufSlab {
+			s.f32.bufs[i] = s.f32.slab[b.off : b.off+b.size]
+		}
+		return
+	}
+	s.f64.bufs[i] = nil
+	if b.kind == bufSlab {
+		s.f64.bufs[i] = s.f64.slab[b.off : b.off+b.size]
+	}
 }
 
 type step func(s *state)
@@ -22,9 +62,9 @@ type step func(s *state)
 // compiled is a program ready to run.
 type compiled struct {
 	c        *compiler
-	slabSize int
+	slabSize [2]int // by dtype: elements
 	out      []layout
-	outCopy  []gather
+	outCopy  []func(s *state, dst Values)
 	direct   []int // per output: the slab buffer the caller's memory stands in for, or -1
 	pool     sync.Pool
 }
@@ -34,11 +74,19 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := &compiled{c: c, slabSize: placeSlab(c.bufs)}
+	cp := &compiled{c: c}
+	cp.slabSize[tensor.Float64] = placeSlab(c.bufs, tensor.Float64)
+	cp.slabSize[tensor.Float32] = placeSlab(c.bufs, tensor.Float32)
 	for _, v := range p.Out {
 		l := c.lay[v]
 		cp.out = append(cp.out, l)
-		cp.outCopy = append(cp.outCopy, newGather(l))
+		g := newGather(l)
+		src := l.buf
+		if v.DType == tensor.Float32 {
+			cp.outCopy = append(cp.outCopy, func(s *state, dst Values) { gatherRun(g, dst.f32, s.f32.bufs[src]) })
+		} else {
+			cp.outCopy = append(cp.outCopy, func(s *state, dst Values) { gatherRun(g, dst.f64, s.f64.bufs[src]) })
+		}
 		// An output that fills a buffer of its own is written straight into
 		// the caller's memory: the step that makes it writes there.
 		d := -1
@@ -48,13 +96,17 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 		cp.direct = append(cp.direct, d)
 	}
 	cp.pool.New = func() any {
-		s := &state{bufs: make([][]float64, len(c.bufs)), slab: make([]float64, cp.slabSize)}
+		s := &state{}
+		s.f64.bufs = make([][]float64, len(c.bufs))
+		s.f32.bufs = make([][]float32, len(c.bufs))
+		s.f64.slab = make([]float64, cp.slabSize[tensor.Float64])
+		s.f32.slab = make([]float32, cp.slabSize[tensor.Float32])
 		for i, b := range c.bufs {
 			switch b.kind {
 			case bufConst:
-				s.bufs[i] = b.data
+				s.bind(i, b.data)
 			case bufSlab:
-				s.bufs[i] = s.slab[b.off : b.off+b.size]
+				s.unbind(i, b)
 			}
 		}
 		return s
@@ -62,39 +114,43 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 	return cp, nil
 }
 
+// slabBytes is the memory of one run's slabs.
+func (cp *compiled) slabBytes() int {
+	return 8*cp.slabSize[tensor.Float64] + 4*cp.slabSize[tensor.Float32]
+}
+
 // run executes the steps with the inputs' data and copies the outputs
-// into dst (one slice per output, of the outputs' sizes).
-func (cp *compiled) run(in [][]float64, dst [][]float64, serial bool) {
+// into dst (one per output, of the outputs' dtypes and sizes).
+func (cp *compiled) run(in []Values, dst []Values, serial bool) {
 	s := cp.pool.Get().(*state)
 	defer cp.pool.Put(s)
 	s.serial = serial
 	for i, b := range cp.c.bufs {
 		if b.kind == bufInput {
-			s.bufs[i] = in[b.input]
+			s.bind(i, in[b.input])
 		}
 	}
 	for i, d := range cp.direct {
 		if d >= 0 {
-			s.bufs[d] = dst[i]
+			s.bind(d, dst[i])
 		}
 	}
 	for _, st := range cp.c.steps {
 		st(s)
 	}
-	for i, l := range cp.out {
+	for i := range cp.out {
 		if cp.direct[i] < 0 {
-			cp.outCopy[i].run(dst[i], s.bufs[l.buf])
+			cp.outCopy[i](s, dst[i])
 		}
 	}
 	for _, d := range cp.direct {
 		if d >= 0 {
-			b := cp.c.bufs[d]
-			s.bufs[d] = s.slab[b.off : b.off+b.size]
+			s.unbind(d, cp.c.bufs[d])
 		}
 	}
 	for i, b := range cp.c.bufs {
 		if b.kind == bufInput {
-			s.bufs[i] = nil
+			s.unbind(i, b)
 		}
 	}
 }

@@ -28,8 +28,6 @@ type Split struct {
 	chunk   int
 	workers int
 	tail    *Plan
-	offs    []int // each sum's offset in the concatenated sums
-	total   int   // size of all sums together
 	rowsOut []int // for each of the head's batched outputs, the program output it fills
 	nterms  int   // how many of the head's outputs are terms of sums (the rows follow)
 
@@ -46,12 +44,12 @@ type splitState struct {
 	in, out  []*tensor.Tensor
 	group    int // the first chunk of the group running
 	serial   bool
-	parts    [][]float64
-	args     [][][]float64 // per slot, one per program input
-	dst      [][][]float64 // per slot, one per sum, then one per batched output
-	sums     []float64
-	tailArgs [][]float64
-	tailDst  [][]float64
+	parts    [][]Values // per slot, one per sum
+	args     [][]Values // per slot, one per program input
+	dst      [][]Values // per slot, one per sum, then one per batched output
+	sums     []Values   // one per sum
+	tailArgs []Values
+	tailDst  []Values
 	team     *team
 }
 
@@ -157,10 +155,6 @@ func splitAt(p *ir.Program, b, chunk, workers int, total transform.Cost) (*Split
 		return nil, err
 	}
 	r := &Split{s: s, prog: p, batch: b, chunk: chunk, workers: workers, tail: tail, chunks: map[int]*Plan{}}
-	for _, sum := range s.Sums {
-		r.offs = append(r.offs, r.total)
-		r.total += tensor.Size(sum.Shape)
-	}
 	nrows := 0
 	for _, o := range s.Out {
 		if o.Head {
@@ -185,16 +179,23 @@ func (r *Split) Batch() (samples, chunk int) { return r.batch, r.chunk }
 func (r *Split) newState() *splitState {
 	nchunks := (r.batch + r.chunk - 1) / r.chunk
 	slots := min(sumGroup, nchunks)
-	st := &splitState{r: r, sums: make([]float64, r.total)}
-	st.parts = make([][]float64, slots)
-	st.args = make([][][]float64, slots)
-	st.dst = make([][][]float64, slots)
-	for j := range slots {
-		st.parts[j] = make([]float64, r.total)
-		st.args[j] = make([][]float64, len(r.prog.In))
-		st.dst[j] = make([][]float64, len(r.s.Sums)+len(r.rowsOut))
+	sums := func() []Values {
+		v := make([]Values, len(r.s.Sums))
+		for k, sum := range r.s.Sums {
+			v[k] = makeValues(sum.DType, tensor.Size(sum.Shape))
+		}
+		return v
 	}
-	st.tailDst = make([][]float64, len(r.s.Tail.Out))
+	st := &splitState{r: r, sums: sums()}
+	st.parts = make([][]Values, slots)
+	st.args = make([][]Values, slots)
+	st.dst = make([][]Values, slots)
+	for j := range slots {
+		st.parts[j] = sums()
+		st.args[j] = make([]Values, len(r.prog.In))
+		st.dst[j] = make([]Values, len(r.s.Sums)+len(r.rowsOut))
+	}
+	st.tailDst = make([]Values, len(r.s.Tail.Out))
 	st.team = newTeam(st.chunkTask)
 	return st
 }
@@ -234,10 +235,16 @@ func (r *Split) RunInto(in, out []*tensor.Tensor) error {
 		if t == nil || !tensor.SameShape(t.Shape(), p.In[i].Shape) {
 			return fmt.Errorf("exec: input %d has shape %v, the program expects %v", i, shapeOf(t), p.In[i].Shape)
 		}
+		if t.DType() != p.In[i].DType {
+			return fmt.Errorf("exec: input %d is %v, the program expects %v", i, t.DType(), p.In[i].DType)
+		}
 	}
 	for i, t := range out {
 		if t == nil || !tensor.SameShape(t.Shape(), p.Out[i].Shape) {
 			return fmt.Errorf("exec: output %d has shape %v, the program returns %v", i, shapeOf(t), p.Out[i].Shape)
+		}
+		if t.DType() != p.Out[i].DType {
+			return fmt.Errorf("exec: output %d is %v, the program returns %v", i, t.DType(), p.Out[i].DType)
 		}
 	}
 	st := r.runs.get()
@@ -247,7 +254,9 @@ func (r *Split) RunInto(in, out []*tensor.Tensor) error {
 	nchunks := (r.batch + r.chunk - 1) / r.chunk
 	workers := min(r.workers, nchunks)
 	st.serial = workers > 1
-	clear(st.sums)
+	for _, v := range st.sums {
+		clearValues(v)
+	}
 	for g := 0; g < nchunks; g += len(st.parts) {
 		n := min(len(st.parts), nchunks-g)
 		st.group = g
@@ -256,7 +265,7 @@ func (r *Split) RunInto(in, out []*tensor.Tensor) error {
 		}
 		for j := range n { // in chunk order, whatever ran first
 			for k, v := range st.parts[j] {
-				st.sums[k] += v
+				addInto(st.sums[k], v)
 			}
 		}
 	}
@@ -264,15 +273,13 @@ func (r *Split) RunInto(in, out []*tensor.Tensor) error {
 	st.tailArgs = st.tailArgs[:0]
 	for i, t := range in {
 		if !r.s.Batched[i] {
-			st.tailArgs = append(st.tailArgs, t.Data())
+			st.tailArgs = append(st.tailArgs, ValuesOf(t))
 		}
 	}
-	for j, sum := range r.s.Sums {
-		st.tailArgs = append(st.tailArgs, st.sums[r.offs[j]:r.offs[j]+tensor.Size(sum.Shape)])
-	}
+	st.tailArgs = append(st.tailArgs, st.sums...)
 	for i, o := range r.s.Out {
 		if !o.Head {
-			st.tailDst[o.Index] = out[i].Data()
+			st.tailDst[o.Index] = ValuesOf(out[i])
 		}
 	}
 	// The tail works on sums, not on the batch: small enough for one core,
@@ -294,20 +301,18 @@ func (st *splitState) chunkTask(j int) error {
 	}
 	args, dst, part := st.args[j], st.dst[j], st.parts[j]
 	for i, t := range st.in {
-		d := t.Data()
+		d := ValuesOf(t)
 		if r.s.Batched[i] {
-			row := len(d) / r.batch
-			d = d[lo*row : hi*row]
+			row := d.Len() / r.batch
+			d = d.Slice(lo*row, hi*row)
 		}
 		args[i] = d
 	}
-	for k, sum := range r.s.Sums {
-		dst[k] = part[r.offs[k] : r.offs[k]+tensor.Size(sum.Shape)]
-	}
+	copy(dst, part)
 	for k, o := range r.rowsOut {
-		d := st.out[o].Data()
-		row := len(d) / r.batch
-		dst[len(r.s.Sums)+k] = d[lo*row : hi*row]
+		d := ValuesOf(st.out[o])
+		row := d.Len() / r.batch
+		dst[len(r.s.Sums)+k] = d.Slice(lo*row, hi*row)
 	}
 	err = pl.RunIntoSerial(args, dst, st.serial)
 	clear(args)

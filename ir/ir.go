@@ -1,15 +1,18 @@
 // Package ir holds jacobi's program representation: variables with static
-// shapes, equations that apply a primitive to variables, and programs that
-// list equations in order. A Builder records equations as a Go function is
-// traced or as a transform rewrites a program.
+// shapes and dtypes, equations that apply a primitive to variables, and
+// programs that list equations in order. A Builder records equations as a
+// Go function is traced or as a transform rewrites a program.
 //
 // The package knows nothing of what primitives mean; it asks each primitive
-// for its output shape and its name when printing.
+// for its output shape (and, for the few that change it, its output dtype)
+// and its name when printing.
 package ir
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // Primitive is an operation that equations apply. Concrete primitives (package
@@ -21,10 +24,51 @@ type Primitive interface {
 	OutShape(in [][]int) ([]int, error)
 }
 
-// Var is a variable of a program: a value of fixed shape produced by one
-// equation or passed in as a program input.
+// DTypeRule is implemented by primitives whose output dtype is not simply
+// that of their inputs: constants (their value's), conversions (their
+// target). The others take operands of one dtype and give that dtype (a
+// primitive of no inputs gives float64).
+type DTypeRule interface {
+	OutDType(in []tensor.DType) (tensor.DType, error)
+}
+
+// OutDType returns the dtype of p's output for inputs of the given dtypes:
+// p's own rule, or else the one dtype all inputs share. Operands of
+// different dtypes are an error.
+func OutDType(p Primitive, in []tensor.DType) (tensor.DType, error) {
+	if r, ok := p.(DTypeRule); ok {
+		return r.OutDType(in)
+	}
+	if len(in) == 0 {
+		return tensor.Float64, nil
+	}
+	for i, d := range in[1:] {
+		if d != in[0] {
+			return 0, &DTypeError{Prim: p.Name(), DTypes: in, Input: i + 1}
+		}
+	}
+	return in[0], nil
+}
+
+// DTypeError is the error of a primitive given operands of different
+// dtypes.
+type DTypeError struct {
+	Prim   string
+	DTypes []tensor.DType // the inputs' dtypes
+	Input  int            // the first input whose dtype differs from input 0's
+}
+
+// Error says which operands differ and how to make them agree.
+func (e *DTypeError) Error() string {
+	return fmt.Sprintf("operands of different dtypes: %v (input 0) and %v (input %d); convert one with Convert",
+		e.DTypes[0], e.DTypes[e.Input], e.Input)
+}
+
+// Var is a variable of a program: a value of fixed shape and dtype
+// produced by one equation or passed in as a program input.
 type Var struct {
 	Shape []int
+	DType tensor.DType
 	owner *Builder
 }
 
@@ -119,12 +163,18 @@ func (b *Builder) Depth() int {
 	return d
 }
 
-// Input adds a program input of the given shape.
-func (b *Builder) Input(shape []int) *Var {
-	v := &Var{Shape: append([]int{}, shape...), owner: b}
+// Input adds a float64 program input of the given shape.
+func (b *Builder) Input(shape []int) *Var { return b.InputOf(tensor.Float64, shape) }
+
+// InputOf adds a program input of the given dtype and shape.
+func (b *Builder) InputOf(dt tensor.DType, shape []int) *Var {
+	v := &Var{Shape: append([]int{}, shape...), DType: dt, owner: b}
 	b.in = append(b.in, v)
 	return v
 }
+
+// InputLike adds a program input of v's dtype and shape.
+func (b *Builder) InputLike(v *Var) *Var { return b.InputOf(v.DType, v.Shape) }
 
 // Inputs returns the inputs added so far, captures included.
 func (b *Builder) Inputs() []*Var { return b.in }
@@ -140,9 +190,11 @@ func (b *Builder) Fail(err error) {
 }
 
 // Emit appends an equation applying p to in and returns its output. A shape
-// error is recorded on the builder (see Err) and a placeholder returned.
+// or dtype error is recorded on the builder (see Err) and a placeholder
+// returned.
 func (b *Builder) Emit(p Primitive, in ...*Var) *Var {
 	shapes := make([][]int, len(in))
+	dtypes := make([]tensor.DType, len(in))
 	for i, v := range in {
 		if v == nil {
 			b.Fail(fmt.Errorf("%s: input %d is missing", p.Name(), i))
@@ -153,11 +205,16 @@ func (b *Builder) Emit(p Primitive, in ...*Var) *Var {
 			return &Var{Shape: nil, owner: b}
 		}
 		shapes[i] = v.Shape
+		dtypes[i] = v.DType
 	}
 	if b.err != nil {
 		return &Var{Shape: nil, owner: b}
 	}
 	s, err := p.OutShape(shapes)
+	var dt tensor.DType
+	if err == nil {
+		dt, err = OutDType(p, dtypes)
+	}
 	if err != nil {
 		if b.Src != "" {
 			err = fmt.Errorf("%s (at %s): %w", p.Name(), b.Src, err)
@@ -167,7 +224,7 @@ func (b *Builder) Emit(p Primitive, in ...*Var) *Var {
 		b.Fail(err)
 		return &Var{Shape: nil, owner: b}
 	}
-	out := &Var{Shape: s, owner: b}
+	out := &Var{Shape: s, DType: dt, owner: b}
 	b.eqns = append(b.eqns, &Eqn{Prim: p, In: in, Out: out, Src: b.Src})
 	return out
 }
@@ -189,7 +246,7 @@ func (b *Builder) Capture(v *Var) (*Var, error) {
 	if iv, ok := b.captured[pv]; ok {
 		return iv, nil
 	}
-	iv := b.Input(pv.Shape)
+	iv := b.InputLike(pv)
 	b.captured[pv] = iv
 	b.CapturedOuter = append(b.CapturedOuter, pv)
 	b.CapturedInner = append(b.CapturedInner, iv)
@@ -250,7 +307,7 @@ func (b *Builder) Inline(p *Program, args []*Var) []*Var {
 }
 
 // Validate checks that every variable is defined before use and that shapes
-// agree with the primitives' shape rules.
+// and dtypes agree with the primitives' rules.
 func (p *Program) Validate() error {
 	defined := map[*Var]bool{}
 	for _, v := range p.In {
@@ -258,11 +315,13 @@ func (p *Program) Validate() error {
 	}
 	for i, e := range p.Eqns {
 		shapes := make([][]int, len(e.In))
+		dtypes := make([]tensor.DType, len(e.In))
 		for j, v := range e.In {
 			if !defined[v] {
 				return fmt.Errorf("ir: equation %d (%s) uses an undefined variable as input %d", i, e.Prim.Name(), j)
 			}
 			shapes[j] = v.Shape
+			dtypes[j] = v.DType
 		}
 		s, err := e.Prim.OutShape(shapes)
 		if err != nil {
@@ -270,6 +329,13 @@ func (p *Program) Validate() error {
 		}
 		if !sameShape(s, e.Out.Shape) {
 			return fmt.Errorf("ir: equation %d (%s) declares shape %v, rule gives %v", i, e.Prim.Name(), e.Out.Shape, s)
+		}
+		dt, err := OutDType(e.Prim, dtypes)
+		if err != nil {
+			return fmt.Errorf("ir: equation %d (%s): %w", i, e.Prim.Name(), err)
+		}
+		if dt != e.Out.DType {
+			return fmt.Errorf("ir: equation %d (%s) declares dtype %v, rule gives %v", i, e.Prim.Name(), e.Out.DType, dt)
 		}
 		if defined[e.Out] {
 			return fmt.Errorf("ir: equation %d (%s) redefines a variable", i, e.Prim.Name())
@@ -316,7 +382,7 @@ func (p *Program) String() string {
 		for i, d := range v.Shape {
 			s[i] = fmt.Sprint(d)
 		}
-		return "f64[" + strings.Join(s, ",") + "]"
+		return v.DType.Short() + "[" + strings.Join(s, ",") + "]"
 	}
 	var sb strings.Builder
 	sb.WriteString("{ lambda")

@@ -22,6 +22,11 @@ func (Add) Kernel() RowKernel {
 	return func(d, a, b, _ []float64) { kernels.Add(d, a[:len(d)], b[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Add) Kernel32() RowKernel32 {
+	return func(d, a, b, _ []float32) { kernels.Add32Fallback(d, a[:len(d)], b[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Add) ElementFLOPs() float64 { return 1 }
 
@@ -73,14 +78,10 @@ func (Sub) Name() string { return "sub" }
 func (Sub) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
 
 // Kernel implements Elementwise.
-func (Sub) Kernel() RowKernel {
-	return func(d, a, b, _ []float64) {
-		x, y := a[:len(d)], b[:len(d)]
-		for i := range d {
-			d[i] = x[i] - y[i]
-		}
-	}
-}
+func (Sub) Kernel() RowKernel { return subRow[float64] }
+
+// Kernel32 implements Elementwise.
+func (Sub) Kernel32() RowKernel32 { return subRow[float32] }
 
 // ElementFLOPs implements Elementwise.
 func (Sub) ElementFLOPs() float64 { return 1 }
@@ -140,6 +141,11 @@ func (Mul) Kernel() RowKernel {
 	return func(d, a, b, _ []float64) { kernels.Mul(d, a[:len(d)], b[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Mul) Kernel32() RowKernel32 {
+	return func(d, a, b, _ []float32) { kernels.Mul32Fallback(d, a[:len(d)], b[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Mul) ElementFLOPs() float64 { return 1 }
 
@@ -191,14 +197,10 @@ func (Div) Name() string { return "div" }
 func (Div) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
 
 // Kernel implements Elementwise.
-func (Div) Kernel() RowKernel {
-	return func(d, a, b, _ []float64) {
-		x, y := a[:len(d)], b[:len(d)]
-		for i := range d {
-			d[i] = x[i] / y[i]
-		}
-	}
-}
+func (Div) Kernel() RowKernel { return divRow[float64] }
+
+// Kernel32 implements Elementwise.
+func (Div) Kernel32() RowKernel32 { return divRow[float32] }
 
 // ElementFLOPs implements Elementwise.
 func (Div) ElementFLOPs() float64 { return 1 }
@@ -279,14 +281,10 @@ func (Neg) Name() string { return "neg" }
 func (Neg) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
 // Kernel implements Elementwise.
-func (Neg) Kernel() RowKernel {
-	return func(d, a, _, _ []float64) {
-		x := a[:len(d)]
-		for i := range d {
-			d[i] = -x[i]
-		}
-	}
-}
+func (Neg) Kernel() RowKernel { return negRow[float64] }
+
+// Kernel32 implements Elementwise.
+func (Neg) Kernel32() RowKernel32 { return negRow[float32] }
 
 // ElementFLOPs implements Elementwise.
 func (Neg) ElementFLOPs() float64 { return 1 }

@@ -39,19 +39,10 @@ func (p Compare) OutShape(in [][]int) ([]int, error) {
 }
 
 // Kernel implements Elementwise.
-func (p Compare) Kernel() RowKernel {
-	f := CompareFunc(p.Op)
-	return func(d, a, b, _ []float64) {
-		x, y := a[:len(d)], b[:len(d)]
-		for i := range d {
-			if f(x[i], y[i]) {
-				d[i] = 1
-			} else {
-				d[i] = 0
-			}
-		}
-	}
-}
+func (p Compare) Kernel() RowKernel { return compareRow[float64](p.Op) }
+
+// Kernel32 implements Elementwise.
+func (p Compare) Kernel32() RowKernel32 { return compareRow[float32](p.Op) }
 
 // ElementFLOPs implements Elementwise.
 func (Compare) ElementFLOPs() float64 { return 1 }
@@ -70,21 +61,23 @@ func (p Compare) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 // CompareFunc returns the scalar predicate of a comparison operator.
-func CompareFunc(o string) func(x, y float64) bool {
-	var f func(x, y float64) bool
+func CompareFunc(o string) func(x, y float64) bool { return compareFunc[float64](o) }
+
+func compareFunc[T tensor.Float](o string) func(x, y T) bool {
+	var f func(x, y T) bool
 	switch o {
 	case GT:
-		f = func(x, y float64) bool { return x > y }
+		f = func(x, y T) bool { return x > y }
 	case GE:
-		f = func(x, y float64) bool { return x >= y }
+		f = func(x, y T) bool { return x >= y }
 	case LT:
-		f = func(x, y float64) bool { return x < y }
+		f = func(x, y T) bool { return x < y }
 	case LE:
-		f = func(x, y float64) bool { return x <= y }
+		f = func(x, y T) bool { return x <= y }
 	case EQ:
-		f = func(x, y float64) bool { return x == y }
+		f = func(x, y T) bool { return x == y }
 	default:
-		f = func(x, y float64) bool { return x != y }
+		f = func(x, y T) bool { return x != y }
 	}
 	return f
 }
@@ -100,18 +93,10 @@ func (Select) Name() string { return "select" }
 func (Select) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 3) }
 
 // Kernel implements Elementwise.
-func (Select) Kernel() RowKernel {
-	return func(d, a, b, c []float64) {
-		pr, x, y := a[:len(d)], b[:len(d)], c[:len(d)]
-		for i := range d {
-			if pr[i] != 0 {
-				d[i] = x[i]
-			} else {
-				d[i] = y[i]
-			}
-		}
-	}
-}
+func (Select) Kernel() RowKernel { return selectRow[float64] }
+
+// Kernel32 implements Elementwise.
+func (Select) Kernel32() RowKernel32 { return selectRow[float32] }
 
 // ElementFLOPs implements Elementwise.
 func (Select) ElementFLOPs() float64 { return 1 }
@@ -120,16 +105,16 @@ func (Select) linearMap() {}
 
 // Eval implements Evaluator.
 func (Select) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
-	p, x, y := in[0].Data(), in[1].Data(), in[2].Data()
-	out := make([]float64, len(p))
-	for i := range p {
-		if p[i] != 0 {
-			out[i] = x[i]
-		} else {
-			out[i] = y[i]
-		}
+	if err := sameDTypes(in); err != nil {
+		return nil, err
 	}
-	return tensor.New(in[0].Shape(), out)
+	out := tensor.ZerosOf(in[0].DType(), in[0].Shape()...)
+	if out.DType() == tensor.Float32 {
+		selectRow(out.Data32(), in[0].Data32(), in[1].Data32(), in[2].Data32())
+	} else {
+		selectRow(out.Data(), in[0].Data(), in[1].Data(), in[2].Data())
+	}
+	return out, nil
 }
 
 // LinearIn implements Linear.
@@ -142,10 +127,10 @@ func (Select) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 	}
 	out := make([]*ir.Var, 3)
 	if lin[1] {
-		out[1] = b.Emit(Select{}, in[0], ct, Zeros(b, ct.Shape))
+		out[1] = b.Emit(Select{}, in[0], ct, ZerosLike(b, ct))
 	}
 	if lin[2] {
-		out[2] = b.Emit(Select{}, in[0], Zeros(b, ct.Shape), ct)
+		out[2] = b.Emit(Select{}, in[0], ZerosLike(b, ct), ct)
 	}
 	return out
 }

@@ -17,10 +17,13 @@ func (Constant) Name() string { return "constant" }
 // String prints the parameters.
 func (p Constant) String() string {
 	if p.Value.Len() == 1 {
-		return fmt.Sprintf("%g", p.Value.Data()[0])
+		return fmt.Sprintf("%g", p.Value.Float64s()[0])
 	}
 	return fmt.Sprintf("shape=%v", p.Value.Shape())
 }
+
+// OutDType implements ir.DTypeRule: the value's dtype.
+func (p Constant) OutDType([]tensor.DType) (tensor.DType, error) { return p.Value.DType(), nil }
 
 // OutShape implements ir.Primitive.
 func (p Constant) OutShape(in [][]int) ([]int, error) {

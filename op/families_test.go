@@ -64,6 +64,10 @@ func samples() map[string][]sample {
 		"Slice":     {{op.Slice{Start: []int{0, 1, 1}, Limit: []int{2, 3, 4}}, [][]int{{2, 3, 4}}, op.Strided, "linear map", any}},
 		"Pad":       {{op.Pad{Lo: []int{0, 1}, Hi: []int{2, 0}}, [][]int{{2, 3}}, op.Evaluated, "linear map", any}},
 		"Constant":  {{op.Constant{Value: tensor.Randn(tensor.NewRand(3), 2, 3)}, nil, op.Literal, "zero", any}},
+		"Convert": {
+			{op.Convert{From: tensor.Float64, To: tensor.Float32}, u, op.Conversion, "linear map", any},
+			{op.Convert{From: tensor.Float64, To: tensor.Float64}, u, op.Conversion, "linear map", any},
+		},
 	}
 }
 
@@ -115,7 +119,7 @@ func TestFamilies(t *testing.T) {
 			}
 			flops := r.FLOPs(s.in, out)
 			switch s.lower {
-			case op.Fused, op.Reduction:
+			case op.Fused, op.Reduction, op.Conversion:
 				if flops < float64(tensor.Size(out)) {
 					t.Errorf("op.%s costs %g FLOPs for %d outputs", typ, flops, tensor.Size(out))
 				}
@@ -289,7 +293,7 @@ func TestIdentitiesHold(t *testing.T) {
 					t.Fatal(err)
 				}
 				finite := true
-				for _, v := range want.Data() {
+				for _, v := range want.Float64s() {
 					finite = finite && !math.IsNaN(v) && !math.IsInf(v, 0)
 				}
 				w := r.Identity(ops, out)
@@ -300,7 +304,7 @@ func TestIdentitiesHold(t *testing.T) {
 				case op.UseInput:
 					got = vals[w.Input]
 				case op.UseFill:
-					got = tensor.Full(w.Fill, out...)
+					got = tensor.FullOf(want.DType(), w.Fill, out...)
 				case op.Apply:
 					args := make([]*tensor.Tensor, len(w.Args))
 					for i, a := range w.Args {
@@ -318,12 +322,15 @@ func TestIdentitiesHold(t *testing.T) {
 					t.Errorf("%s %v: rewrite %+v gives shape %v, want %v", typ, ops, w, got.Shape(), want.Shape())
 					continue
 				}
-				fdcheck.Compare(t, typ+" identity", got.Data(), want.Data(), want.Shape(), fdcheck.Tol{})
+				if got.DType() != want.DType() {
+					t.Errorf("%s %v: rewrite %+v gives %v, want %v", typ, ops, w, got.DType(), want.DType())
+				}
+				fdcheck.Compare(t, typ+" identity", got.Float64s(), want.Float64s(), want.Shape(), fdcheck.Tol{})
 			}
 		}
 	}
 	// The identities Simplify relies on fire where they should.
-	for _, typ := range []string{"Add", "Sub", "Mul", "Div", "Neg", "Select", "MatMul", "Transpose", "Reshape", "Broadcast", "ReduceSum", "Slice", "Pad", "Concat"} {
+	for _, typ := range []string{"Add", "Sub", "Mul", "Div", "Neg", "Select", "MatMul", "Transpose", "Reshape", "Broadcast", "ReduceSum", "Slice", "Pad", "Concat", "Convert"} {
 		if !fired[typ] {
 			t.Errorf("no identity of %s fired", typ)
 		}
@@ -340,9 +347,10 @@ func (incomplete) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) { return in[
 // twoLowerings claims to be both elementwise and lowered on its own.
 type twoLowerings struct{ incomplete }
 
-func (twoLowerings) Kernel() op.RowKernel  { return nil }
-func (twoLowerings) ElementFLOPs() float64 { return 1 }
-func (twoLowerings) Lowering() op.Lowering { return op.Evaluated }
+func (twoLowerings) Kernel() op.RowKernel     { return nil }
+func (twoLowerings) Kernel32() op.RowKernel32 { return nil }
+func (twoLowerings) ElementFLOPs() float64    { return 1 }
+func (twoLowerings) Lowering() op.Lowering    { return op.Evaluated }
 func (twoLowerings) Deriv(*ir.Builder, *ir.Var, *ir.Var) *ir.Var {
 	return nil
 }

@@ -62,10 +62,9 @@ func (p Transpose) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	for i, a := range p.Perm {
 		st[i] = src[a]
 	}
-	out := make([]float64, tensor.Size(s))
-	gather(out, in[0].Data(), s, st, 0)
-	return tensor.New(s, out)
+	return gatherOf(in[0], s, st, 0), nil
 }
+
 func (p Transpose) inverse() Transpose {
 	inv := make([]int, len(p.Perm))
 	for i, a := range p.Perm {
@@ -154,7 +153,7 @@ func (Reshape) linearMap() {}
 
 // Eval implements Evaluator.
 func (p Reshape) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
-	return tensor.New(p.Shape, in[0].Data())
+	return in[0].Reshape(p.Shape...)
 }
 
 // LinearIn implements Linear.
@@ -250,9 +249,7 @@ func (p Broadcast) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 			st[d] = src[i]
 		}
 	}
-	out := make([]float64, tensor.Size(p.Shape))
-	gather(out, x.Data(), p.Shape, st, 0)
-	return tensor.New(p.Shape, out)
+	return gatherOf(x, p.Shape, st, 0), nil
 }
 
 // LinearIn implements Linear.

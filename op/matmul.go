@@ -52,24 +52,34 @@ func (p MatMul) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, y := in[0], in[1]
-	xs, ys := x.Shape(), y.Shape()
+	if err := sameDTypes(in); err != nil {
+		return nil, err
+	}
+	out := tensor.ZerosOf(in[0].DType(), s...)
+	if out.DType() == tensor.Float32 {
+		matmulInto(out.Data32(), in[0].Data32(), in[1].Data32(), in[0].Shape(), in[1].Shape())
+	} else {
+		matmulInto(out.Data(), in[0].Data(), in[1].Data(), in[0].Shape(), in[1].Shape())
+	}
+	return out, nil
+}
+
+func matmulInto[T tensor.Float](out, x, y []T, xs, ys []int) {
+	gemm := GemmOf[T]()
 	k, n := xs[len(xs)-1], ys[len(ys)-1]
-	out := make([]float64, tensor.Size(s))
 	if len(ys) == 2 {
-		m := x.Len() / max(k, 1)
+		m := len(x) / max(k, 1)
 		if k == 0 {
 			m = tensor.Size(xs[:len(xs)-1])
 		}
-		Gemm(false, false, m, n, k, 1, x.Data(), k, y.Data(), n, 0, out, n)
-	} else {
-		m := xs[len(xs)-2]
-		batch := tensor.Size(xs[:len(xs)-2])
-		for i := 0; i < batch; i++ {
-			Gemm(false, false, m, n, k, 1, x.Data()[i*m*k:], k, y.Data()[i*k*n:], n, 0, out[i*m*n:], n)
-		}
+		gemm(false, false, false, m, n, k, 1, x, k, y, n, 0, out, n)
+		return
 	}
-	return tensor.New(s, out)
+	m := xs[len(xs)-2]
+	batch := tensor.Size(xs[:len(xs)-2])
+	for i := 0; i < batch; i++ {
+		gemm(false, false, false, m, n, k, 1, x[i*m*k:], k, y[i*k*n:], n, 0, out[i*m*n:], n)
+	}
 }
 
 // LinearIn implements Linear.
@@ -90,7 +100,7 @@ func (MatMul) Transpose(b *ir.Builder, ct *ir.Var, in []*ir.Var, shapes [][]int,
 		x = ReshapeTo(b, x, []int{x.Size() / max(k, 1), k})
 		ct = ReshapeTo(b, ct, []int{ct.Size() / max(n, 1), n})
 		if k == 0 || n == 0 {
-			return []*ir.Var{nil, Zeros(b, shapes[1])}
+			return []*ir.Var{nil, Zeros(b, ct.DType, shapes[1])}
 		}
 	}
 	return []*ir.Var{nil, b.Emit(MatMul{}, SwapLast(b, x), ct)}

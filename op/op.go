@@ -99,21 +99,28 @@ func mix(p ir.Primitive, format string, args ...any) error {
 // Const emits a constant.
 func Const(b *ir.Builder, t *tensor.Tensor) *ir.Var { return b.Emit(Constant{Value: t}) }
 
-// Full emits a tensor of the given shape filled with c (a broadcast scalar).
-func Full(b *ir.Builder, c float64, shape []int) *ir.Var {
-	s := Const(b, tensor.Scalar(c))
+// Full emits a tensor of the given dtype and shape filled with c (a
+// broadcast scalar, c rounded to the dtype).
+func Full(b *ir.Builder, c float64, dt tensor.DType, shape []int) *ir.Var {
+	s := Const(b, tensor.ScalarOf(dt, c))
 	if len(shape) == 0 {
 		return s
 	}
 	return b.Emit(Broadcast{Shape: append([]int{}, shape...), Dims: []int{}}, s)
 }
 
-// Zeros emits zeros of the given shape.
-func Zeros(b *ir.Builder, shape []int) *ir.Var { return Full(b, 0, shape) }
+// FullLike emits c everywhere in x's shape and dtype.
+func FullLike(b *ir.Builder, c float64, x *ir.Var) *ir.Var { return Full(b, c, x.DType, x.Shape) }
 
-// Scale emits c*x.
+// Zeros emits zeros of the given dtype and shape.
+func Zeros(b *ir.Builder, dt tensor.DType, shape []int) *ir.Var { return Full(b, 0, dt, shape) }
+
+// ZerosLike emits zeros of x's shape and dtype.
+func ZerosLike(b *ir.Builder, x *ir.Var) *ir.Var { return Full(b, 0, x.DType, x.Shape) }
+
+// Scale emits c*x (c in x's dtype).
 func Scale(b *ir.Builder, c float64, x *ir.Var) *ir.Var {
-	return b.Emit(Mul{}, Full(b, c, x.Shape), x)
+	return b.Emit(Mul{}, FullLike(b, c, x), x)
 }
 
 // AddZ adds two possibly-zero (nil) values.
@@ -135,12 +142,12 @@ func MulZ(b *ir.Builder, t, c *ir.Var) *ir.Var {
 	return b.Emit(Mul{}, t, c)
 }
 
-// OrZeros materialises a symbolic zero of the given shape.
-func OrZeros(b *ir.Builder, x *ir.Var, shape []int) *ir.Var {
+// OrZeros materialises a symbolic zero of the given dtype and shape.
+func OrZeros(b *ir.Builder, x *ir.Var, dt tensor.DType, shape []int) *ir.Var {
 	if x != nil {
 		return x
 	}
-	return Zeros(b, shape)
+	return Zeros(b, dt, shape)
 }
 
 // BroadcastBatch adds a leading axis of size n to an unbatched x.

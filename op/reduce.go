@@ -65,9 +65,7 @@ func (p ReduceSum) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 		st[d] = ost[j]
 		j++
 	}
-	out := make([]float64, tensor.Size(s))
-	scatterAdd(out, in[0].Data(), xs, st)
-	return tensor.New(s, out)
+	return scatterAddOf(in[0], s, st, 0), nil
 }
 
 // LinearIn implements Linear.

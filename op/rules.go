@@ -29,12 +29,18 @@ import (
 // The operand rows may be longer than d.
 type RowKernel func(d, a, b, c []float64)
 
+// RowKernel32 is RowKernel for float32 values, computed in float32.
+type RowKernel32 func(d, a, b, c []float32)
+
 // Elementwise is implemented by primitives that apply a scalar function
-// position by position to inputs of one shape.
+// position by position to inputs of one shape (and one dtype, which is the
+// output's).
 type Elementwise interface {
 	ir.Primitive
-	// Kernel returns the runtime's kernel for one row.
+	// Kernel returns the runtime's kernel for one row of float64 values.
 	Kernel() RowKernel
+	// Kernel32 returns the runtime's kernel for one row of float32 values.
+	Kernel32() RowKernel32
 	// ElementFLOPs is what the cost model charges for one output element.
 	ElementFLOPs() float64
 }
@@ -102,6 +108,8 @@ const (
 	MatrixProduct
 	// Reduction: the runtime's strided sum.
 	Reduction
+	// Conversion: the runtime's converting copy (Convert).
+	Conversion
 )
 
 // String names the lowering.
@@ -119,6 +127,8 @@ func (l Lowering) String() string {
 		return "matrix product"
 	case Reduction:
 		return "reduction"
+	case Conversion:
+		return "conversion"
 	}
 	return fmt.Sprintf("Lowering(%d)", int(l))
 }
@@ -354,7 +364,7 @@ func linearArgs(b *ir.Builder, p Linear, x, c []*ir.Var, shape func(i int) []int
 	}
 	for i := range x {
 		if p.LinearIn(i) {
-			args[i] = OrZeros(b, c[i], shape(i))
+			args[i] = OrZeros(b, c[i], x[i].DType, shape(i))
 		}
 	}
 	return args, true

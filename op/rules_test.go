@@ -135,6 +135,9 @@ func progCases() []fdcheck.ProgCase {
 		{Name: "pad", Build: timesY(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 2}}), Shapes: [][]int{s23, {3, 5}}, Ref: func(in [][]float64) []float64 {
 			return mulRef(refPad(in[0], s23, []int{1, 0}, []int{0, 2}), in[1])
 		}},
+		// A conversion to the same dtype (its rules; the float32 tests
+		// convert between dtypes).
+		{Name: "convert_same_dtype", Build: timesY(op.Convert{From: tensor.Float64, To: tensor.Float64}), Shapes: [][]int{s23, s23}, Ref: mapRef2(func(a, b float64) float64 { return a * b })},
 		{Name: "concat_axis_1", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
 			return b.Emit(op.Mul{}, b.Emit(op.Concat{Axis: 1}, in[0], in[1], in[2]), in[3])
 		}, Shapes: [][]int{{2, 1}, {2, 3}, {2, 2}, {2, 6}}, Ref: func(in [][]float64) []float64 {
@@ -161,7 +164,7 @@ func progCases() []fdcheck.ProgCase {
 			return b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, in[0], in[1]), in[0], in[1])
 		}, Shapes: [][]int{s23, s23}, Accept: pairGaps, Ref: mapRef2(math.Max)},
 		{Name: "select_piecewise", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
-			pred := b.Emit(op.Compare{Op: op.LE}, in[0], op.Zeros(b, in[0].Shape))
+			pred := b.Emit(op.Compare{Op: op.LE}, in[0], op.Zeros(b, tensor.Float64, in[0].Shape))
 			return b.Emit(op.Select{}, pred, b.Emit(op.Sin{}, in[0]), b.Emit(op.Mul{}, in[0], in[0]))
 		}, Shapes: [][]int{s23}, Domains: []fdcheck.Domain{fdcheck.AwayFromZero}, Ref: mapRef(func(a float64) float64 {
 			if a <= 0 {
@@ -262,11 +265,11 @@ var primitives = map[string]ir.Primitive{
 	"Reshape": op.Reshape{Shape: []int{1}}, "Broadcast": op.Broadcast{Shape: []int{1}, Dims: []int{0}},
 	"ReduceSum": op.ReduceSum{Axes: []int{0}}, "Concat": op.Concat{Axis: 0},
 	"Slice": op.Slice{Start: []int{0}, Limit: []int{1}}, "Pad": op.Pad{Lo: []int{0}, Hi: []int{0}},
-	"Constant": op.Constant{Value: tensor.Scalar(1)},
+	"Constant": op.Constant{Value: tensor.Scalar(1)}, "Convert": op.Convert{From: tensor.Float64, To: tensor.Float32},
 }
 
 // linearPrims are the primitives that must implement op.Linear.
-var linearPrims = []string{"Add", "Sub", "Neg", "Mul", "Div", "Select", "MatMul", "Transpose", "Reshape", "Broadcast", "ReduceSum", "Slice", "Pad", "Concat"}
+var linearPrims = []string{"Add", "Sub", "Neg", "Mul", "Div", "Select", "MatMul", "Transpose", "Reshape", "Broadcast", "ReduceSum", "Slice", "Pad", "Concat", "Convert"}
 
 // TestEveryPrimitiveHasRules checks that every primitive type declared in
 // package op has all its rules (its own or its families': shape, eval, JVP,
@@ -404,7 +407,7 @@ func TestStaleBuffers(t *testing.T) {
 			return b.Emit(op.Reshape{Shape: []int{6}}, b.Emit(op.ReduceSum{Axes: []int{1}}, x))
 		}, make([]float64, 6)},
 		{"matmul with empty inner dimension, batched", []int{2, 1, 0}, func(b *ir.Builder, x *ir.Var) *ir.Var {
-			return b.Emit(op.MatMul{}, x, op.Zeros(b, []int{2, 0, 3}))
+			return b.Emit(op.MatMul{}, x, op.Zeros(b, tensor.Float64, []int{2, 0, 3}))
 		}, make([]float64, 6)},
 		{"matmul with empty inner dimension, shared right", []int{2, 1, 0}, func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.MatMul{}, x, op.Const(b, tensor.Zeros(0, 3)))

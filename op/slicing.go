@@ -58,20 +58,31 @@ func (p Concat) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, tensor.Size(s))
-	outer := tensor.Size(s[:p.Axis])
-	inner := tensor.Size(s[p.Axis+1:])
-	row := s[p.Axis] * inner
+	if err := sameDTypes(in); err != nil {
+		return nil, err
+	}
+	out := tensor.ZerosOf(in[0].DType(), s...)
+	if out.DType() == tensor.Float32 {
+		concatInto(out.Data32(), in, s, p.Axis, (*tensor.Tensor).Data32)
+	} else {
+		concatInto(out.Data(), in, s, p.Axis, (*tensor.Tensor).Data)
+	}
+	return out, nil
+}
+
+func concatInto[T tensor.Float](out []T, in []*tensor.Tensor, s []int, axis int, data func(*tensor.Tensor) []T) {
+	outer := tensor.Size(s[:axis])
+	inner := tensor.Size(s[axis+1:])
+	row := s[axis] * inner
 	off := 0
 	for _, t := range in {
-		w := t.Shape()[p.Axis] * inner
-		d := t.Data()
+		w := t.Shape()[axis] * inner
+		d := data(t)
 		for o := 0; o < outer; o++ {
 			copy(out[o*row+off:o*row+off+w], d[o*w:(o+1)*w])
 		}
 		off += w
 	}
-	return tensor.New(s, out)
 }
 
 // LinearIn implements Linear.
@@ -196,9 +207,7 @@ func (p Slice) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	for d := range st {
 		off += p.Start[d] * st[d]
 	}
-	out := make([]float64, tensor.Size(s))
-	gather(out, in[0].Data(), s, st, off)
-	return tensor.New(s, out)
+	return gatherOf(in[0], s, st, off), nil
 }
 
 // LinearIn implements Linear.
@@ -274,14 +283,12 @@ func (p Pad) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, tensor.Size(s))
 	ost := tensor.Strides(s)
 	off := 0
 	for d := range s {
 		off += p.Lo[d] * ost[d]
 	}
-	scatterAdd(out[off:], in[0].Data(), in[0].Shape(), ost)
-	return tensor.New(s, out)
+	return scatterAddOf(in[0], s, ost, off), nil
 }
 
 // LinearIn implements Linear.

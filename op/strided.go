@@ -1,9 +1,36 @@
 package op
 
+import "github.com/jacobi-ad/jacobi/tensor"
+
 // ---- strided copies ----
 
+// gatherOf returns src's values at off + Σ idx[d]*st[d] for the indices of
+// shape, in src's dtype.
+func gatherOf(src *tensor.Tensor, shape, st []int, off int) *tensor.Tensor {
+	out := tensor.ZerosOf(src.DType(), shape...)
+	if src.DType() == tensor.Float32 {
+		gather(out.Data32(), src.Data32(), shape, st, off)
+	} else {
+		gather(out.Data(), src.Data(), shape, st, off)
+	}
+	return out
+}
+
+// scatterAddOf returns a tensor of the given shape in src's dtype, zero
+// but where src's values (row-major over src's shape) are added at
+// off + Σ idx[d]*st[d].
+func scatterAddOf(src *tensor.Tensor, shape []int, st []int, off int) *tensor.Tensor {
+	out := tensor.ZerosOf(src.DType(), shape...)
+	if src.DType() == tensor.Float32 {
+		scatterAdd(out.Data32()[off:], src.Data32(), src.Shape(), st)
+	} else {
+		scatterAdd(out.Data()[off:], src.Data(), src.Shape(), st)
+	}
+	return out
+}
+
 // gather fills out (row-major over shape) with src[off + Σ idx[d]*st[d]].
-func gather(out, src []float64, shape, st []int, off int) {
+func gather[T tensor.Float](out, src []T, shape, st []int, off int) {
 	if len(out) == 0 {
 		return
 	}
@@ -38,7 +65,7 @@ func gather(out, src []float64, shape, st []int, off int) {
 
 // scatterAdd adds src (row-major over shape) into dst[Σ idx[d]*st[d]], in
 // source order, so sums are deterministic.
-func scatterAdd(dst, src []float64, shape, st []int) {
+func scatterAdd[T tensor.Float](dst, src []T, shape, st []int) {
 	if len(src) == 0 {
 		return
 	}

@@ -89,7 +89,7 @@ func taylorLinear(t *TaylorCtx, p LinearMap, x0 []*ir.Var, x1, x2 []*ir.Var) (*i
 			case v != nil:
 				in[i], flags[i] = v, true
 			default:
-				in[i] = Zeros(t.B, x0[i].Shape)
+				in[i] = ZerosLike(t.B, x0[i])
 			}
 		}
 		y1 = t.batched(p, in, flags)

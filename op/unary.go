@@ -27,6 +27,11 @@ func (Exp) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Exp(d, a[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Exp) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Exp32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Exp) ElementFLOPs() float64 { return transcendental }
 
@@ -53,12 +58,17 @@ func (Log) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Log(d, a[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Log) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Log32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Log) ElementFLOPs() float64 { return transcendental }
 
 // Deriv implements Smooth: log' = 1/x.
 func (Log) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
-	return b.Emit(Div{}, Full(b, 1, x.Shape), x)
+	return b.Emit(Div{}, FullLike(b, 1, x), x)
 }
 
 // Deriv2 implements Smooth: log” = -1/x² = -(log')².
@@ -83,12 +93,17 @@ func (Tanh) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Tanh(d, a[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Tanh) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Tanh32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Tanh) ElementFLOPs() float64 { return transcendental }
 
 // Deriv implements Smooth: tanh' = 1 - y².
 func (Tanh) Deriv(b *ir.Builder, _, y *ir.Var) *ir.Var {
-	return b.Emit(Sub{}, Full(b, 1, y.Shape), b.Emit(Mul{}, y, y))
+	return b.Emit(Sub{}, FullLike(b, 1, y), b.Emit(Mul{}, y, y))
 }
 
 // Deriv2 implements Smooth: tanh” = -2y(1 - y²).
@@ -113,17 +128,22 @@ func (Sigmoid) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Sigmoid(d, a[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Sigmoid) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Sigmoid32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Sigmoid) ElementFLOPs() float64 { return transcendental }
 
 // Deriv implements Smooth: σ' = σ(1-σ).
 func (Sigmoid) Deriv(b *ir.Builder, _, y *ir.Var) *ir.Var {
-	return b.Emit(Mul{}, y, b.Emit(Sub{}, Full(b, 1, y.Shape), y))
+	return b.Emit(Mul{}, y, b.Emit(Sub{}, FullLike(b, 1, y), y))
 }
 
 // Deriv2 implements Smooth: σ” = σ'(1-2σ).
 func (Sigmoid) Deriv2(b *ir.Builder, _, y, d1 *ir.Var) *ir.Var {
-	return b.Emit(Mul{}, d1, b.Emit(Sub{}, Full(b, 1, y.Shape), Scale(b, 2, y)))
+	return b.Emit(Mul{}, d1, b.Emit(Sub{}, FullLike(b, 1, y), Scale(b, 2, y)))
 }
 
 // Eval implements Evaluator.
@@ -149,6 +169,11 @@ func (Sin) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 // Kernel implements Elementwise.
 func (Sin) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Sin(d, a[:len(d)]) }
+}
+
+// Kernel32 implements Elementwise.
+func (Sin) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Sin32Fallback(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -177,6 +202,11 @@ func (Cos) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Cos(d, a[:len(d)]) }
 }
 
+// Kernel32 implements Elementwise.
+func (Cos) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Cos32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Cos) ElementFLOPs() float64 { return transcendental }
 
@@ -201,6 +231,11 @@ func (Erf) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 // Kernel implements Elementwise.
 func (Erf) Kernel() RowKernel {
 	return func(d, a, _, _ []float64) { kernels.Erf(d, a[:len(d)]) }
+}
+
+// Kernel32 implements Elementwise.
+func (Erf) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Erf32Fallback(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -238,12 +273,17 @@ func (Sqrt) Kernel() RowKernel {
 	}
 }
 
+// Kernel32 implements Elementwise.
+func (Sqrt) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Sqrt32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Sqrt) ElementFLOPs() float64 { return transcendental }
 
 // Deriv implements Smooth: √' = 1/(2y).
 func (Sqrt) Deriv(b *ir.Builder, _, y *ir.Var) *ir.Var {
-	return b.Emit(Div{}, Full(b, 0.5, y.Shape), y)
+	return b.Emit(Div{}, FullLike(b, 0.5, y), y)
 }
 
 // Deriv2 implements Smooth: √” = -1/(4y³) = -(√')²/y.
@@ -267,15 +307,10 @@ func (p IntPow) String() string { return fmt.Sprintf("n=%d", p.N) }
 func (IntPow) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
 // Kernel implements Elementwise.
-func (p IntPow) Kernel() RowKernel {
-	n := p.N
-	return func(d, a, _, _ []float64) {
-		x := a[:len(d)]
-		for i := range d {
-			d[i] = Powi(x[i], n)
-		}
-	}
-}
+func (p IntPow) Kernel() RowKernel { return powRow[float64](p.N) }
+
+// Kernel32 implements Elementwise.
+func (p IntPow) Kernel32() RowKernel32 { return powRow[float32](p.N) }
 
 // ElementFLOPs implements Elementwise.
 func (IntPow) ElementFLOPs() float64 { return 2 }
@@ -284,7 +319,7 @@ func (IntPow) ElementFLOPs() float64 { return 2 }
 func pow(b *ir.Builder, x *ir.Var, n int) *ir.Var {
 	switch n {
 	case 0:
-		return Full(b, 1, x.Shape)
+		return FullLike(b, 1, x)
 	case 1:
 		return x
 	}
@@ -297,7 +332,7 @@ func (p IntPow) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
 	case 0:
 		return nil
 	case 1:
-		return Full(b, 1, x.Shape)
+		return FullLike(b, 1, x)
 	}
 	return Scale(b, float64(p.N), pow(b, x, p.N-1))
 }
@@ -305,7 +340,7 @@ func (p IntPow) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
 // Deriv2 implements Smooth: (xⁿ)” = n(n-1)·xⁿ⁻².
 func (p IntPow) Deriv2(b *ir.Builder, x, _, _ *ir.Var) *ir.Var {
 	if p.N == 0 || p.N == 1 {
-		return Zeros(b, x.Shape)
+		return ZerosLike(b, x)
 	}
 	return Scale(b, float64(p.N*(p.N-1)), pow(b, x, p.N-2))
 }
@@ -316,7 +351,9 @@ func (p IntPow) Eval(in []*tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 // Powi returns x^n by repeated squaring (exact for small n).
-func Powi(x float64, n int) float64 {
+func Powi(x float64, n int) float64 { return powi(x, n) }
+
+func powi[T tensor.Float](x T, n int) T {
 	switch n {
 	case 0:
 		return 1
@@ -328,9 +365,9 @@ func Powi(x float64, n int) float64 {
 		return x * x * x
 	}
 	if n < 0 {
-		return 1 / Powi(x, -n)
+		return 1 / powi(x, -n)
 	}
-	r := 1.0
+	r := T(1)
 	for n > 0 {
 		if n&1 == 1 {
 			r *= x
@@ -361,12 +398,17 @@ func (Log1p) Kernel() RowKernel {
 	}
 }
 
+// Kernel32 implements Elementwise.
+func (Log1p) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Log1p32Fallback(d, a[:len(d)]) }
+}
+
 // ElementFLOPs implements Elementwise.
 func (Log1p) ElementFLOPs() float64 { return transcendental }
 
 // Deriv implements Smooth: log1p' = 1/(1+x).
 func (Log1p) Deriv(b *ir.Builder, x, _ *ir.Var) *ir.Var {
-	return b.Emit(Div{}, Full(b, 1, x.Shape), b.Emit(Add{}, Full(b, 1, x.Shape), x))
+	return b.Emit(Div{}, FullLike(b, 1, x), b.Emit(Add{}, FullLike(b, 1, x), x))
 }
 
 // Deriv2 implements Smooth: log1p” = -1/(1+x)² = -(log1p')².

@@ -41,11 +41,11 @@ func Meshgrid(axes ...*Tensor) ([]*Tensor, error) {
 	}
 	out := make([]*Tensor, len(axes))
 	for k, a := range axes {
-		g := Zeros(shape...)
+		g := ZerosOf(a.dtype, shape...)
 		inner := Size(shape[k+1:])
 		n := shape[k]
-		for i := range g.data {
-			g.data[i] = a.data[(i/inner)%n]
+		for i := range g.Len() {
+			g.set(i, a.at((i/inner)%n))
 		}
 		out[k] = g
 	}
@@ -99,7 +99,7 @@ func Stack(axis int, ts ...*Tensor) (*Tensor, error) {
 	}
 	parts := make([]*Tensor, len(ts))
 	for i, t := range ts {
-		parts[i] = &Tensor{shape: InsertAxis(t.shape, axis, 1), data: t.data}
+		parts[i] = t.withShape(InsertAxis(t.shape, axis, 1))
 	}
 	return Concat(axis, parts...)
 }
@@ -133,15 +133,22 @@ func Concat(axis int, ts ...*Tensor) (*Tensor, error) {
 		if !ok {
 			return nil, fmt.Errorf("tensor.Concat: tensor %d has shape %v, incompatible with %v along axis %d", i, t.shape, ts[0].shape, axis)
 		}
+		if t.dtype != ts[0].dtype {
+			return nil, fmt.Errorf("tensor.Concat: tensor %d is %v, tensor 0 is %v", i, t.dtype, ts[0].dtype)
+		}
 		shape[axis] += t.shape[axis]
 	}
-	out := Zeros(shape...)
+	out := ZerosOf(ts[0].dtype, shape...)
 	outer := Size(shape[:axis])
 	pos := 0
 	for o := 0; o < outer; o++ {
 		for _, t := range ts {
 			n := Size(t.shape[axis:])
-			pos += copy(out.data[pos:], t.data[o*n:(o+1)*n])
+			if t.dtype == Float32 {
+				pos += copy(out.data32[pos:], t.data32[o*n:(o+1)*n])
+			} else {
+				pos += copy(out.data[pos:], t.data[o*n:(o+1)*n])
+			}
 		}
 	}
 	return out, nil
@@ -153,9 +160,9 @@ func (t *Tensor) Column(j int) (*Tensor, error) {
 		return nil, fmt.Errorf("tensor.Column: column %d of a tensor of shape %v", j, t.shape)
 	}
 	n, m := t.shape[0], t.shape[1]
-	c := Zeros(n)
-	for i := range c.data {
-		c.data[i] = t.data[i*m+j]
+	c := ZerosOf(t.dtype, n)
+	for i := range n {
+		c.set(i, t.at(i*m+j))
 	}
 	return c, nil
 }
@@ -189,7 +196,7 @@ func (t *Tensor) Squeeze(axes ...int) (*Tensor, error) {
 			shape = append(shape, d)
 		}
 	}
-	return &Tensor{shape: shape, data: t.data}, nil
+	return t.withShape(shape), nil
 }
 
 // Unsqueeze returns t with a new axis of length one at position axis
@@ -202,18 +209,29 @@ func (t *Tensor) Unsqueeze(axis int) (*Tensor, error) {
 	if axis < 0 || axis > r {
 		return nil, fmt.Errorf("tensor.Unsqueeze: axis out of range for shape %v", t.shape)
 	}
-	return &Tensor{shape: InsertAxis(t.shape, axis, 1), data: t.data}, nil
+	return t.withShape(InsertAxis(t.shape, axis, 1)), nil
 }
 
-// zip applies f elementwise with numpy broadcasting.
+// zip applies f elementwise with numpy broadcasting, to operands of one
+// dtype. For float32 operands f runs in float64 and its result is rounded:
+// for +, -, ·, / that is the float32 operation exactly.
 func zip(name string, a, b *Tensor, f func(x, y float64) float64) (*Tensor, error) {
 	if a == nil || b == nil {
 		return nil, fmt.Errorf("tensor.%s: nil operand", name)
 	}
+	if a.dtype != b.dtype {
+		return nil, fmt.Errorf("tensor.%s: operands are %v and %v (Convert one)", name, a.dtype, b.dtype)
+	}
 	if SameShape(a.shape, b.shape) { // the common case, without index arithmetic
-		out := Zeros(a.shape...)
-		for i := range out.data {
-			out.data[i] = f(a.data[i], b.data[i])
+		out := ZerosOf(a.dtype, a.shape...)
+		if a.dtype == Float64 {
+			for i := range out.data {
+				out.data[i] = f(a.data[i], b.data[i])
+			}
+			return out, nil
+		}
+		for i := range out.data32 {
+			out.data32[i] = float32(f(float64(a.data32[i]), float64(b.data32[i])))
 		}
 		return out, nil
 	}
@@ -221,16 +239,16 @@ func zip(name string, a, b *Tensor, f func(x, y float64) float64) (*Tensor, erro
 	if err != nil {
 		return nil, fmt.Errorf("tensor.%s: %w", name, err)
 	}
-	out := Zeros(shape...)
+	out := ZerosOf(a.dtype, shape...)
 	sa, sb := bstrides(a.shape, len(shape)), bstrides(b.shape, len(shape))
 	idx := make([]int, len(shape))
-	for i := range out.data {
+	for i := range out.Len() {
 		ia, ib := 0, 0
 		for k, j := range idx {
 			ia += j * sa[k]
 			ib += j * sb[k]
 		}
-		out.data[i] = f(a.data[ia], b.data[ib])
+		out.set(i, f(a.at(ia), b.at(ib)))
 		for k := len(idx) - 1; k >= 0; k-- {
 			if idx[k]++; idx[k] < shape[k] {
 				break
@@ -275,11 +293,12 @@ func Div(a, b *Tensor) (*Tensor, error) {
 	return zip("Div", a, b, func(x, y float64) float64 { return x / y })
 }
 
-// Map returns f applied to every element.
+// Map returns f applied to every element, in t's dtype (f sees and returns
+// float64 values; for a float32 tensor they are rounded back).
 func (t *Tensor) Map(f func(float64) float64) *Tensor {
-	out := Zeros(t.shape...)
-	for i, v := range t.data {
-		out.data[i] = f(v)
+	out := ZerosOf(t.dtype, t.shape...)
+	for i := range t.Len() {
+		out.set(i, f(t.at(i)))
 	}
 	return out
 }
@@ -293,20 +312,21 @@ func (t *Tensor) AddScalar(c float64) *Tensor { return t.Map(func(v float64) flo
 // Sum returns the sum of all elements.
 func (t *Tensor) Sum() float64 {
 	s := 0.0
-	for _, v := range t.data {
-		s += v
+	for i := range t.Len() {
+		s += t.at(i)
 	}
 	return s
 }
 
 // Mean returns the mean of all elements (NaN for an empty tensor).
-func (t *Tensor) Mean() float64 { return t.Sum() / float64(len(t.data)) }
+func (t *Tensor) Mean() float64 { return t.Sum() / float64(t.Len()) }
 
 // Norm returns the Euclidean (Frobenius) norm of all elements, without
 // overflow or underflow for extreme values.
 func (t *Tensor) Norm() float64 {
 	scale, ssq := 0.0, 1.0
-	for _, v := range t.data {
+	for i := range t.Len() {
+		v := t.at(i)
 		if v == 0 {
 			continue
 		}
@@ -331,8 +351,8 @@ func (t *Tensor) Norm() float64 {
 // any element is NaN).
 func (t *Tensor) MaxAbs() float64 {
 	m := 0.0
-	for _, v := range t.data {
-		a := math.Abs(v)
+	for i := range t.Len() {
+		a := math.Abs(t.at(i))
 		if a > m || math.IsNaN(a) {
 			m = a
 		}
@@ -342,15 +362,19 @@ func (t *Tensor) MaxAbs() float64 {
 
 // RelErr returns the relative error ‖got − want‖₂ / ‖want‖₂ over all
 // elements, the measure PINN papers report. Shapes must match, except that
-// a trailing axis of length one is ignored ((n, 1) against (n)).
+// a trailing axis of length one is ignored ((n, 1) against (n)); dtypes
+// may differ (the difference is taken in float64).
 func RelErr(got, want *Tensor) (float64, error) {
 	if got == nil || want == nil {
 		return 0, fmt.Errorf("tensor.RelErr: nil operand")
 	}
-	if len(got.data) != len(want.data) || !SameShape(squeezed(got.shape), squeezed(want.shape)) {
+	if got.Len() != want.Len() || !SameShape(squeezed(got.shape), squeezed(want.shape)) {
 		return 0, fmt.Errorf("tensor.RelErr: shapes %v and %v differ", got.shape, want.shape)
 	}
-	d, _ := Sub(&Tensor{shape: want.shape, data: got.data}, want)
+	d := Zeros(want.shape...)
+	for i := range d.data {
+		d.data[i] = got.at(i) - want.at(i)
+	}
 	return d.Norm() / want.Norm(), nil
 }
 

@@ -28,11 +28,11 @@ func JVP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 	env := map[*ir.Var]*ir.Var{}
 	tan := map[*ir.Var]*ir.Var{}
 	for _, v := range p.In {
-		env[v] = b.Input(v.Shape)
+		env[v] = b.InputLike(v)
 	}
 	for i, v := range p.In {
 		if wrt[i] {
-			tan[v] = b.Input(v.Shape)
+			tan[v] = b.InputLike(v)
 		}
 	}
 	for _, e := range p.Eqns {
@@ -63,7 +63,7 @@ func JVP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 		outs = append(outs, env[v])
 	}
 	for _, v := range p.Out {
-		outs = append(outs, op.OrZeros(b, tan[v], v.Shape))
+		outs = append(outs, op.OrZeros(b, tan[v], v.DType, v.Shape))
 	}
 	return b.Build(outs...)
 }
@@ -109,11 +109,11 @@ func VJP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 	b := ir.NewBuilder(nil)
 	env := map[*ir.Var]*ir.Var{}
 	for _, v := range jp.In[:n] {
-		env[v] = b.Input(v.Shape)
+		env[v] = b.InputLike(v)
 	}
 	cts := make([]*ir.Var, len(p.Out))
 	for i, v := range p.Out {
-		cts[i] = b.Input(v.Shape)
+		cts[i] = b.InputLike(v)
 	}
 	for k, e := range jp.Eqns {
 		if isLinear[k] {
@@ -167,7 +167,7 @@ func VJP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 		outs = append(outs, o)
 	}
 	for _, v := range jp.In[n:] {
-		outs = append(outs, op.OrZeros(b, ct[v], v.Shape))
+		outs = append(outs, op.OrZeros(b, ct[v], v.DType, v.Shape))
 	}
 	return b.Build(outs...)
 }
@@ -184,10 +184,10 @@ func Vmap(p *ir.Program, batched []bool, n int) (*ir.Program, error) {
 	bat := map[*ir.Var]bool{}
 	for i, v := range p.In {
 		if batched[i] {
-			env[v] = b.Input(append([]int{n}, v.Shape...))
+			env[v] = b.InputOf(v.DType, append([]int{n}, v.Shape...))
 			bat[v] = true
 		} else {
-			env[v] = b.Input(v.Shape)
+			env[v] = b.InputLike(v)
 		}
 	}
 	for _, e := range p.Eqns {

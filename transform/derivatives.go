@@ -123,7 +123,7 @@ func hessianDiag(p *ir.Program, trace bool) (*ir.Program, error) {
 	hv := b.Inline(h, args)[0]
 	r := hv.Rank()
 	dims := []int{r - 2, r - 1}
-	mask := b.Emit(op.Broadcast{Shape: hv.Shape, Dims: dims}, op.Const(b, tensor.Eye(n)))
+	mask := b.Emit(op.Broadcast{Shape: hv.Shape, Dims: dims}, op.Const(b, tensor.Eye(n).Convert(hv.DType)))
 	d := b.Emit(op.ReduceSum{Axes: []int{r - 1}}, b.Emit(op.Mul{}, hv, mask))
 	if trace {
 		d = b.Emit(op.ReduceSum{Axes: []int{r - 2}}, d)
@@ -206,9 +206,10 @@ func wrtFirst(p *ir.Program) []bool {
 	return w
 }
 
-// basis returns the n basis vectors of the given shape, stacked: (n, shape...).
-func basis(n int, shape []int) *tensor.Tensor {
-	e := tensor.Eye(n)
+// basis returns the n basis vectors of the given shape and dtype,
+// stacked: (n, shape...).
+func basis(n int, shape []int, dt tensor.DType) *tensor.Tensor {
+	e := tensor.Eye(n).Convert(dt)
 	t, _ := e.Reshape(append([]int{n}, shape...)...)
 	return t
 }
@@ -231,10 +232,12 @@ func moveFirstToLast(b *ir.Builder, v *ir.Var) *ir.Var {
 func basisProducts(b *ir.Builder, p *ir.Program, args []*ir.Var, m Mode, n int, shape []int) (*ir.Var, error) {
 	var d *ir.Program
 	var err error
+	dt := p.In[0].DType // of the tangents
 	if m == Forward {
 		d, err = JVP(p, wrtFirst(p))
 	} else {
 		d, err = VJP(p, wrtFirst(p))
+		dt = p.Out[0].DType // of the cotangents
 	}
 	if err != nil {
 		return nil, err
@@ -245,7 +248,7 @@ func basisProducts(b *ir.Builder, p *ir.Program, args []*ir.Var, m Mode, n int, 
 	if err != nil {
 		return nil, err
 	}
-	return b.Inline(vm, append(args, op.Const(b, basis(n, shape))))[1], nil
+	return b.Inline(vm, append(args, op.Const(b, basis(n, shape, dt))))[1], nil
 }
 
 // inputsLike starts a builder with inputs shaped as p's.
@@ -253,7 +256,7 @@ func inputsLike(p *ir.Program) (*ir.Builder, []*ir.Var) {
 	b := ir.NewBuilder(nil)
 	args := make([]*ir.Var, len(p.In))
 	for i, v := range p.In {
-		args[i] = b.Input(v.Shape)
+		args[i] = b.InputLike(v)
 	}
 	return b, args
 }
@@ -282,7 +285,7 @@ func ValueAndGrad(p *ir.Program, wrt []bool) (*ir.Program, error) {
 		return nil, err
 	}
 	b, args := inputsLike(p)
-	outs := b.Inline(vp, append(args, op.Const(b, tensor.Ones(p.Out[0].Shape...))))
+	outs := b.Inline(vp, append(args, op.Const(b, tensor.FullOf(p.Out[0].DType, 1, p.Out[0].Shape...))))
 	q, err := b.Build(outs...)
 	if err != nil {
 		return nil, err

@@ -87,7 +87,7 @@ func foldLinear(p *ir.Program) (*ir.Program, bool, error) {
 	b := ir.NewBuilder(nil)
 	env := map[*ir.Var]*ir.Var{}
 	for _, v := range p.In {
-		env[v] = b.Input(v.Shape)
+		env[v] = b.InputLike(v)
 	}
 	for _, e := range p.Eqns {
 		b.Src = e.Src
@@ -248,8 +248,8 @@ func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, use
 // chain's value, all its other operands being constants.
 func linearIn(e *ir.Eqn, dep, konst map[*ir.Var]bool) bool {
 	l, ok := e.Prim.(op.Linear)
-	if !ok {
-		return false
+	if _, convert := e.Prim.(op.Convert); !ok || convert {
+		return false // a conversion would give the product operands of two dtypes
 	}
 	// Sums and rearrangements are linear in all their linear operands
 	// together, so every one of them must come from the chain (x + c is
@@ -277,11 +277,12 @@ func (f linearFold) matrices(p *ir.Program, values *constValues) ([]*tensor.Tens
 	n := f.in.Size()
 	ms := make([]*tensor.Tensor, len(f.outs))
 	for j, u := range f.outs {
-		ms[j] = tensor.Zeros(n, u.Size())
+		ms[j] = tensor.ZerosOf(u.DType, n, u.Size())
 	}
 	for i := range n {
-		unit := tensor.Zeros(f.in.Shape...)
-		unit.Data()[i] = 1
+		unit := tensor.ZerosOf(f.in.DType, f.in.Shape...)
+		flat, _ := unit.Reshape(n)
+		flat.Set(1, i)
 		env := map[*ir.Var]*tensor.Tensor{f.in: unit}
 		for _, k := range f.chain {
 			e := p.Eqns[k]
@@ -304,7 +305,7 @@ func (f linearFold) matrices(p *ir.Program, values *constValues) ([]*tensor.Tens
 			env[e.Out] = t
 		}
 		for j, u := range f.outs {
-			copy(ms[j].Data()[i*u.Size():(i+1)*u.Size()], env[u].Data())
+			copyAt(ms[j], i*u.Size(), env[u])
 		}
 	}
 	return ms, nil
@@ -337,4 +338,13 @@ func (c *constValues) of(v *ir.Var) (*tensor.Tensor, error) {
 	}
 	c.val[v] = t
 	return t, nil
+}
+
+// copyAt copies src's values into dst from element off (same dtype).
+func copyAt(dst *tensor.Tensor, off int, src *tensor.Tensor) {
+	if dst.DType() == tensor.Float32 {
+		copy(dst.Data32()[off:], src.Data32())
+		return
+	}
+	copy(dst.Data()[off:], src.Data())
 }

@@ -29,10 +29,11 @@ func TaylorOperator(p *ir.Program, dirs *tensor.Tensor, weights []float64, drift
 		return nil, err
 	}
 	b, args := inputsLike(p)
+	dt := p.In[0].DType // the directions and drift are rounded to x's dtype
 	if drift == nil {
 		drift = tensor.Zeros(p.In[0].Shape...)
 	}
-	outs := b.Inline(tp, append(args, op.Const(b, dirs), op.Const(b, drift)))
+	outs := b.Inline(tp, append(args, op.Const(b, dirs.Convert(dt)), op.Const(b, drift.Convert(dt))))
 	q, err := b.Build(outs[2*len(p.Out)])
 	if err != nil {
 		return nil, err
@@ -70,8 +71,9 @@ func HessianDiagTaylor(p *ir.Program) (*ir.Program, error) {
 		return nil, err
 	}
 	b, args := inputsLike(p)
-	dirs, _ := tensor.Eye(n).Reshape(n, 1, n)
-	outs := b.Inline(vm, append(args, op.Const(b, dirs), op.Const(b, tensor.Zeros(n))))
+	dt := p.In[0].DType
+	dirs, _ := tensor.Eye(n).Convert(dt).Reshape(n, 1, n)
+	outs := b.Inline(vm, append(args, op.Const(b, dirs), op.Const(b, tensor.ZerosOf(dt, n))))
 	d := moveFirstToLast(b, outs[2*len(p.Out)]) // (y..., n)
 	q, err := b.Build(d)
 	if err != nil {
@@ -158,9 +160,9 @@ func FlatSample(p *ir.Program, diag bool, derive func(*ir.Program) (*ir.Program,
 	n := tensor.Size(shape)
 	fb := ir.NewBuilder(nil)
 	args := make([]*ir.Var, len(p.In))
-	args[0] = fb.Input([]int{n})
+	args[0] = fb.InputOf(p.In[0].DType, []int{n})
 	for i, v := range p.In[1:] {
-		args[i+1] = fb.Input(v.Shape)
+		args[i+1] = fb.InputLike(v)
 	}
 	in := append([]*ir.Var{op.ReshapeTo(fb, args[0], shape)}, args[1:]...)
 	flat, err := fb.Build(fb.Inline(p, in)...)

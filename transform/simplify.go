@@ -41,7 +41,7 @@ func simplify(p *ir.Program) (*ir.Program, error) {
 		reshaped: map[*ir.Var]*ir.Var{},
 	}
 	for _, v := range p.In {
-		s.env[v] = s.b.Input(v.Shape)
+		s.env[v] = s.b.InputLike(v)
 	}
 	for _, e := range p.Eqns {
 		args := make([]*ir.Var, len(e.In))
@@ -91,18 +91,21 @@ func (s *simplifier) varID(v *ir.Var) int {
 	return s.id[v]
 }
 
-func (s *simplifier) full(c float64, shape []int) *ir.Var {
-	return s.emitPlain(op.Broadcast{Shape: append([]int{}, shape...), Dims: []int{}}, []*ir.Var{s.scalar(c)})
+func (s *simplifier) full(c float64, dt tensor.DType, shape []int) *ir.Var {
+	return s.emitPlain(op.Broadcast{Shape: append([]int{}, shape...), Dims: []int{}}, []*ir.Var{s.scalar(c, dt)})
 }
 
-func (s *simplifier) scalar(c float64) *ir.Var {
-	key := fmt.Sprintf("scalar %v", math.Float64bits(c))
+// scalar emits the constant c of dtype dt (c rounded to it), once.
+func (s *simplifier) scalar(c float64, dt tensor.DType) *ir.Var {
+	c = op.RoundTo(dt, c)
+	key := fmt.Sprintf("scalar %v %v", dt, math.Float64bits(c))
 	if v, ok := s.cse[key]; ok {
 		return v
 	}
-	v := s.b.Emit(op.Constant{Value: tensor.Scalar(c)})
+	t := tensor.ScalarOf(dt, c)
+	v := s.b.Emit(op.Constant{Value: t})
 	s.cse[key] = v
-	s.konst[v] = tensor.Scalar(c)
+	s.konst[v] = t
 	s.fill[v] = c
 	return v
 }
@@ -114,13 +117,18 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 		return nil, fmt.Errorf("simplify: %w", err)
 	}
 	shapes := make([][]int, len(in))
+	dtypes := make([]tensor.DType, len(in))
 	operands := make([]op.Operand, len(in))
 	for i, v := range in {
-		shapes[i] = v.Shape
+		shapes[i], dtypes[i] = v.Shape, v.DType
 		f, ok := s.fill[v]
 		operands[i] = op.Operand{Var: v, Uniform: ok, Fill: f}
 	}
 	out, err := p.OutShape(shapes)
+	if err != nil {
+		return nil, fmt.Errorf("simplify: %s: %w", p.Name(), err)
+	}
+	dt, err := ir.OutDType(p, dtypes)
 	if err != nil {
 		return nil, fmt.Errorf("simplify: %s: %w", p.Name(), err)
 	}
@@ -129,7 +137,7 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 	case op.UseInput:
 		return in[w.Input], nil
 	case op.UseFill:
-		return s.full(w.Fill, out), nil
+		return s.full(w.Fill, dt, out), nil
 	case op.Apply:
 		args := make([]*ir.Var, len(w.Args))
 		for i, a := range w.Args {
@@ -219,7 +227,7 @@ func (s *simplifier) emitPlain(p ir.Primitive, in []*ir.Var) *ir.Var {
 	}
 	if c, ok := p.(op.Constant); ok {
 		if c.Value.Len() == 1 && c.Value.Rank() == 0 {
-			return s.scalar(c.Value.Data()[0])
+			return s.scalar(c.Value.At(), c.Value.DType())
 		}
 		key = fmt.Sprintf("constant %p", c.Value)
 	}
@@ -286,7 +294,14 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 }
 
 func uniform(t *tensor.Tensor) (float64, bool) {
-	d := t.Data()
+	if t.DType() == tensor.Float32 {
+		f, ok := uniformOf(t.Data32())
+		return float64(f), ok
+	}
+	return uniformOf(t.Data())
+}
+
+func uniformOf[T tensor.Float](d []T) (T, bool) {
 	if len(d) == 0 {
 		return 0, false
 	}

@@ -98,19 +98,21 @@ func TestSimplifyRules(t *testing.T) {
 		gone  []string // primitives that must not remain
 		max   map[string]int
 	}{
-		{"x + 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Add{}, x, op.Zeros(b, s23)) }, []string{"add"}, nil},
-		{"0 + x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Add{}, op.Zeros(b, s23), x) }, []string{"add"}, nil},
-		{"x - 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Sub{}, x, op.Zeros(b, s23)) }, []string{"sub"}, nil},
-		{"0 - x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Sub{}, op.Zeros(b, s23), x) }, []string{"sub"}, map[string]int{"neg": 1}},
-		{"x * 1", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Mul{}, x, op.Full(b, 1, s23)) }, []string{"mul"}, nil},
-		{"x * 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Mul{}, op.Zeros(b, s23), b.Emit(op.Exp{}, x)) }, []string{"mul", "exp"}, nil},
-		{"0 / x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Div{}, op.Zeros(b, s23), x) }, []string{"div"}, nil},
-		{"x / 1", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Div{}, x, op.Full(b, 1, s23)) }, []string{"div"}, nil},
+		{"x + 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Add{}, x, op.Zeros(b, tensor.Float64, s23)) }, []string{"add"}, nil},
+		{"0 + x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Add{}, op.Zeros(b, tensor.Float64, s23), x) }, []string{"add"}, nil},
+		{"x - 0", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Sub{}, x, op.Zeros(b, tensor.Float64, s23)) }, []string{"sub"}, nil},
+		{"0 - x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Sub{}, op.Zeros(b, tensor.Float64, s23), x) }, []string{"sub"}, map[string]int{"neg": 1}},
+		{"x * 1", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Mul{}, x, op.Full(b, 1, tensor.Float64, s23)) }, []string{"mul"}, nil},
+		{"x * 0", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.Mul{}, op.Zeros(b, tensor.Float64, s23), b.Emit(op.Exp{}, x))
+		}, []string{"mul", "exp"}, nil},
+		{"0 / x", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Div{}, op.Zeros(b, tensor.Float64, s23), x) }, []string{"div"}, nil},
+		{"x / 1", func(b *ir.Builder, x *ir.Var) *ir.Var { return b.Emit(op.Div{}, x, op.Full(b, 1, tensor.Float64, s23)) }, []string{"div"}, nil},
 		{"matmul by 0", func(b *ir.Builder, x *ir.Var) *ir.Var {
-			return b.Emit(op.MatMul{}, x, op.Zeros(b, []int{3, 4}))
+			return b.Emit(op.MatMul{}, x, op.Zeros(b, tensor.Float64, []int{3, 4}))
 		}, []string{"matmul"}, nil},
 		{"structural ops of 0", func(b *ir.Builder, x *ir.Var) *ir.Var {
-			z := op.Zeros(b, []int{3, 2})
+			z := op.Zeros(b, tensor.Float64, []int{3, 2})
 			z = b.Emit(op.Neg{}, b.Emit(op.Transpose{Perm: []int{1, 0}}, z))
 			z = b.Emit(op.Pad{Lo: []int{0, 1}, Hi: []int{0, 0}}, b.Emit(op.Slice{Start: []int{0, 1}, Limit: []int{2, 3}}, z))
 			z = b.Emit(op.Reshape{Shape: []int{3, 2}}, z)
@@ -129,13 +131,13 @@ func TestSimplifyRules(t *testing.T) {
 			return b.Emit(op.Cos{}, x)
 		}, []string{"sin"}, nil},
 		{"select of equal branches", func(b *ir.Builder, x *ir.Var) *ir.Var {
-			return b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, x, op.Zeros(b, s23)), x, x)
+			return b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, x, op.Zeros(b, tensor.Float64, s23)), x, x)
 		}, []string{"select", "compare"}, nil},
 		{"select on a constant predicate", func(b *ir.Builder, x *ir.Var) *ir.Var {
-			return b.Emit(op.Select{}, op.Full(b, 1, s23), b.Emit(op.Sin{}, x), b.Emit(op.Cos{}, x))
+			return b.Emit(op.Select{}, op.Full(b, 1, tensor.Float64, s23), b.Emit(op.Sin{}, x), b.Emit(op.Cos{}, x))
 		}, []string{"select", "cos"}, nil},
 		{"functions of filled constants", func(b *ir.Builder, x *ir.Var) *ir.Var {
-			z, one := op.Zeros(b, s23), op.Full(b, 1, s23)
+			z, one := op.Zeros(b, tensor.Float64, s23), op.Full(b, 1, tensor.Float64, s23)
 			sum := x
 			for _, p := range []ir.Primitive{op.Exp{}, op.Cos{}, op.Sigmoid{}, op.Erf{}, op.Sin{}, op.Tanh{}, op.IntPow{N: 0}, op.Neg{}} {
 				sum = b.Emit(op.Add{}, sum, b.Emit(p, z))
@@ -143,7 +145,7 @@ func TestSimplifyRules(t *testing.T) {
 			for _, p := range []ir.Primitive{op.Log{}, op.Sqrt{}, op.IntPow{N: -3}, op.Neg{}} {
 				sum = b.Emit(op.Add{}, sum, b.Emit(p, one))
 			}
-			return b.Emit(op.Add{}, sum, b.Emit(op.Div{}, one, op.Full(b, 4, s23)))
+			return b.Emit(op.Add{}, sum, b.Emit(op.Div{}, one, op.Full(b, 4, tensor.Float64, s23)))
 		}, nil, nil},
 		{"reshape of a reshape", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			r := b.Emit(op.Reshape{Shape: []int{3, 2}}, b.Emit(op.Reshape{Shape: []int{6}}, x))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // SumSplit is a program over a batch cut where its samples meet. Most
@@ -48,6 +49,7 @@ type Sum struct {
 	Kind  SumKind
 	Terms []int // the head's outputs it sums: one for SumTerms, two (a, b) for SumOuter
 	Shape []int
+	DType tensor.DType
 }
 
 // SplitOut locates one output of the split program: output Index of the
@@ -106,7 +108,7 @@ func SplitSums(p *ir.Program, batched []bool) (*SumSplit, error) {
 			return nil, err
 		}
 		if ok {
-			sum := Sum{Kind: SumTerms, Shape: e.Out.Shape}
+			sum := Sum{Kind: SumTerms, Shape: e.Out.Shape, DType: e.Out.DType}
 			if len(s) == 2 {
 				sum.Kind = SumOuter
 			}
@@ -130,12 +132,12 @@ func SplitSums(p *ir.Program, batched []bool) (*SumSplit, error) {
 	tenv := map[*ir.Var]*ir.Var{}
 	for i, v := range p.In {
 		if axes[i] < 0 {
-			tenv[v] = tb.Input(v.Shape)
+			tenv[v] = tb.InputLike(v)
 		}
 	}
 	for _, e := range p.Eqns { // one input per sum, in the order of sums
 		if _, ok := sumOf[e.Out]; ok {
-			tenv[e.Out] = tb.Input(e.Out.Shape)
+			tenv[e.Out] = tb.InputLike(e.Out)
 		}
 	}
 	var tailVar func(v *ir.Var) (*ir.Var, error)
@@ -326,7 +328,7 @@ func (s *SumSplit) Chunk(n int) (*ir.Program, error) {
 	b := ir.NewBuilder(nil)
 	args := make([]*ir.Var, len(v.In))
 	for i, in := range v.In {
-		args[i] = b.Input(in.Shape)
+		args[i] = b.InputLike(in)
 	}
 	outs := b.Inline(v, args)
 	var res []*ir.Var

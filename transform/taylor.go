@@ -31,18 +31,18 @@ func Taylor(p *ir.Program, k int, weights []float64) (*ir.Program, error) {
 	c1 := map[*ir.Var]*ir.Var{}
 	c2 := map[*ir.Var]*ir.Var{}
 	for _, v := range p.In {
-		env[v] = b.Input(v.Shape)
+		env[v] = b.InputLike(v)
 	}
 	x := p.In[0]
-	c1[x] = b.Input(append([]int{k}, x.Shape...))
-	c2[x] = b.Input(x.Shape)
+	c1[x] = b.InputOf(x.DType, append([]int{k}, x.Shape...))
+	c2[x] = b.InputLike(x)
 	ctx := &op.TaylorCtx{B: b, K: k}
 	if weights != nil {
 		w, err := tensor.New([]int{k}, append([]float64{}, weights...))
 		if err != nil {
 			return nil, err
 		}
-		ctx.W = op.Const(b, w)
+		ctx.W = op.Const(b, w.Convert(x.DType))
 	}
 	for _, e := range p.Eqns {
 		r, err := rules(e)
@@ -76,10 +76,10 @@ func Taylor(p *ir.Program, k int, weights []float64) (*ir.Program, error) {
 		outs = append(outs, env[v])
 	}
 	for _, v := range p.Out {
-		outs = append(outs, op.OrZeros(b, c1[v], append([]int{k}, v.Shape...)))
+		outs = append(outs, op.OrZeros(b, c1[v], v.DType, append([]int{k}, v.Shape...)))
 	}
 	for _, v := range p.Out {
-		outs = append(outs, op.OrZeros(b, c2[v], v.Shape))
+		outs = append(outs, op.OrZeros(b, c2[v], v.DType, v.Shape))
 	}
 	return b.Build(outs...)
 }

@@ -24,7 +24,7 @@ func dense(b *ir.Builder, x, w, bias *ir.Var) *ir.Var {
 
 // softplus emits log(1 + e^x).
 func softplus(b *ir.Builder, x *ir.Var) *ir.Var {
-	return b.Emit(op.Log{}, b.Emit(op.Add{}, op.Full(b, 1, x.Shape), b.Emit(op.Exp{}, x)))
+	return b.Emit(op.Log{}, b.Emit(op.Add{}, op.Full(b, 1, tensor.Float64, x.Shape), b.Emit(op.Exp{}, x)))
 }
 
 // layerNorm normalises the last axis of a rank-2 x.
@@ -33,7 +33,7 @@ func layerNorm(b *ir.Builder, x *ir.Var) *ir.Var {
 	mean := op.Scale(b, 1/float64(c), b.Emit(op.ReduceSum{Axes: []int{1}}, x))
 	d := b.Emit(op.Sub{}, x, b.Emit(op.Broadcast{Shape: x.Shape, Dims: []int{0}}, mean))
 	v := op.Scale(b, 1/float64(c), b.Emit(op.ReduceSum{Axes: []int{1}}, b.Emit(op.IntPow{N: 2}, d)))
-	s := b.Emit(op.Sqrt{}, b.Emit(op.Add{}, v, op.Full(b, 1e-3, []int{r})))
+	s := b.Emit(op.Sqrt{}, b.Emit(op.Add{}, v, op.Full(b, 1e-3, tensor.Float64, []int{r})))
 	return b.Emit(op.Div{}, d, b.Emit(op.Broadcast{Shape: x.Shape, Dims: []int{0}}, s))
 }
 
@@ -51,7 +51,7 @@ func networks() []fdcheck.ProgCase {
 		}},
 		{Name: "mlp_relu_sigmoid_erf", Shapes: [][]int{{3, 3}, {3, 4}, {4}, {4, 2}}, Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
 			z := dense(b, in[0], in[1], in[2])
-			relu := b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, z, op.Zeros(b, z.Shape)), z, op.Zeros(b, z.Shape))
+			relu := b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, z, op.Zeros(b, tensor.Float64, z.Shape)), z, op.Zeros(b, tensor.Float64, z.Shape))
 			h := b.Emit(op.Add{}, b.Emit(op.Mul{}, relu, b.Emit(op.Sigmoid{}, z)), b.Emit(op.Erf{}, z))
 			return b.Emit(op.MatMul{}, h, in[3])
 		}, Accept: func(in [][]float64) bool { return preActsAway(in, 0.05) }},
@@ -342,7 +342,7 @@ func randomProgram(seed uint64, steps int) fdcheck.ProgCase {
 		}
 		// The output mixes the last value with a scalar summary of all.
 		out := vars[len(vars)-1]
-		total := op.Zeros(b, []int{})
+		total := op.Zeros(b, tensor.Float64, []int{})
 		for _, v := range vars[1:] {
 			axes := make([]int, v.Rank())
 			for i := range axes {

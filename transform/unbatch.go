@@ -66,9 +66,9 @@ func newUnbatcher(p *ir.Program, axes []int) (*unbatcher, error) {
 		}
 		u.axis[v] = a
 		if a >= 0 {
-			u.env[v] = u.b.Input(tensor.RemoveAxis(v.Shape, a))
+			u.env[v] = u.b.InputOf(v.DType, tensor.RemoveAxis(v.Shape, a))
 		} else {
-			u.env[v] = u.b.Input(v.Shape)
+			u.env[v] = u.b.InputLike(v)
 		}
 	}
 	return u, nil
@@ -172,10 +172,10 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 		t := p.Value
 		s := t.Shape()
 		outer, n, inner := tensor.Size(s[:a]), s[a], tensor.Size(s[a+1:])
-		data := t.Data()
+		data := t.Float64s() // float32 values are exact as float64
 		if n == 0 {
 			// An empty batch: no sample will ever read the row.
-			return op.Full(u.b, 0, tensor.RemoveAxis(s, a)), nil
+			return op.Full(u.b, 0, t.DType(), tensor.RemoveAxis(s, a)), nil
 		}
 		row := make([]float64, 0, outer*inner)
 		for o := 0; o < outer; o++ {
@@ -194,7 +194,7 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 		if err != nil {
 			return nil, err
 		}
-		return op.Const(u.b, c), nil
+		return op.Const(u.b, c.Convert(t.DType())), nil
 	case op.MatMul:
 		// (…, n, k)·(k, m) along a leading axis a of the left operand: the
 		// left operand's row, times the same matrix. A cotangent broadcast
