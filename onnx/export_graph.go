@@ -117,13 +117,13 @@ func floatTensor(name string, t *tensor.Tensor, elem pb.TensorProto_DataType) *p
 	switch elem {
 	case pb.TensorProto_FLOAT:
 		raw := make([]byte, 4*t.Len())
-		for i, v := range t.Data() {
+		for i, v := range t.Float64s() {
 			le.PutUint32(raw[4*i:], math.Float32bits(float32(v)))
 		}
 		tp.RawData = raw
 	default:
 		raw := make([]byte, 8*t.Len())
-		for i, v := range t.Data() {
+		for i, v := range t.Float64s() {
 			le.PutUint64(raw[8*i:], math.Float64bits(v))
 		}
 		tp.RawData = raw

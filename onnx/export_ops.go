@@ -148,6 +148,15 @@ func (g *graph) lowerEqn(e *ir.Eqn, in []*gval, out []dim) (*gval, error) {
 		return g.unary(in[0], out, g.log1p)
 	case op.Erf:
 		return g.unary(in[0], out, g.erf)
+	case op.Convert:
+		if p.From == p.To {
+			return in[0], nil
+		}
+		to := pb.TensorProto_DOUBLE
+		if p.To == tensor.Float32 {
+			to = pb.TensorProto_FLOAT
+		}
+		return g.unary(in[0], out, func(x string) string { return g.node("Cast", []string{x}, attrInt("to", int64(to))) })
 	}
 	name, ok := elementwiseOp(e.Prim)
 	if !ok {

@@ -120,7 +120,7 @@ func binaryOn(p ir.Primitive, lo, hi float64) []primSample {
 			return b.Emit(p, op.Const(b, c), part(b, x, 0, 3, 4))
 		}},
 		{"an input and a broadcast scalar", 12, lo, hi, func(b *ir.Builder, x *ir.Var) *ir.Var {
-			return b.Emit(p, part(b, x, 0, 3, 4), op.Full(b, (lo+hi)/2, []int{3, 4}))
+			return b.Emit(p, part(b, x, 0, 3, 4), op.Full(b, (lo+hi)/2, tensor.Float64, []int{3, 4}))
 		}},
 	}
 }
@@ -136,7 +136,8 @@ func exportSamples() map[string][]primSample {
 		"Log1p": append(unaryOn(op.Log1p{}, -0.9, 3), unaryOn(op.Log1p{}, -1e-9, 1e-9)...),
 		"Tanh":  unaryOn(op.Tanh{}, lo, hi), "Sigmoid": unaryOn(op.Sigmoid{}, -5, 5),
 		"Sin": unaryOn(op.Sin{}, -4, 4), "Cos": unaryOn(op.Cos{}, -4, 4), "Sqrt": unaryOn(op.Sqrt{}, 0.01, 4),
-		"Erf": append(unaryOn(op.Erf{}, -7, 7), unaryOn(op.Erf{}, -1.5, 1.5)...),
+		"Erf":     append(unaryOn(op.Erf{}, -7, 7), unaryOn(op.Erf{}, -1.5, 1.5)...),
+		"Convert": unaryOn(op.Convert{From: tensor.Float64, To: tensor.Float64}, lo, hi),
 	}
 	for _, n := range []int{0, 1, 2, 3, 5, 8, -1, -2, -3} {
 		s["IntPow"] = append(s["IntPow"], unaryOn(op.IntPow{N: n}, 0.3, 1.7)...)
@@ -151,8 +152,8 @@ func exportSamples() map[string][]primSample {
 	}
 	s["Select"] = []primSample{
 		{"a comparison's predicate", 24, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
-			p := b.Emit(op.Compare{Op: op.GT}, part(b, x, 0, 3, 4), op.Zeros(b, []int{3, 4}))
-			return b.Emit(op.Select{}, p, part(b, x, 12, 3, 4), op.Full(b, 0.5, []int{3, 4}))
+			p := b.Emit(op.Compare{Op: op.GT}, part(b, x, 0, 3, 4), op.Zeros(b, tensor.Float64, []int{3, 4}))
+			return b.Emit(op.Select{}, p, part(b, x, 12, 3, 4), op.Full(b, 0.5, tensor.Float64, []int{3, 4}))
 		}},
 		{"a numeric predicate", 12, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
 			mask := tensor.MustNew([]int{3, 4}, []float64{1, 0, 0, 2, 0, -1, 1, 0, 0.5, 0, 0, 1})
@@ -210,7 +211,7 @@ func exportSamples() map[string][]primSample {
 		}},
 	}
 	s["Concat"] = []primSample{{"", 15, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
-		return b.Emit(op.Concat{Axis: 1}, part(b, x, 0, 3, 2), part(b, x, 6, 3, 3), op.Full(b, 1.5, []int{3, 1}))
+		return b.Emit(op.Concat{Axis: 1}, part(b, x, 0, 3, 2), part(b, x, 6, 3, 3), op.Full(b, 1.5, tensor.Float64, []int{3, 1}))
 	}}}
 	s["Slice"] = []primSample{{"", 24, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
 		return b.Emit(op.Slice{Start: []int{0, 1, 1}, Limit: []int{2, 3, 4}}, part(b, x, 0, 2, 3, 4))
