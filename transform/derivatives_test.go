@@ -25,7 +25,7 @@ func smallNet(t *testing.T) (*ir.Program, []*tensor.Tensor) {
 	h := b.Emit(op.Tanh{}, b.Emit(op.Add{}, op.ReshapeTo(b, b.Emit(op.MatMul{}, row, w1), []int{5}), c))
 	y := op.ReshapeTo(b, b.Emit(op.MatMul{}, op.ReshapeTo(b, h, []int{1, 5}), w2), []int{2})
 	x0 := b.Emit(op.Slice{Start: []int{0}, Limit: []int{1}}, x)
-	scale := b.Emit(op.Add{}, op.Full(b, 1, []int{1}), b.Emit(op.Mul{}, x0, x0))
+	scale := b.Emit(op.Add{}, op.Full(b, 1, tensor.Float64, []int{1}), b.Emit(op.Mul{}, x0, x0))
 	y = b.Emit(op.Mul{}, y, b.Emit(op.Broadcast{Shape: []int{2}, Dims: []int{0}}, scale))
 	p, err := b.Build(y)
 	if err != nil {
