@@ -214,6 +214,9 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes it private
+		return err
+	}
 	if err = write(f); err != nil {
 		return err
 	}

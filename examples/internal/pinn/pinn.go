@@ -80,6 +80,9 @@ func WriteAtomic(path string, write func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
+		return err
+	}
 	if err = write(tmp); err != nil {
 		return err
 	}
@@ -186,6 +189,7 @@ func Panels(path, xlabel, ylabel string, xs, ys []float64, fields []Field) error
 		}
 		hm := plotter.NewHeatMap(grid{xs, ys, f.Values}, cm.Palette(256))
 		hm.Min, hm.Max = lo, hi
+		hm.Rasterized = true // one image, not a rectangle per cell (no seams between cells)
 		p := plot.New()
 		p.Title.Text = f.Title
 		p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
