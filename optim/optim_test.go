@@ -440,3 +440,23 @@ func BenchmarkTrainingStep(b *testing.B) {
 		step()
 	}
 }
+
+func TestNewObjectiveRejects(t *testing.T) {
+	w := tensor.Zeros(3)
+	x := tensor.Zeros(5, 3)
+	vector := func(ps, d []*jacobi.Node) *jacobi.Node { return d[0].MatMul(ps[0].Reshape(3, 1)) } // (5, 1): not a scalar
+	if _, _, err := NewObjective(vector, []*tensor.Tensor{w}, x); err == nil || !strings.Contains(err.Error(), "single element") {
+		t.Errorf("a non-scalar loss: %v", err)
+	}
+	scalar := func(ps, d []*jacobi.Node) *jacobi.Node { return d[0].MatMul(ps[0].Reshape(3, 1)).Square().Mean() }
+	obj, _, err := NewObjective(scalar, []*tensor.Tensor{w}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obj([]*tensor.Tensor{tensor.Zeros(4)}); err == nil || !strings.Contains(err.Error(), "gradient buffer 0") {
+		t.Errorf("a gradient buffer of the wrong shape: %v", err)
+	}
+	if _, _, err := NewObjective(nil, []*tensor.Tensor{w}, x); err == nil {
+		t.Error("a nil loss accepted")
+	}
+}
