@@ -133,6 +133,8 @@ if args.lbfgs > 0 and reached is None:
                             line_search_fn="strong_wolfe")
     done = 0
     while done < args.lbfgs:
+        opt.param_groups[0]["max_iter"] = chunk = min(args.check_every, args.lbfgs - done)
+        opt.param_groups[0]["max_eval"] = chunk * 10
         e0, t0 = evals, time.perf_counter()
         opt.step(closure)
         train += time.perf_counter() - t0
@@ -145,7 +147,7 @@ if args.lbfgs > 0 and reached is None:
             if e <= args.target:
                 reached = train
                 break
-        if progressed < args.check_every or evals - e_adam >= args.lbfgs * 5 // 4:
+        if progressed < chunk or evals - e_adam >= args.lbfgs * 5 // 4:
             break  # converged, the line search stalled, or out of evaluations
     result["lbfgs_iterations"] = done
     result["lbfgs_evaluations"] = evals - e_adam

@@ -25,6 +25,7 @@ p.add_argument("--target", type=float, default=1e-3)
 p.add_argument("--torch-limit", type=float, default=3600)
 p.add_argument("--skip-target", action="store_true")
 p.add_argument("--form", default="operator")
+p.add_argument("--threads", default="2,1", help="thread counts to time, comma-separated")
 args = p.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -59,7 +60,7 @@ def torch(extra, out, limit=None):
 KEYS = ("adam_seconds_per_step", "lbfgs_seconds_per_iteration", "lbfgs_seconds_per_evaluation", "cpu_seconds_per_evaluation")
 best = {}
 for r in range(args.rounds):
-    for threads in (2, 1):
+    for threads in [int(t) for t in args.threads.split(",")]:
         for name, fn in (("jacobi", jacobi), ("pytorch", torch)):
             env["GOMAXPROCS"] = str(threads)
             res = fn(["--adam", str(args.adam), "--lbfgs", str(args.lbfgs)] + (["--threads", str(threads)] if name == "pytorch" else []),
@@ -83,7 +84,7 @@ if not args.skip_target:
 
 print(f"| Burgers (10 100 points, 2→8×20 tanh→1, float64) | jacobi ({args.form} form) | PyTorch | PyTorch / jacobi |")
 print("|---|---|---|---|")
-for threads in (2, 1):
+for threads in [int(t) for t in args.threads.split(",")]:
     for k, label in (("adam_seconds_per_step", "s per Adam step"), ("lbfgs_seconds_per_iteration", "s per L-BFGS iteration"),
                      ("lbfgs_seconds_per_evaluation", "s per loss and gradient (L-BFGS)"),
                      ("cpu_seconds_per_evaluation", "CPU s per loss and gradient (L-BFGS)")):
