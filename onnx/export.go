@@ -150,7 +150,8 @@ func configureExport(opts []ExportOption) (*exportConfig, error) {
 // shape (batch, out...), with batch a symbolic dimension, so that the
 // model runs on batches of any size as c.Run does. The graph is the
 // program jacobi runs on every chunk of samples (c's per-sample program
-// mapped over the batch), in float64.
+// mapped over the batch), in float64. Compile has proved that the program
+// maps every sample on its own and does not depend on the batch size.
 func ExportCompiled(c *jacobi.Compiled, opts ...ExportOption) ([]byte, error) {
 	cfg, err := configureExport(opts)
 	if err != nil {

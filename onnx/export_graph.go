@@ -387,6 +387,8 @@ func popcount(m int) int {
 
 // lowerProgram builds the model of the symbolic program s.
 func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
+	// The graph computes in the programs' element type: float64 (FLOAT
+	// when programs carry float32; constants, casts and erf follow elem).
 	g := &graph{cfg: cfg, s: s, elem: pb.TensorProto_DOUBLE, names: map[string]bool{}, ints: map[string]string{},
 		vals: map[*ir.Var]*gval{}, dimNames: map[dim]string{}}
 	p := s.p

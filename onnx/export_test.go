@@ -662,6 +662,59 @@ func TestExportValueAndJacobian(t *testing.T) {
 		PerSample(), InputNames("points"), OutputNames("value", "jacobian"), BatchName("n"))
 }
 
+// TestExportTraced exports a traced program at its fixed shapes.
+func TestExportTraced(t *testing.T) {
+	m, err := nn.RandomMLP(tensor.NewRand(8), []int{3, 8, 2}, "sigmoid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
+		return []*jacobi.Node{jacobi.BatchHessianDiagOf(m.Apply, in[0])}
+	}, [][]int{{5, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := ExportTraced(tr, Opset(13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := Inspect(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(info.Inputs, info.Outputs); got != "[x: double (5, 3)] [y: double (5, 2, 3)]" {
+		t.Errorf("inputs and outputs %s, want fixed shapes", got)
+	}
+	x := tensor.Randn(tensor.NewRand(9), 5, 3)
+	want, err := tr.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Re-imported at its one batch size (Model.Fn would try others).
+	dm, err := Decode(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := jacobi.Eval(func(x *jacobi.Node) *jacobi.Node {
+		y, err := dm.Apply(x)
+		if err != nil {
+			return x.Fail(err)
+		}
+		return y
+	}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareOut(t, "re-imported", y, want[0])
+	t.Run("onnxruntime", func(t *testing.T) {
+		got, err := ort.ForTest(t).Run(writeModel(t, model), map[string]ort.Input{"x": {T: x}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareOut(t, "onnxruntime", got["y"], want[0])
+	})
+}
+
 // ---- what cannot be exported ----
 
 // opaque is a primitive with every rule but no ONNX lowering.
