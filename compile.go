@@ -19,6 +19,12 @@ type Compiled struct {
 	run      *exec.Batched
 }
 
+// DType returns the dtype of the inputs Run takes.
+func (c *Compiled) DType() tensor.DType { return c.prog.In[0].DType }
+
+// OutDType returns the dtype of the outputs Run returns.
+func (c *Compiled) OutDType() tensor.DType { return c.prog.Out[0].DType }
+
 // Compile traces f — a function of a batch that maps every sample on its own,
 // typically built from BatchJacobianOf and friends — for samples of the
 // given shape, proves that it maps samples independently, and prepares it to
@@ -34,12 +40,14 @@ type Compiled struct {
 // run at another batch size it would compute something else. The one-shot
 // derivatives (BatchJacobian, …) trace at their input's batch size and so
 // give such functions' derivatives at that size.
+//
+// The samples are float64, or of the dtype WithDType sets.
 func Compile(f Fn, sampleShape []int, opts ...RunOption) (*Compiled, error) {
 	_, rc, err := configure(opts)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	ps, err := perSampleAnyBatch(f, sampleShape)
+	ps, err := perSampleAnyBatch(f, sampleShape, rc.dtype)
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -97,7 +105,7 @@ func programDims(p *ir.Program, set map[int]bool) {
 // share values of the batched program that differ only there. So the
 // sizes avoid the sample's dimensions, and when the programs differ the
 // comparison is made again at sizes that avoid every dimension of both.
-func perSampleAnyBatch(f Fn, sampleShape []int) (*ir.Program, error) {
+func perSampleAnyBatch(f Fn, sampleShape []int, dt tensor.DType) (*ir.Program, error) {
 	avoid := map[int]bool{}
 	for _, d := range sampleShape {
 		avoid[d] = true
@@ -107,10 +115,10 @@ func perSampleAnyBatch(f Fn, sampleShape []int) (*ir.Program, error) {
 		ns := batchSizes(avoid)
 		var ps [2]*ir.Program
 		for i, n := range ns {
-			ps[i], err = unbatched(f, append([]int{n}, sampleShape...))
+			ps[i], err = unbatched(f, append([]int{n}, sampleShape...), dt)
 			if err != nil {
 				if i == 0 {
-					if _, err2 := unbatched(f, append([]int{2}, sampleShape...)); err2 == nil {
+					if _, err2 := unbatched(f, append([]int{2}, sampleShape...), dt); err2 == nil {
 						return nil, &transform.BatchSizeError{Sizes: [2]int{2, n}, Err: err}
 					}
 					return nil, err
@@ -147,8 +155,8 @@ func compileProgram(ps *ir.Program, sampleShape []int, rc runConfig) (*Compiled,
 // perSampleProgram traces f on a batch of the given shape and proves it
 // maps samples independently, returning the simplified program of one
 // sample: exact at that batch size.
-func perSampleProgram(f Fn, batchShape []int) (*ir.Program, error) {
-	ps, err := unbatched(f, batchShape)
+func perSampleProgram(f Fn, batchShape []int, dt tensor.DType) (*ir.Program, error) {
+	ps, err := unbatched(f, batchShape, dt)
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +165,11 @@ func perSampleProgram(f Fn, batchShape []int) (*ir.Program, error) {
 
 // unbatched traces f on a batch of the given shape and returns its
 // per-sample program, not yet simplified.
-func unbatched(f Fn, batchShape []int) (*ir.Program, error) {
+func unbatched(f Fn, batchShape []int, dt tensor.DType) (*ir.Program, error) {
 	if f == nil {
 		return nil, fmt.Errorf("the function is nil")
 	}
-	p, err := traceProgram(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{batchShape})
+	p, err := traceProgram(func(in []*Node) []*Node { return []*Node{f(in[0])} }, [][]int{batchShape}, []tensor.DType{dt})
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +215,7 @@ func (c *Compiled) runNew(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	shape := append([]int{x.Shape()[0]}, c.outShape...)
-	out, err := tensor.New(shape, exec.NewOutput(tensor.Size(shape)))
+	out, err := exec.NewOutputTensor(c.OutDType(), shape)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +231,9 @@ func (c *Compiled) checkInput(x *tensor.Tensor) error {
 	}
 	if s := x.Shape(); len(s) != len(c.inShape)+1 || !tensor.SameShape(s[1:], c.inShape) {
 		return fmt.Errorf("input has shape %v, want (b, %v)", s, c.inShape)
+	}
+	if x.DType() != c.DType() {
+		return fmt.Errorf("input is %v, the program was compiled for %v (see WithDType)", x.DType(), c.DType())
 	}
 	return nil
 }
@@ -243,6 +254,9 @@ func (c *Compiled) runInto(x, out *tensor.Tensor) error {
 	if s := out.Shape(); len(s) != len(c.outShape)+1 || s[0] != x.Shape()[0] || !tensor.SameShape(s[1:], c.outShape) {
 		return fmt.Errorf("output has shape %v, want (%d, %v)", s, x.Shape()[0], c.outShape)
 	}
+	if out.DType() != c.OutDType() {
+		return fmt.Errorf("output is %v, the program returns %v", out.DType(), c.OutDType())
+	}
 	return c.run.RunInto(exec.ValuesOf(x), exec.ValuesOf(out))
 }
 
@@ -257,9 +271,12 @@ func runPerSample(name string, f Fn, x *tensor.Tensor, rc runConfig, err error) 
 	if x == nil || x.Rank() < 1 {
 		return nil, apiError(fmt.Errorf("%s: the input needs a batch axis", name))
 	}
+	if rc.dtypeSet {
+		x = x.Convert(rc.dtype)
+	}
 	// Traced at x's own batch size, the per-sample program is exact for
 	// x even when f uses its batch size.
-	ps, err := perSampleProgram(f, x.Shape())
+	ps, err := perSampleProgram(f, x.Shape(), x.DType())
 	if err != nil {
 		return nil, apiError(err)
 	}

@@ -101,7 +101,7 @@ func cheaper(fwd, rev *ir.Program) Mode {
 // Jacobian of f on samples of the given shape, with the cost model's FLOPs
 // per sample for forward and for reverse mode.
 func JacobianMode(f Fn, sampleShape []int) (m Mode, forwardFLOPs, reverseFLOPs float64, err error) {
-	ps, err := perSampleProgram(f, append([]int{2}, sampleShape...))
+	ps, err := perSampleProgram(f, append([]int{2}, sampleShape...), tensor.Float64)
 	if err != nil {
 		return ModeAuto, 0, 0, apiError(err)
 	}

@@ -18,19 +18,61 @@ import (
 // Operations do not return errors: the first error (a shape mismatch, say)
 // is recorded on the trace and returned by the entry point that traced the
 // function, naming the operation and the line of user code.
+//
+// Every node has a dtype, float64 or float32: that of the function's inputs,
+// of a constant's tensor, or what Convert makes. The operands of an
+// operation must have one dtype (convert one with Convert), except for Go
+// numbers: Scalar and the methods that take a float64 (Scale, AddScalar,
+// Clip) make weakly typed constants that take the dtype of the other
+// operands, as Python scalars do in JAX (weak_type) and PyTorch, so that
+// x.Scale(0.5) of a float32 x is float32.
 type Node struct {
-	t   *trace         // the trace the node belongs to; nil for constants
-	v   *ir.Var        // the variable, when t != nil
-	c   *tensor.Tensor // the value, for constants
-	err error          // an error found while folding constants
+	t    *trace         // the trace the node belongs to; nil for constants
+	v    *ir.Var        // the variable, when t != nil
+	c    *tensor.Tensor // the value, for constants
+	weak bool           // a constant from a Go number: takes its operands' dtype
+	err  error          // an error found while folding constants
 }
 
-// Const returns a constant node holding t.
+// Const returns a constant node holding t, of t's dtype.
 func Const(t *tensor.Tensor) *Node { return &Node{c: t} }
 
 // Scalar returns a constant node holding the scalar c. Scalars broadcast
-// against any shape.
-func Scalar(c float64) *Node { return &Node{c: tensor.Scalar(c)} }
+// against any shape, and are weakly typed: c is rounded to the dtype of the
+// operands it meets (float64 when it meets none).
+func Scalar(c float64) *Node { return &Node{c: tensor.Scalar(c), weak: true} }
+
+// DType returns the node's dtype (float64 for a weakly typed constant that
+// has met no other operand).
+func (x *Node) DType() tensor.DType {
+	if x.t == nil {
+		if x.c == nil {
+			return tensor.Float64
+		}
+		return x.c.DType()
+	}
+	return x.v.DType
+}
+
+// Convert returns x in dtype dt (float64 to float32 rounds to nearest); x
+// itself when it has that dtype. Its derivative is the identity, converted:
+// a float32 function's derivative can be computed in float64 by converting
+// its input to float64 and its output back.
+func (x *Node) Convert(dt tensor.DType) *Node {
+	if x == nil {
+		return &Node{err: fmt.Errorf("convert: nil operand (at %s)", callerSrc())}
+	}
+	if !dt.Valid() {
+		return x.fail(fmt.Errorf("convert: %v is not a dtype", dt))
+	}
+	if x.DType() == dt {
+		if x.weak {
+			return &Node{c: x.c} // an explicit dtype makes it strong
+		}
+		return x
+	}
+	return apply(op.Convert{From: x.DType(), To: dt}, x)
+}
 
 // Shape returns the node's shape.
 func (x *Node) Shape() []int {
@@ -99,6 +141,15 @@ func callerSrc() string {
 // folds it when all are constants.
 func apply(p ir.Primitive, nodes ...*Node) *Node {
 	s, err := sessionOf(nodes)
+	if err == nil {
+		if nodes, err = unifyDTypes(nodes); err != nil {
+			err = fmt.Errorf("%s (at %s): %w", p.Name(), callerSrc(), err)
+			if s == nil {
+				return &Node{err: err}
+			}
+			return s.failNode(err)
+		}
+	}
 	switch {
 	case err != nil && s != nil:
 		return s.failNode(fmt.Errorf("%s (at %s): %w", p.Name(), callerSrc(), err))
@@ -148,7 +199,47 @@ func fold(p ir.Primitive, nodes []*Node) *Node {
 	if err != nil {
 		return &Node{err: fmt.Errorf("%s: %w", p.Name(), err)}
 	}
-	return &Node{c: t}
+	weak := len(nodes) > 0
+	for _, n := range nodes {
+		weak = weak && n.weak
+	}
+	if _, ok := p.(op.Convert); ok {
+		weak = false
+	}
+	return &Node{c: t, weak: weak}
+}
+
+// unifyDTypes gives the weakly typed constants among the operands the
+// dtype of the others, and fails when the others have two dtypes.
+func unifyDTypes(nodes []*Node) ([]*Node, error) {
+	strong, first := tensor.Float64, -1
+	for i, n := range nodes {
+		if n.weak {
+			continue
+		}
+		switch d := n.DType(); {
+		case first < 0:
+			strong, first = d, i
+		case d != strong:
+			return nil, fmt.Errorf("operands of different dtypes: %v (operand %d) and %v (operand %d); convert one with Convert", strong, first, d, i)
+		}
+	}
+	if first < 0 {
+		return nodes, nil // all weak: they stay so
+	}
+	var out []*Node
+	for i, n := range nodes {
+		if n.weak && n.c.DType() != strong {
+			if out == nil {
+				out = append([]*Node{}, nodes...)
+			}
+			out[i] = &Node{c: n.c.Convert(strong)}
+		}
+	}
+	if out == nil {
+		return nodes, nil
+	}
+	return out, nil
 }
 
 // Fail records err on x's trace and returns a node that carries it: the

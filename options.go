@@ -5,12 +5,13 @@ import (
 	"runtime"
 
 	"github.com/jacobi-ad/jacobi/exec"
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // Options come in two kinds, and every function takes only those it
 // honours, by type: options that shape a derivative (WithMode, WithMethod,
 // WithEstimator) go to the derivatives they apply to, options that say how
-// a compiled program runs (WithChunk, WithWorkers) to Compile, Trace and
+// a compiled program runs (WithChunk, WithWorkers, WithDType) to Compile, Trace and
 // the one-shot derivatives that compile and run. A value out of range, or a
 // nil option, is an error of the function it is given to.
 
@@ -149,12 +150,13 @@ func WithEstimator(e Estimator) EstimatorOption { return EstimatorOption{e} }
 
 // ---- options that say how a program runs ----
 
-// RunOption says how a compiled program runs: WithChunk or WithWorkers.
-// Results do not depend on the number of workers; they depend on the
-// chunk only where a traced program sums over its samples (the sums are
-// added chunk by chunk).
+// RunOption says how a compiled program runs: WithChunk, WithWorkers or
+// WithDType. Results do not depend on the number of workers; they depend
+// on the chunk only where a traced program sums over its samples (the sums
+// are added chunk by chunk).
 type RunOption struct {
 	chunk, workers int
+	dtype          tensor.DType
 	set            runSetting
 }
 
@@ -163,6 +165,7 @@ type runSetting int
 const (
 	setChunk runSetting = iota + 1
 	setWorkers
+	setDType
 )
 
 // WithChunk sets how many samples are run together (default: 256, more
@@ -173,6 +176,12 @@ func WithChunk(n int) RunOption { return RunOption{chunk: n, set: setChunk} }
 // WithWorkers sets how many chunks run at once, each on its own goroutine
 // (default GOMAXPROCS).
 func WithWorkers(n int) RunOption { return RunOption{workers: n, set: setWorkers} }
+
+// WithDType sets the dtype a program computes in: the dtype of the inputs
+// Compile and Trace prepare it for (default float64), and for the one-shot
+// derivatives (BatchJacobian, …), which otherwise compute in their input's
+// dtype, the dtype the input is converted to first.
+func WithDType(dt tensor.DType) RunOption { return RunOption{dtype: dt, set: setDType} }
 
 // ---- which function takes which options ----
 
@@ -223,6 +232,8 @@ type runConfig struct {
 	chunk    int
 	chunkSet bool // chunk is the caller's, not the default
 	workers  int
+	dtype    tensor.DType
+	dtypeSet bool // dtype is the caller's
 }
 
 // defaultChunk is how many samples run together unless the program is so
@@ -265,8 +276,13 @@ func configure[O any](opts []O) (derivConfig, runConfig, error) {
 					return d, r, fmt.Errorf("WithWorkers(%d): there must be at least one worker", o.workers)
 				}
 				r.workers = o.workers
+			case setDType:
+				if !o.dtype.Valid() {
+					return d, r, fmt.Errorf("WithDType(%v): not a dtype (want tensor.Float64 or tensor.Float32)", o.dtype)
+				}
+				r.dtype, r.dtypeSet = o.dtype, true
 			default:
-				return d, r, fmt.Errorf("option %d is an empty RunOption (use WithChunk or WithWorkers)", i)
+				return d, r, fmt.Errorf("option %d is an empty RunOption (use WithChunk, WithWorkers or WithDType)", i)
 			}
 		default:
 			return d, r, fmt.Errorf("option %d is of type %T, which jacobi does not know", i, o)

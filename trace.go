@@ -8,6 +8,7 @@ import (
 	"github.com/jacobi-ad/jacobi/exec"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // Traces nest in time, as in JAX. A session is everything recorded for one
@@ -204,7 +205,7 @@ func varIn(t *trace, n *Node) (*ir.Var, error) {
 // recorded: its inputs are the fresh ones, then one for each value of an
 // enclosing trace that fn used (their outer variables are in
 // t.b.CapturedOuter). On failure the program is nil and the error is on s.
-func (s *session) call(what, src string, shapes [][]int, fn func(in []*Node) []*Node) (prog *ir.Program, t *trace) {
+func (s *session) call(what, src string, shapes [][]int, dtypes []tensor.DType, fn func(in []*Node) []*Node) (prog *ir.Program, t *trace) {
 	t = s.push(what, src)
 	defer func() {
 		if s.top == t { // also when fn panics
@@ -213,7 +214,7 @@ func (s *session) call(what, src string, shapes [][]int, fn func(in []*Node) []*
 	}()
 	in := make([]*Node, len(shapes))
 	for i, sh := range shapes {
-		in[i] = &Node{t: t, v: t.b.Input(sh)}
+		in[i] = &Node{t: t, v: t.b.InputOf(dtypes[i], sh)}
 	}
 	outs := fn(in)
 	if s.err != nil {
@@ -258,7 +259,7 @@ func (s *session) call(what, src string, shapes [][]int, fn func(in []*Node) []*
 type transformation struct {
 	what        string  // the API function, for errors
 	args, extra []*Node // the function's arguments; extra inputs of the transformed program
-	in          [][]int // shapes of the function's inputs; nil: those of args
+	in          [][]int // shapes of the function's inputs (of the args' dtypes); nil: those of args
 	nout        int     // outputs of the transformed program
 	fn          func(in []*Node) []*Node
 	// check, when set, vets the arguments before fn runs.
@@ -326,7 +327,11 @@ func (c *transformation) apply() []*Node {
 			return fail(err)
 		}
 	}
-	prog, t := s.call(c.what, src, in, c.fn)
+	dtypes := make([]tensor.DType, len(c.args))
+	for i, a := range c.args {
+		dtypes[i] = a.DType()
+	}
+	prog, t := s.call(c.what, src, in, dtypes, c.fn)
 	if prog == nil {
 		return fail(nil)
 	}

@@ -14,7 +14,7 @@ import (
 
 // traceProgram records f on inputs of the given shapes. Panics inside f (a
 // bug in the user's function or in jacobi) become errors.
-func traceProgram(f MultiFn, shapes [][]int) (prog *ir.Program, err error) {
+func traceProgram(f MultiFn, shapes [][]int, dtypes []tensor.DType) (prog *ir.Program, err error) {
 	if f == nil {
 		return nil, errors.New("the function is nil")
 	}
@@ -28,7 +28,7 @@ func traceProgram(f MultiFn, shapes [][]int) (prog *ir.Program, err error) {
 			}
 		}
 	}()
-	prog, _ = s.call("", "", shapes, f)
+	prog, _ = s.call("", "", shapes, dtypes, f)
 	return prog, s.err
 }
 
@@ -55,12 +55,14 @@ type wholeArgs struct{ in, out []exec.Values }
 // parts of the sums in chunk order. The chunk size comes from the cost
 // model (or WithChunk), so results do not depend on the number of workers.
 // WhyNotSplit says why a program runs whole.
+//
+// The inputs are float64, or of the dtype WithDType sets.
 func Trace(f MultiFn, shapes [][]int, opts ...RunOption) (*Traced, error) {
 	_, rc, err := configure(opts)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	t, err := traceOnce(f, shapes)
+	t, err := traceOnce(f, shapes, sameDTypes(len(shapes), rc.dtype))
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -72,9 +74,30 @@ func Trace(f MultiFn, shapes [][]int, opts ...RunOption) (*Traced, error) {
 	return t, nil
 }
 
+// sameDTypes returns n times dt.
+func sameDTypes(n int, dt tensor.DType) []tensor.DType {
+	d := make([]tensor.DType, n)
+	for i := range d {
+		d[i] = dt
+	}
+	return d
+}
+
+// dtypesOf returns the tensors' dtypes (float64 for a nil one: its error
+// comes later).
+func dtypesOf(ts []*tensor.Tensor) []tensor.DType {
+	d := make([]tensor.DType, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			d[i] = t.DType()
+		}
+	}
+	return d
+}
+
 // traceOnce is Trace for a program run once: it does not look for a split.
-func traceOnce(f MultiFn, shapes [][]int) (*Traced, error) {
-	p, err := traceProgram(f, shapes)
+func traceOnce(f MultiFn, shapes [][]int, dtypes []tensor.DType) (*Traced, error) {
+	p, err := traceProgram(f, shapes, dtypes)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +154,7 @@ func (t *Traced) Run(in ...*tensor.Tensor) ([]*tensor.Tensor, error) {
 func (t *Traced) run(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	out := make([]*tensor.Tensor, len(t.prog.Out))
 	for i, v := range t.prog.Out {
-		o, err := tensor.New(v.Shape, exec.NewOutput(v.Size()))
+		o, err := exec.NewOutputTensor(v.DType, v.Shape)
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +189,9 @@ func (t *Traced) runInto(in, out []*tensor.Tensor) error {
 		if !tensor.SameShape(x.Shape(), p.In[i].Shape) {
 			return fmt.Errorf("input %d has shape %v, the program expects %v", i, x.Shape(), p.In[i].Shape)
 		}
+		if x.DType() != p.In[i].DType {
+			return fmt.Errorf("input %d is %v, the program takes %v (see WithDType)", i, x.DType(), p.In[i].DType)
+		}
 	}
 	for i, o := range out {
 		if o == nil {
@@ -173,6 +199,9 @@ func (t *Traced) runInto(in, out []*tensor.Tensor) error {
 		}
 		if !tensor.SameShape(o.Shape(), p.Out[i].Shape) {
 			return fmt.Errorf("output %d has shape %v, the program returns %v", i, o.Shape(), p.Out[i].Shape)
+		}
+		if o.DType() != p.Out[i].DType {
+			return fmt.Errorf("output %d is %v, the program returns %v", i, o.DType(), p.Out[i].DType)
 		}
 	}
 	if t.split != nil {
@@ -207,7 +236,7 @@ func ValueAndGrad(f LossFn, in ...*tensor.Tensor) (*tensor.Tensor, []*tensor.Ten
 	t, err := traceOnce(func(xs []*Node) []*Node {
 		v, g := ValueAndGradOf(f, xs)
 		return append([]*Node{v}, g...)
-	}, shapes)
+	}, shapes, dtypesOf(in))
 	if err != nil {
 		return nil, nil, apiError(err)
 	}
@@ -225,7 +254,7 @@ func evalOne(g Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil {
 		return nil, apiError(fmt.Errorf("input is nil"))
 	}
-	t, err := traceOnce(func(in []*Node) []*Node { return []*Node{g(in[0])} }, [][]int{x.Shape()})
+	t, err := traceOnce(func(in []*Node) []*Node { return []*Node{g(in[0])} }, [][]int{x.Shape()}, []tensor.DType{x.DType()})
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -278,7 +307,7 @@ func pair(f Fn, x, v *tensor.Tensor, of func(Fn, *Node, *Node) (*Node, *Node)) (
 	t, err := traceOnce(func(in []*Node) []*Node {
 		y, d := of(f, in[0], in[1])
 		return []*Node{y, d}
-	}, [][]int{x.Shape(), v.Shape()})
+	}, [][]int{x.Shape(), v.Shape()}, []tensor.DType{x.DType(), v.DType()})
 	if err != nil {
 		return nil, nil, apiError(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // A runner that returns a new output on every call hands out a large one
@@ -31,29 +33,50 @@ const (
 
 // freeList holds arrays by number of values, in two generations; each
 // collection drops the older one.
-type freeList struct {
+type freeList[T tensor.Float] struct {
 	sync.Mutex
-	fresh, old map[int][][]float64
+	fresh, old map[int][][]T
 	bytes      int
 }
 
-// outputs is the free list of NewOutput, aged by every collection.
-var outputs freeList
+// outputs and outputs32 are the free lists of NewOutput and NewOutput32,
+// aged by every collection.
+var (
+	outputs   freeList[float64]
+	outputs32 freeList[float32]
+)
 
-func init() { onEachGC(outputs.age) }
+func init() {
+	onEachGC(func() {
+		outputs.age()
+		outputs32.age()
+	})
+}
 
 // NewOutput returns an array of n values for a run to fill completely:
 // its values are not zeroed, but may be those of an earlier output that
 // nothing refers to any more.
 func NewOutput(n int) []float64 { return outputs.output(n) }
 
-func (f *freeList) output(n int) []float64 {
+// NewOutput32 is NewOutput for float32 values.
+func NewOutput32(n int) []float32 { return outputs32.output(n) }
+
+// NewOutputTensor returns a tensor of the given dtype and shape over
+// NewOutput's (or NewOutput32's) memory.
+func NewOutputTensor(dt tensor.DType, shape []int) (*tensor.Tensor, error) {
+	if dt == tensor.Float32 {
+		return tensor.New32(shape, NewOutput32(tensor.Size(shape)))
+	}
+	return tensor.New(shape, NewOutput(tensor.Size(shape)))
+}
+
+func (f *freeList[T]) output(n int) []T {
 	if n < recycleMin {
-		return make([]float64, n)
+		return make([]T, n)
 	}
 	data := f.take(n)
 	if data == nil {
-		data = make([]float64, n)
+		data = make([]T, n)
 	}
 	runtime.SetFinalizer(&data[0], f.recycle(n))
 	return data
@@ -61,44 +84,48 @@ func (f *freeList) output(n int) []float64 {
 
 // recycle returns the finalizer of an output of n values: it puts the
 // array that starts at first on the free list.
-func (f *freeList) recycle(n int) func(first *float64) {
-	return func(first *float64) { f.put(unsafe.Slice(first, n)) }
+func (f *freeList[T]) recycle(n int) func(first *T) {
+	return func(first *T) { f.put(unsafe.Slice(first, n)) }
 }
 
-func (f *freeList) take(n int) []float64 {
+// size is the bytes of n values.
+func (f *freeList[T]) size(n int) int { return n * int(unsafe.Sizeof(*new(T))) }
+
+func (f *freeList[T]) take(n int) []T {
 	f.Lock()
 	defer f.Unlock()
-	for _, gen := range []map[int][][]float64{f.fresh, f.old} {
+	for _, gen := range []map[int][][]T{f.fresh, f.old} {
 		if list := gen[n]; len(list) > 0 {
 			data := list[len(list)-1]
 			list[len(list)-1] = nil
 			gen[n] = list[:len(list)-1]
-			f.bytes -= 8 * n
+			f.bytes -= f.size(n)
 			return data
 		}
 	}
 	return nil
 }
 
-func (f *freeList) put(data []float64) {
+func (f *freeList[T]) put(data []T) {
 	f.Lock()
 	defer f.Unlock()
-	if f.bytes+8*len(data) > recycleMaxBytes {
+	size := f.size(len(data))
+	if f.bytes+size > recycleMaxBytes {
 		return
 	}
 	if f.fresh == nil {
-		f.fresh = map[int][][]float64{}
+		f.fresh = map[int][][]T{}
 	}
 	f.fresh[len(data)] = append(f.fresh[len(data)], data)
-	f.bytes += 8 * len(data)
+	f.bytes += size
 }
 
 // age lets go of the arrays that waited unused since the collection before.
-func (f *freeList) age() {
+func (f *freeList[T]) age() {
 	f.Lock()
 	defer f.Unlock()
 	for n, list := range f.old {
-		f.bytes -= 8 * n * len(list)
+		f.bytes -= f.size(n) * len(list)
 	}
 	f.old, f.fresh = f.fresh, nil
 }

@@ -13,7 +13,7 @@ import (
 // collections is let go; the list holds at most recycleMaxBytes; small
 // outputs are not recycled.
 func TestOutputFreeList(t *testing.T) {
-	var f freeList
+	var f freeList[float64]
 	const n = recycleMin + 3
 	data := make([]float64, n)
 	data[n-1] = 42

@@ -10,6 +10,10 @@
 // parameters): whatever takes a traced function — derivatives, Compile,
 // Trace, and the export of traced programs — takes a network.
 //
+// A network computes in the dtype of its parameters: float64 as built from
+// sizes and loaded, float32 from float32 tensors (NewMLP) or converted
+// (MLP.Convert). Its input must have that dtype.
+//
 // Composites are plain Go functions of *jacobi.Node, so every derivative
 // and transform applies to them.
 package nn
@@ -106,7 +110,9 @@ type MLP struct {
 	act        func(*jacobi.Node) *jacobi.Node
 }
 
-// NewMLP checks the layer shapes and the activation name and returns the MLP.
+// NewMLP checks the layer shapes and the activation name and returns the
+// MLP. Its weights and biases are all float64 or all float32: that is the
+// dtype it computes in (see DType and Convert).
 func NewMLP(weights, biases []*tensor.Tensor, activation string) (*MLP, error) {
 	act, ok := Activations[activation]
 	if !ok {
@@ -131,6 +137,9 @@ func NewMLP(weights, biases []*tensor.Tensor, activation string) (*MLP, error) {
 		if i > 0 && w.Shape()[1] != weights[i-1].Shape()[0] {
 			return nil, fmt.Errorf("nn: layer %d takes %d inputs but layer %d gives %d", i, w.Shape()[1], i-1, weights[i-1].Shape()[0])
 		}
+		if dt := weights[0].DType(); w.DType() != dt || biases[i].DType() != dt {
+			return nil, fmt.Errorf("nn: layer %d: weight %v and bias %v, but layer 0's weight is %v: the layers must have one dtype", i, w.DType(), biases[i].DType(), dt)
+		}
 	}
 	return &MLP{Weights: weights, Biases: biases, Activation: activation, act: act}, nil
 }
@@ -148,6 +157,25 @@ func RandomMLP(rng *rand.Rand, sizes []int, activation string) (*MLP, error) {
 		bs = append(bs, tensor.Uniform(rng, -bound, bound, sizes[i+1]))
 	}
 	return NewMLP(ws, bs, activation)
+}
+
+// DType returns the dtype of the network's parameters, in which it
+// computes: its input must have that dtype.
+func (m *MLP) DType() tensor.DType { return m.Weights[0].DType() }
+
+// Convert returns the network with its parameters in dtype dt (float64 to
+// float32 rounds to nearest): m itself when it has that dtype already,
+// otherwise a copy.
+func (m *MLP) Convert(dt tensor.DType) *MLP {
+	if m.DType() == dt {
+		return m
+	}
+	c := &MLP{Activation: m.Activation, act: m.act}
+	for i := range m.Weights {
+		c.Weights = append(c.Weights, m.Weights[i].Convert(dt))
+		c.Biases = append(c.Biases, m.Biases[i].Convert(dt))
+	}
+	return c
 }
 
 // In returns the number of inputs.

@@ -34,9 +34,9 @@ type stEntry struct {
 	Offsets [2]int `json:"data_offsets"`
 }
 
-// WriteSafetensors writes tensors (float64, dtype F64) under their names,
-// in the order given, with optional string metadata. Names must be unique
-// and not "__metadata__".
+// WriteSafetensors writes tensors (float64 as dtype F64, float32 as F32)
+// under their names, in the order given, with optional string metadata.
+// Names must be unique and not "__metadata__".
 func WriteSafetensors(w io.Writer, names []string, ts []*tensor.Tensor, meta map[string]string) error {
 	if len(names) != len(ts) {
 		return fmt.Errorf("safetensors: %d names for %d tensors", len(names), len(ts))
@@ -83,8 +83,12 @@ func WriteSafetensors(w io.Writer, names []string, ts []*tensor.Tensor, meta map
 		for k, d := range t.Shape() {
 			shape[k] = strconv.Itoa(d)
 		}
-		fmt.Fprintf(&h, `%s:{"dtype":"F64","shape":[%s],"data_offsets":[%d,%d]}`, nb, strings.Join(shape, ","), off, off+8*t.Len())
-		off += 8 * t.Len()
+		dtype, size := "F64", t.DType().Size()
+		if t.DType() == tensor.Float32 {
+			dtype = "F32"
+		}
+		fmt.Fprintf(&h, `%s:{"dtype":"%s","shape":[%s],"data_offsets":[%d,%d]}`, nb, dtype, strings.Join(shape, ","), off, off+size*t.Len())
+		off += size * t.Len()
 	}
 	h.WriteByte('}')
 	for h.Len()%8 != 0 { // the data starts 8-byte aligned
@@ -99,14 +103,28 @@ func WriteSafetensors(w io.Writer, names []string, ts []*tensor.Tensor, meta map
 		return err
 	}
 	buf := make([]byte, 0, 8*1024)
+	flush := func() error {
+		if len(buf)+8 <= cap(buf) {
+			return nil
+		}
+		_, err := w.Write(buf)
+		buf = buf[:0]
+		return err
+	}
 	for _, t := range ts {
-		for _, v := range t.Data() {
-			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
-			if len(buf) == cap(buf) {
-				if _, err := w.Write(buf); err != nil {
+		if t.DType() == tensor.Float32 {
+			for _, v := range t.Data32() {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+				if err := flush(); err != nil {
 					return err
 				}
-				buf = buf[:0]
+			}
+			continue
+		}
+		for _, v := range t.Data() {
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 	}
@@ -114,8 +132,8 @@ func WriteSafetensors(w io.Writer, names []string, ts []*tensor.Tensor, meta map
 	return err
 }
 
-// ReadSafetensors reads every tensor of a safetensors stream (F64 or F32,
-// converted to float64), with the names in the order of their data, and
+// ReadSafetensors reads every tensor of a safetensors stream (F64 as
+// float64, F32 as float32), with the names in the order of their data, and
 // the metadata.
 func ReadSafetensors(r io.Reader) (names []string, ts []*tensor.Tensor, meta map[string]string, err error) {
 	var n [8]byte
@@ -180,16 +198,21 @@ func ReadSafetensors(r io.Reader) (names []string, ts []*tensor.Tensor, meta map
 			return nil, nil, nil, fmt.Errorf("safetensors: tensor %q (%s %v) has byte range %v; want [%d, %d] within %d bytes of data", it.name, e.Dtype, e.Shape, e.Offsets, end, end+count*size, len(data))
 		}
 		end = e.Offsets[1]
-		vals := make([]float64, count)
 		b := data[e.Offsets[0]:e.Offsets[1]]
-		for k := range vals {
-			if size == 8 {
+		var t *tensor.Tensor
+		if size == 8 {
+			vals := make([]float64, count)
+			for k := range vals {
 				vals[k] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*k:]))
-			} else {
-				vals[k] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*k:])))
 			}
+			t, err = tensor.New(e.Shape, vals)
+		} else {
+			vals := make([]float32, count)
+			for k := range vals {
+				vals[k] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*k:]))
+			}
+			t, err = tensor.New32(e.Shape, vals)
 		}
-		t, err := tensor.New(e.Shape, vals)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("safetensors: tensor %q: %w", it.name, err)
 		}
@@ -249,9 +272,10 @@ func (m *MLP) Save(path string) error {
 
 // LoadMLP reads an MLP saved by Save, or a torch.nn.Sequential of Linear
 // layers and activations saved by safetensors.torch.save_file (F64 or F32;
-// the layers are the "K.weight"/"K.bias" pairs in the order of K). The
-// activation comes from the file's metadata, or, when the file has none,
-// from activation (which otherwise must agree or be empty).
+// the layers are the "K.weight"/"K.bias" pairs in the order of K), in
+// float64 (Convert gives it in float32). The activation comes from the
+// file's metadata, or, when the file has none, from activation (which
+// otherwise must agree or be empty).
 func LoadMLP(path, activation string) (*MLP, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -281,7 +305,7 @@ func LoadMLP(path, activation string) (*MLP, error) {
 		if !ok {
 			return nil, fmt.Errorf("nn: %s: layer %d has a weight but no bias", path, k)
 		}
-		ws, bs = append(ws, byName[fmt.Sprintf("%d.weight", k)]), append(bs, b)
+		ws, bs = append(ws, byName[fmt.Sprintf("%d.weight", k)].Convert(tensor.Float64)), append(bs, b.Convert(tensor.Float64))
 	}
 	if len(ws)*2 != len(names) {
 		return nil, fmt.Errorf("nn: %s: %d tensors, not all weight/bias pairs of layers", path, len(names))

@@ -431,3 +431,67 @@ func TestStaleBuffers(t *testing.T) {
 		fdcheck.Compare(t, c.name+" by Eval", ev[1].Data(), c.want, nil, fdcheck.Tol{})
 	}
 }
+
+// TestPrimitiveDerivativesFloat32 checks every primitive's program, first
+// derivatives (JVP, VJP) and second derivatives (JVP of VJP, collapsed
+// Taylor mode) computed in float32 against the same derivatives of the
+// float64 program, within twice the first-order bound of float32's
+// rounding errors of each case (fdcheck.ErrorBound).
+func TestPrimitiveDerivativesFloat32(t *testing.T) {
+	rng := tensor.NewRand(11)
+	worst := 0.0
+	for _, c := range progCases() {
+		t.Run(c.Name, func(t *testing.T) {
+			r := fdcheck.CheckFloat32(t, c, rng)
+			t.Logf("largest error / bound: %.3g", r.MaxRatio)
+			worst = max(worst, r.MaxRatio)
+		})
+	}
+	t.Logf("largest error / bound over all cases: %.3g", worst)
+}
+
+// TestConvertDerivatives checks programs that convert between dtypes —
+// float32 inputs computed on in float64, float64 inputs computed on in
+// float32 — and their derivatives, against the same programs all in
+// float64, within the bound of their float32 rounding errors.
+func TestConvertDerivatives(t *testing.T) {
+	f32, f64 := tensor.Float32, tensor.Float64
+	rng := tensor.NewRand(12)
+	w := tensor.Randn(rng, 3, 4)
+	cases := []struct {
+		name  string
+		in    []tensor.DType
+		build func(b *ir.Builder, x, y *ir.Var) *ir.Var
+	}{
+		{"float32 computed in float64", []tensor.DType{f32, f32}, func(b *ir.Builder, x, y *ir.Var) *ir.Var {
+			x64 := b.Emit(op.Convert{From: f32, To: f64}, x)
+			y64 := b.Emit(op.Convert{From: f32, To: f64}, y)
+			z := b.Emit(op.Add{}, b.Emit(op.Exp{}, b.Emit(op.Mul{}, x64, y64)), b.Emit(op.Tanh{}, x64))
+			return b.Emit(op.Convert{From: f64, To: f32}, z)
+		}},
+		{"float64 computed in float32", []tensor.DType{f64, f64}, func(b *ir.Builder, x, y *ir.Var) *ir.Var {
+			x32 := b.Emit(op.Convert{From: f64, To: f32}, x)
+			h := b.Emit(op.MatMul{}, b.Emit(op.Sin{}, x32), op.Const(b, w.Convert(f32)))
+			h64 := b.Emit(op.ReduceSum{Axes: []int{1}}, b.Emit(op.Convert{From: f32, To: f64}, h))
+			return b.Emit(op.Mul{}, h64, b.Emit(op.ReduceSum{Axes: []int{1}}, y))
+		}},
+		{"mixed inputs", []tensor.DType{f32, f64}, func(b *ir.Builder, x, y *ir.Var) *ir.Var {
+			y32 := b.Emit(op.Convert{From: f64, To: f32}, y)
+			return b.Emit(op.Sigmoid{}, b.Emit(op.Mul{}, x, y32))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := ir.NewBuilder(nil)
+			x := b.InputOf(c.in[0], []int{2, 3})
+			y := b.InputOf(c.in[1], []int{2, 3})
+			p, err := b.Build(c.build(b, x, y))
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs := []*tensor.Tensor{tensor.Randn(rng, 2, 3), tensor.Randn(rng, 2, 3)}
+			r := fdcheck.CheckLowPrecision(t, p, xs, rng)
+			t.Logf("largest error / bound: %.3g", r.MaxRatio)
+		})
+	}
+}

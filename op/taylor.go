@@ -40,7 +40,11 @@ func (t *TaylorCtx) Pair(a, c *ir.Var) *ir.Var {
 func (t *TaylorCtx) weightedSum(v *ir.Var) *ir.Var {
 	if t.W != nil {
 		dims := []int{0}
-		w := t.B.Emit(Broadcast{Shape: v.Shape, Dims: dims}, t.W)
+		w := t.W
+		if w.DType != v.DType { // a program that converts between dtypes
+			w = t.B.Emit(Convert{From: w.DType, To: v.DType}, w)
+		}
+		w = t.B.Emit(Broadcast{Shape: v.Shape, Dims: dims}, w)
 		v = t.B.Emit(Mul{}, v, w)
 	}
 	return t.B.Emit(ReduceSum{Axes: []int{0}}, v)

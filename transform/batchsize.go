@@ -92,10 +92,10 @@ func samePrimitive(a, b ir.Primitive) bool {
 	if ca.Value == cb.Value {
 		return true
 	}
-	if !tensor.SameShape(ca.Value.Shape(), cb.Value.Shape()) {
+	if !tensor.SameShape(ca.Value.Shape(), cb.Value.Shape()) || ca.Value.DType() != cb.Value.DType() {
 		return false
 	}
-	da, db := ca.Value.Data(), cb.Value.Data()
+	da, db := ca.Value.Float64s(), cb.Value.Float64s() // float32 values are exact as float64
 	for i := range da {
 		if math.Float64bits(da[i]) != math.Float64bits(db[i]) {
 			return false
@@ -202,12 +202,12 @@ func CompareBatchSizes(p, q *ir.Program, np, nq int) error {
 // values, or the first element that differs.
 func constantDiff(a, b *tensor.Tensor) (string, string) {
 	if a.Len() == 1 && b.Len() == 1 {
-		return fmt.Sprintf("the constant %g", a.Data()[0]), fmt.Sprintf("%g", b.Data()[0])
+		return fmt.Sprintf("the constant %g", a.Float64s()[0]), fmt.Sprintf("%g", b.Float64s()[0])
 	}
 	if !tensor.SameShape(a.Shape(), b.Shape()) {
 		return fmt.Sprintf("a constant of shape %v", a.Shape()), fmt.Sprintf("of shape %v", b.Shape())
 	}
-	da, db := a.Data(), b.Data()
+	da, db := a.Float64s(), b.Float64s()
 	for i := range da {
 		if math.Float64bits(da[i]) != math.Float64bits(db[i]) {
 			return fmt.Sprintf("a constant of shape %v whose element %d is %g", a.Shape(), i, da[i]), fmt.Sprintf("%g", db[i])

@@ -276,13 +276,14 @@ func linearIn(e *ir.Eqn, dep, konst map[*ir.Var]bool) bool {
 func (f linearFold) matrices(p *ir.Program, values *constValues) ([]*tensor.Tensor, error) {
 	n := f.in.Size()
 	ms := make([]*tensor.Tensor, len(f.outs))
+	// The chain is evaluated in float64 (float32 constants are exact
+	// there) and each matrix rounded once to its value's dtype.
 	for j, u := range f.outs {
-		ms[j] = tensor.ZerosOf(u.DType, n, u.Size())
+		ms[j] = tensor.Zeros(n, u.Size())
 	}
 	for i := range n {
-		unit := tensor.ZerosOf(f.in.DType, f.in.Shape...)
-		flat, _ := unit.Reshape(n)
-		flat.Set(1, i)
+		unit := tensor.Zeros(f.in.Shape...)
+		unit.Data()[i] = 1
 		env := map[*ir.Var]*tensor.Tensor{f.in: unit}
 		for _, k := range f.chain {
 			e := p.Eqns[k]
@@ -305,14 +306,17 @@ func (f linearFold) matrices(p *ir.Program, values *constValues) ([]*tensor.Tens
 			env[e.Out] = t
 		}
 		for j, u := range f.outs {
-			copyAt(ms[j], i*u.Size(), env[u])
+			copy(ms[j].Data()[i*u.Size():(i+1)*u.Size()], env[u].Data())
 		}
+	}
+	for j, u := range f.outs {
+		ms[j] = ms[j].Convert(u.DType)
 	}
 	return ms, nil
 }
 
 // constValues evaluates, once each, the values of a program that depend on
-// no input.
+// no input, in float64.
 type constValues struct {
 	p     *ir.Program
 	defAt map[*ir.Var]int
@@ -324,6 +328,11 @@ func (c *constValues) of(v *ir.Var) (*tensor.Tensor, error) {
 		return t, nil
 	}
 	e := c.p.Eqns[c.defAt[v]]
+	if k, ok := e.Prim.(op.Constant); ok {
+		t := k.Value.Convert(tensor.Float64)
+		c.val[v] = t
+		return t, nil
+	}
 	args := make([]*tensor.Tensor, len(e.In))
 	for i, x := range e.In {
 		t, err := c.of(x)
@@ -332,19 +341,10 @@ func (c *constValues) of(v *ir.Var) (*tensor.Tensor, error) {
 		}
 		args[i] = t
 	}
-	t, err := e.Prim.(op.Evaluator).Eval(args)
+	t, err := evalFloat64(e.Prim, e.Prim.(op.Evaluator), args)
 	if err != nil {
 		return nil, err
 	}
 	c.val[v] = t
 	return t, nil
-}
-
-// copyAt copies src's values into dst from element off (same dtype).
-func copyAt(dst *tensor.Tensor, off int, src *tensor.Tensor) {
-	if dst.DType() == tensor.Float32 {
-		copy(dst.Data32()[off:], src.Data32())
-		return
-	}
-	copy(dst.Data()[off:], src.Data())
 }

@@ -67,13 +67,16 @@ func simplify(p *ir.Program) (*ir.Program, error) {
 }
 
 type simplifier struct {
-	b     *ir.Builder
-	env   map[*ir.Var]*ir.Var
-	cse   map[string]*ir.Var
-	id    map[*ir.Var]int
-	konst map[*ir.Var]*tensor.Tensor // vars known as constants
-	fill  map[*ir.Var]float64        // vars known to hold one value everywhere
-	perm  map[*ir.Var]transposeOf    // vars defined by a transpose
+	b   *ir.Builder
+	env map[*ir.Var]*ir.Var
+	cse map[string]*ir.Var
+	id  map[*ir.Var]int
+	// konst holds the values of vars known as constants, in float64: a
+	// float32 constant's exactly, a folded one's as evaluated in float64
+	// (see fold).
+	konst map[*ir.Var]*tensor.Tensor
+	fill  map[*ir.Var]float64     // vars known to hold one value everywhere
+	perm  map[*ir.Var]transposeOf // vars defined by a transpose
 	// reshaped maps vars defined by a reshape to the reshaped var.
 	reshaped map[*ir.Var]*ir.Var
 }
@@ -102,10 +105,9 @@ func (s *simplifier) scalar(c float64, dt tensor.DType) *ir.Var {
 	if v, ok := s.cse[key]; ok {
 		return v
 	}
-	t := tensor.ScalarOf(dt, c)
-	v := s.b.Emit(op.Constant{Value: t})
+	v := s.b.Emit(op.Constant{Value: tensor.ScalarOf(dt, c)})
 	s.cse[key] = v
-	s.konst[v] = t
+	s.konst[v] = tensor.Scalar(c)
 	s.fill[v] = c
 	return v
 }
@@ -272,11 +274,20 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 		for i, v := range in {
 			shapes[i] = v.Shape
 		}
-		if out, err := p.OutShape(shapes); err == nil && tensor.Size(out) <= foldLimit {
-			if t, err := ev.Eval(args); err == nil {
-				v := s.b.Emit(op.Constant{Value: t})
+		dtypes := make([]tensor.DType, len(in))
+		for i, v := range in {
+			dtypes[i] = v.DType
+		}
+		dt, err := ir.OutDType(p, dtypes)
+		if out, err2 := p.OutShape(shapes); err == nil && err2 == nil && tensor.Size(out) <= foldLimit {
+			if t, err := evalFloat64(p, ev, args); err == nil {
+				// Evaluated in float64 and rounded once to the value's
+				// dtype: a folded float32 constant is the float32 number
+				// nearest the subexpression's value.
+				c := t.Convert(dt)
+				v := s.b.Emit(op.Constant{Value: c})
 				s.konst[v] = t
-				if f, ok := uniform(t); ok {
+				if f, ok := uniform(c); ok {
 					s.fill[v] = f
 				}
 				return v
@@ -285,12 +296,21 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 	}
 	v := s.b.Emit(p, in...)
 	if c, ok := p.(op.Constant); ok {
-		s.konst[v] = c.Value
+		s.konst[v] = c.Value.Convert(tensor.Float64)
 		if f, ok := uniform(c.Value); ok {
 			s.fill[v] = f
 		}
 	}
 	return v
+}
+
+// evalFloat64 evaluates p on float64 arguments in float64. A conversion to
+// float32 rounds as it does at run time.
+func evalFloat64(p ir.Primitive, ev op.Evaluator, args []*tensor.Tensor) (*tensor.Tensor, error) {
+	if c, ok := p.(op.Convert); ok {
+		return args[0].Convert(c.To).Convert(tensor.Float64), nil
+	}
+	return ev.Eval(args)
 }
 
 func uniform(t *tensor.Tensor) (float64, bool) {
