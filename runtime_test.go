@@ -14,14 +14,21 @@ import (
 )
 
 // Results are identical bit for bit whatever the chunk size and the number
-// of workers, for first and second derivatives.
+// of workers, for first and second derivatives, in float64 and in float32.
 func TestDeterministicAcrossChunksAndWorkers(t *testing.T) {
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		t.Run(dt.String(), func(t *testing.T) { deterministic(t, dt) })
+	}
+}
+
+func deterministic(t *testing.T, dt tensor.DType) {
 	rng := tensor.NewRand(3)
 	m, err := nn.RandomMLP(rng, []int{6, 40, 33, 5}, "tanh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := tensor.Randn(rng, 301, 6)
+	m = m.Convert(dt)
+	x := tensor.Randn(rng, 301, 6).Convert(dt)
 	derivs := map[string]func(chunk, workers int) (*tensor.Tensor, error){
 		"jacobian": func(chunk, workers int) (*tensor.Tensor, error) {
 			return jacobi.BatchJacobian(m.Apply, x, jacobi.WithChunk(chunk), jacobi.WithWorkers(workers))
@@ -45,9 +52,13 @@ func TestDeterministicAcrossChunksAndWorkers(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for i, v := range got.Data() {
-						if v != ref.Data()[i] {
-							t.Fatalf("chunk %d, %d workers: element %d is %v, with one chunk %v", chunk, workers, i, v, ref.Data()[i])
+					if got.DType() != dt {
+						t.Fatalf("the result is %v", got.DType())
+					}
+					g, r := got.Float64s(), ref.Float64s()
+					for i, v := range g {
+						if math.Float64bits(v) != math.Float64bits(r[i]) {
+							t.Fatalf("chunk %d, %d workers: element %d is %v, with one chunk %v", chunk, workers, i, v, r[i])
 						}
 					}
 				}

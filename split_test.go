@@ -385,12 +385,19 @@ func TestRunIntoAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop buffers at random")
 	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		t.Run(dt.String(), func(t *testing.T) { allocatesNothing(t, dt) })
+	}
+}
+
+func allocatesNothing(t *testing.T, dt tensor.DType) {
 	rng := tensor.NewRand(32)
 	m, err := nn.RandomMLP(rng, []int{2, 16, 16, 1}, "tanh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := tensor.Randn(rng, 300, 2)
+	m = m.Convert(dt)
+	x := tensor.Randn(rng, 300, 2).Convert(dt)
 	in := append(m.Params(), x)
 	shapes := make([][]int, len(in))
 	for i, v := range in {
@@ -404,7 +411,7 @@ func TestRunIntoAllocatesNothing(t *testing.T) {
 	step, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node {
 		v, g := jacobi.ValueAndGradOf(loss, in)
 		return append([]*jacobi.Node{v}, g...)
-	}, shapes, jacobi.WithChunk(32), jacobi.WithWorkers(2))
+	}, shapes, jacobi.WithChunk(32), jacobi.WithWorkers(2), jacobi.WithDType(dt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,13 +420,13 @@ func TestRunIntoAllocatesNothing(t *testing.T) {
 	}
 	var out []*tensor.Tensor
 	for _, s := range step.OutShapes() {
-		out = append(out, tensor.Zeros(s...))
+		out = append(out, tensor.ZerosOf(dt, s...))
 	}
-	c, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(m.Apply, x) }, []int{2}, jacobi.WithChunk(32), jacobi.WithWorkers(2))
+	c, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(m.Apply, x) }, []int{2}, jacobi.WithChunk(32), jacobi.WithWorkers(2), jacobi.WithDType(dt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := tensor.Zeros(300, 1, 2)
+	j := tensor.ZerosOf(dt, 300, 1, 2)
 	// No collection may empty the pools that hold a run's state meanwhile.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	for name, run := range map[string]func() error{
