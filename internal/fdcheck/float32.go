@@ -190,7 +190,9 @@ func roundingRadius(e, e32 *ir.Eqn, in []*tensor.Tensor, v *tensor.Tensor) (*ten
 	dt := e32.Out.DType
 	u := dt.Epsilon() / 2
 	abs := func(x *tensor.Tensor) *tensor.Tensor { return x.Map(math.Abs) }
-	scaled := func(x *tensor.Tensor, c float64) *tensor.Tensor { return x.Map(func(a float64) float64 { return c * math.Abs(a) }) }
+	scaled := func(x *tensor.Tensor, c float64) *tensor.Tensor {
+		return x.Map(func(a float64) float64 { return c * math.Abs(a) })
+	}
 	switch p := e.Prim.(type) {
 	case op.Add, op.Sub, op.Mul, op.Div, op.Sqrt:
 		return scaled(v, roundedUnits*u), nil
