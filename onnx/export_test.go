@@ -298,7 +298,7 @@ func perSampleLoop(t *testing.T, p *ir.Program, x *tensor.Tensor) *tensor.Tensor
 
 // TestEveryPrimitiveExports checks that every primitive of package op
 // lowers to ONNX: each has samples here, and each sample, mapped over a
-// symbolic batch, gives in ONNX Runtime (opset 17 or 13 in turn) and through jacobi's
+// symbolic batch, gives in ONNX Runtime (opset 17, 13 or 21 in turn) and through jacobi's
 // own importer what the primitives' evaluations give sample by sample, at
 // two batch sizes. A new primitive without an export lowering fails here.
 func TestEveryPrimitiveExports(t *testing.T) {
@@ -315,7 +315,7 @@ func TestEveryPrimitiveExports(t *testing.T) {
 				p := s.program(t)
 				rng := rand.New(rand.NewPCG(uint64(k), 11))
 				xs := []*tensor.Tensor{tensor.Uniform(rng, s.lo, s.hi, 1, s.in), tensor.Uniform(rng, s.lo, s.hi, 5, s.in)}
-				opset := []int{17, 13}[k%2]
+				opset := []int{17, 13, 21}[k%3]
 				model := exportPerSample(t, p, Opset(opset))
 				for _, x := range xs {
 					want := perSampleLoop(t, p, x)
@@ -635,7 +635,7 @@ func TestExportTrainingStep(t *testing.T) {
 	shapes = append(shapes, []int{-1, 2})
 	rng := tensor.NewRand(5)
 	inputs := func(n int) []*tensor.Tensor { return append(m.Params(), tensor.Randn(rng, n, 2)) }
-	for _, opset := range []int{13, 17} {
+	for _, opset := range []int{13, 17, 21} {
 		t.Run(fmt.Sprint("opset", opset), func(t *testing.T) {
 			checkFunc(t, pinnStep(m), shapes, inputs, []int{3, 50}, Opset(opset))
 		})
