@@ -37,16 +37,25 @@ func DgemmSerial(serial, transA, transB bool, m, n, k int, alpha float64, a []fl
 // B_i = b[i*strideB:], C_i = c[i*strideC:]. A stride of 0 shares the
 // operand between all products (not allowed for C unless count <= 1).
 func DgemmBatched(transA, transB bool, m, n, k int, alpha float64, a []float64, lda, strideA int, b []float64, ldb, strideB int, beta float64, c []float64, ldc, strideC int, count int) {
+	gemmBatched(kernel, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, count)
+}
+
+// SgemmBatched is DgemmBatched in float32.
+func SgemmBatched(transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int, count int) {
+	gemmBatched(kernel32, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, count)
+}
+
+func gemmBatched[T float](kn *gemmKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda, strideA int, b []T, ldb, strideB int, beta T, c []T, ldc, strideC int, count int) {
 	if count < 0 || strideA < 0 || strideB < 0 || strideC < 0 {
-		panic("kernels: DgemmBatched: negative count or stride")
+		panic("kernels: gemm batched: negative count or stride")
 	}
 	if count == 0 || m == 0 || n == 0 {
 		return
 	}
 	if count > 1 && strideC < (m-1)*ldc+n {
-		panic("kernels: DgemmBatched: C matrices overlap")
+		panic("kernels: gemm batched: C matrices overlap")
 	}
-	sub := func(s []float64, off, size int) []float64 {
+	sub := func(s []T, off, size int) []T {
 		if size == 0 {
 			return s[:0]
 		}
@@ -54,13 +63,14 @@ func DgemmBatched(transA, transB bool, m, n, k int, alpha float64, a []float64, 
 	}
 	aSize, bSize, cSize := gemmSizes(transA, transB, m, n, k, lda, ldb, ldc)
 	if (count-1)*strideA+aSize > len(a) || (count-1)*strideB+bSize > len(b) || (count-1)*strideC+cSize > len(c) {
-		panic("kernels: DgemmBatched: slice too short")
+		panic("kernels: gemm batched: slice too short")
 	}
 	one := func(i int, workers int) {
 		ai, bi, ci := sub(a, i*strideA, aSize), sub(b, i*strideB, bSize), sub(c, i*strideC, cSize)
 		checkGemm(transA, transB, m, n, k, ai, lda, bi, ldb, ci, ldc)
-		g := gemmArgs[float64]{transA, transB, m, n, k, alpha, ai, lda, bi, ldb, beta, ci, ldc}
-		gemm(&g, kernel, workers)
+		g := newArgs(gemmArgs[T]{transA, transB, m, n, k, alpha, ai, lda, bi, ldb, beta, ci, ldc})
+		gemm(g, kn, workers)
+		freeArgs(g)
 	}
 	w := pool.size()
 	if w > 1 && count > 1 && m*n*k < 8*parallelMinFlops {

@@ -268,20 +268,25 @@ func to32(x []float64) []float32 {
 	return y
 }
 
-func TestDgemmBatched(t *testing.T) {
+func TestGemmBatched(t *testing.T) {
+	testBatched(t, DgemmBatched)
+	testBatched(t, SgemmBatched)
+}
+
+func testBatched[T float](t *testing.T, batched func(transA, transB bool, m, n, k int, alpha T, a []T, lda, strideA int, b []T, ldb, strideB int, beta T, c []T, ldc, strideC int, count int)) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, s := range [][4]int{{3, 5, 7, 4}, {40, 30, 20, 9}, {100, 100, 100, 3}, {0, 4, 4, 2}, {4, 4, 0, 2}} {
 		m, n, k, count := s[0], s[1], s[2], s[3]
 		sa, sb, sc := m*k+3, 0, m*n+1 // B shared
-		a, b, c := randSlice(r, count*sa), randSlice(r, n*k), randSlice(r, count*sc)
-		c0 := append([]float64(nil), c...)
-		DgemmBatched(false, true, m, n, k, 2, a, max(1, k), sa, b, max(1, k), sb, -1, c, max(1, n), sc, count)
+		a, b, c := randT[T](r, count*sa), randT[T](r, n*k), randT[T](r, count*sc)
+		c0 := append([]T(nil), c...)
+		batched(false, true, m, n, k, 2, a, max(1, k), sa, b, max(1, k), sb, -1, c, max(1, n), sc, count)
 		for i := 0; i < count; i++ {
 			want, bound := naiveGemm(false, true, m, n, k, 2, a[i*sa:], max(1, k), b, max(1, k), -1, c0[i*sc:], max(1, n))
 			for e := range want {
 				got := c[i*sc+e]
-				if !(math.Abs(got-want[e]) <= bound[e]) {
-					t.Fatalf("%v item %d elem %d: %v want %v", s, i, e, got, want[e])
+				if !(math.Abs(float64(got)-want[e]) <= bound[e]) {
+					t.Fatalf("%T %v item %d elem %d: %v want %v", got, s, i, e, got, want[e])
 				}
 			}
 			if m*n > 0 && c[i*sc+m*n] != c0[i*sc+m*n] {
