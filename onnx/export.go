@@ -587,14 +587,12 @@ func fitShape(shapes [][]int, ns []int) ([]dim, error) {
 		}
 		d, ok := fitDim(ds, ns)
 		if !ok {
-			return nil, fmt.Errorf("is %v at batch sizes %v: not a multiple of the batch", shapesList(shapes), ns)
+			return nil, fmt.Errorf("is %v at batch sizes %v: not a·N + c of the batch size N", shapes, ns)
 		}
 		out[i] = d
 	}
 	return out, nil
 }
-
-func shapesList(shapes [][]int) string { return fmt.Sprint(shapes) }
 
 // fitDim fits the sizes ds at batch sizes ns as a·N + c with integers a, c.
 func fitDim(ds, ns []int) (dim, bool) {

@@ -42,7 +42,7 @@ type gval struct {
 	pred  string
 }
 
-// irVersions gives the ONNX IR version that goes with each opset.
+// irVersion gives the ONNX IR version that goes with each opset.
 func irVersion(opset int) int64 {
 	switch {
 	case opset <= 14:

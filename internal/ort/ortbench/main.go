@@ -264,7 +264,7 @@ func runCase(rt *ort.Runtime, c bench.Case, dir string, rounds int, budget time.
 	return r, nil
 }
 
-// runsFor is how many runs of about one seconds fit the budget, within
+// runsFor is how many runs of one seconds each fit the budget, within
 // [3, 50].
 func runsFor(one float64, budget time.Duration) int {
 	return max(3, min(50, int(budget.Seconds()/math.Max(one, 1e-9))))
