@@ -98,10 +98,15 @@ func cheaper(fwd, rev *ir.Program) Mode {
 }
 
 // JacobianMode returns the mode that ModeAuto chooses for the per-sample
-// Jacobian of f on samples of the given shape, with the cost model's FLOPs
-// per sample for forward and for reverse mode.
-func JacobianMode(f Fn, sampleShape []int) (m Mode, forwardFLOPs, reverseFLOPs float64, err error) {
-	ps, err := perSampleProgram(f, append([]int{2}, sampleShape...), tensor.Float64)
+// Jacobian of f on samples of the given shape (float64, or the dtype of
+// WithDType), with the cost model's FLOPs per sample for forward and for
+// reverse mode.
+func JacobianMode(f Fn, sampleShape []int, opts ...RunOption) (m Mode, forwardFLOPs, reverseFLOPs float64, err error) {
+	_, rc, err := configure(opts)
+	if err != nil {
+		return ModeAuto, 0, 0, apiError(err)
+	}
+	ps, err := perSampleProgram(f, append([]int{2}, sampleShape...), rc.dtype)
 	if err != nil {
 		return ModeAuto, 0, 0, apiError(err)
 	}

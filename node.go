@@ -37,6 +37,12 @@ type Node struct {
 // Const returns a constant node holding t, of t's dtype.
 func Const(t *tensor.Tensor) *Node { return &Node{c: t} }
 
+// WeakConst returns a constant node holding t that is weakly typed, as
+// Scalar is: its values take the dtype of the operands they meet (float64
+// when they meet none). It is for code that lowers a model file, whose
+// constants follow the dtype the model is run in.
+func WeakConst(t *tensor.Tensor) *Node { return &Node{c: t, weak: true} }
+
 // Scalar returns a constant node holding the scalar c. Scalars broadcast
 // against any shape, and are weakly typed: c is rounded to the dtype of the
 // operands it meets (float64 when it meets none).

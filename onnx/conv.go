@@ -140,7 +140,7 @@ func opPool(l *lowering, maxPool bool) ([]*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nodeOut(y.Div(jacobi.Const(counts))), y.Err()
+	return nodeOut(y.Div(jacobi.WeakConst(counts))), y.Err()
 }
 
 // spatialInput returns the node's first input, which must be (N, C, D...).
@@ -296,7 +296,7 @@ func padWith(x *jacobi.Node, a, lo, hi int, fill float64) *jacobi.Node {
 	zeros := func(n int) *jacobi.Node {
 		s := slices.Clone(x.Shape())
 		s[a] = n
-		return jacobi.Const(tensor.Full(fill, s...))
+		return jacobi.WeakConst(tensor.Full(fill, s...))
 	}
 	parts := []*jacobi.Node{x}
 	if lo > 0 {

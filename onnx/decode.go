@@ -114,8 +114,8 @@ type Model struct {
 	Input, Output string
 	// InputShape and OutputShape are the declared shapes, batch axis first.
 	InputShape, OutputShape []Dim
-	// InputType is the element type of the input (float or double); jacobi
-	// computes in float64 either way.
+	// InputType is the element type of the input (float or double): the
+	// precision the model computes in by default (see DType).
 	InputType ElemType
 	// Nodes are the graph's nodes in topological order.
 	Nodes []*Node

@@ -199,7 +199,7 @@ func diagonals(x *jacobi.Node, labels []einsumLabel) (*jacobi.Node, []einsumLabe
 			continue
 		}
 		s := x.Shape()
-		eye := jacobi.Const(tensor.Eye(s[p]))
+		eye := jacobi.WeakConst(tensor.Eye(s[p]))
 		// eye along axes p and q, ones elsewhere.
 		es := make([]int, len(s))
 		for i := range es {

@@ -64,6 +64,8 @@ type exportConfig struct {
 	outputs   []string
 	batchName string
 	inType    ElemType
+	inTypeSet bool
+	dtype     tensor.DType
 	doc       string
 	perSample bool
 }
@@ -104,16 +106,31 @@ func BatchName(name string) ExportOption {
 	}
 }
 
-// InputType sets the element type of the model's inputs (default
-// Float64). Float32 inputs are widened to float64 at the start of the
-// graph, which computes in float64 and returns float64 outputs, as the
-// jacobi command line does for float32 models.
+// InputType sets the element type of the model's inputs (default: the
+// program's, FLOAT for a float32 program and DOUBLE for a float64 one).
+// Inputs of another type are converted at the start of the graph, which
+// computes in the program's precision and returns outputs of it: Float32
+// inputs of a float64 program are widened, as jacobi --dtype float64 does
+// for float32 models.
 func InputType(t ElemType) ExportOption {
 	return func(c *exportConfig) error {
 		if t != Float64 && t != Float32 {
 			return fmt.Errorf("InputType: %v is not an element type", t)
 		}
-		c.inType = t
+		c.inType, c.inTypeSet = t, true
+		return nil
+	}
+}
+
+// DType sets the dtype ExportFunc traces its function in (default
+// float64): the precision the graph computes in, FLOAT for float32.
+// ExportCompiled and ExportTraced keep their program's.
+func DType(dt tensor.DType) ExportOption {
+	return func(c *exportConfig) error {
+		if !dt.Valid() {
+			return fmt.Errorf("DType: %v is not a dtype", dt)
+		}
+		c.dtype = dt
 		return nil
 	}
 }
@@ -219,7 +236,7 @@ func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte,
 		}
 	}
 	if !symbolic {
-		t, err := jacobi.Trace(f, shapes)
+		t, err := jacobi.Trace(f, shapes, jacobi.WithDType(cfg.dtype))
 		if err != nil {
 			return nil, fmt.Errorf("onnx: %w", err)
 		}
@@ -231,7 +248,7 @@ func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte,
 	avoid := fixed
 	for try := 0; ; try++ {
 		ns := batchSizes(avoid)
-		progs, err := traceAt(f, shapes, ns)
+		progs, err := traceAt(f, shapes, ns, cfg.dtype)
 		if err == nil && cfg.perSample {
 			err = samePerSample(progs, axes, ns)
 		}
@@ -255,8 +272,9 @@ func ExportFunc(f jacobi.MultiFn, shapes [][]int, opts ...ExportOption) ([]byte,
 	}
 }
 
-// traceAt traces f with -1 in shapes replaced by each of the batch sizes ns.
-func traceAt(f jacobi.MultiFn, shapes [][]int, ns []int) ([]*ir.Program, error) {
+// traceAt traces f in dtype dt with -1 in shapes replaced by each of the
+// batch sizes ns.
+func traceAt(f jacobi.MultiFn, shapes [][]int, ns []int, dt tensor.DType) ([]*ir.Program, error) {
 	progs := make([]*ir.Program, len(ns))
 	for k, n := range ns {
 		at := make([][]int, len(shapes))
@@ -269,7 +287,7 @@ func traceAt(f jacobi.MultiFn, shapes [][]int, ns []int) ([]*ir.Program, error) 
 				at[i][j] = d
 			}
 		}
-		t, err := jacobi.Trace(f, at)
+		t, err := jacobi.Trace(f, at, jacobi.WithDType(dt))
 		if err != nil {
 			if k > 0 {
 				return nil, &transform.BatchSizeError{Sizes: [2]int{ns[0], n}, Err: err}
@@ -531,7 +549,7 @@ func symbolize(ps []*ir.Program, ns []int, perSample bool) (*symProgram, error) 
 		if _, ok := e.Prim.(op.Constant); ok {
 			vals := make([]*tensor.Tensor, len(ps))
 			for t, p := range ps {
-				vals[t] = p.Eqns[j].Prim.(op.Constant).Value
+				vals[t] = p.Eqns[j].Prim.(op.Constant).Value.Convert(tensor.Float64) // float32 values are exact
 			}
 			sc, err := fitConstant(vals, s.dims[e.Out], ns, perSample)
 			if err != nil {

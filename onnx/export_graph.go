@@ -385,13 +385,44 @@ func popcount(m int) int {
 
 // ---- the model ----
 
+// programDType returns the one dtype of p's values, or an error when p
+// converts between dtypes: a graph computes in one element type.
+func programDType(p *ir.Program) (tensor.DType, error) {
+	var vars []*ir.Var
+	vars = append(vars, p.In...)
+	for _, e := range p.Eqns {
+		vars = append(vars, e.Out)
+	}
+	if len(vars) == 0 {
+		vars = p.Out
+	}
+	if len(vars) == 0 {
+		return tensor.Float64, nil
+	}
+	dt := vars[0].DType
+	for _, v := range vars {
+		if v.DType != dt {
+			return 0, fmt.Errorf("the program computes in both float32 and float64 (it converts between them): an exported graph computes in one precision")
+		}
+	}
+	return dt, nil
+}
+
 // lowerProgram builds the model of the symbolic program s.
 func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
-	// The graph computes in the programs' element type: float64 (FLOAT
-	// when programs carry float32; constants, casts and erf follow elem).
-	g := &graph{cfg: cfg, s: s, elem: pb.TensorProto_DOUBLE, names: map[string]bool{}, ints: map[string]string{},
-		vals: map[*ir.Var]*gval{}, dimNames: map[dim]string{}}
+	// The graph computes in the program's element type: DOUBLE, or FLOAT
+	// for a float32 program (constants, casts and erf follow elem).
 	p := s.p
+	dt, err := programDType(p)
+	if err != nil {
+		return nil, err
+	}
+	elem := pb.TensorProto_DOUBLE
+	if dt == tensor.Float32 {
+		elem = pb.TensorProto_FLOAT
+	}
+	g := &graph{cfg: cfg, s: s, elem: elem, names: map[string]bool{}, ints: map[string]string{},
+		vals: map[*ir.Var]*gval{}, dimNames: map[dim]string{}}
 	inNames, err := ioNames(cfg.inputs, len(p.In), "x", "input")
 	if err != nil {
 		return nil, fmt.Errorf("InputNames: %w", err)
@@ -406,9 +437,12 @@ func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
 		}
 		g.names[n] = true
 	}
-	inType := pb.TensorProto_DOUBLE
-	if cfg.inType == Float32 {
+	inType := g.elem
+	switch {
+	case cfg.inTypeSet && cfg.inType == Float32:
 		inType = pb.TensorProto_FLOAT
+	case cfg.inTypeSet:
+		inType = pb.TensorProto_DOUBLE
 	}
 	var inputs, outputs []*pb.ValueInfoProto
 	for i, v := range p.In {

@@ -21,11 +21,15 @@ type value struct {
 
 func known(t *tensor.Tensor, isInt bool) *value { return &value{k: t, isInt: isInt} }
 
+// node returns v as a node: a known value as a weakly typed constant, which
+// takes the dtype of the computed values it meets, the dtype the model is
+// run in (its initializers and constants are float32 in a float32 model:
+// there they are the same numbers).
 func (v *value) node() *jacobi.Node {
 	if v.n != nil {
 		return v.n
 	}
-	return jacobi.Const(v.k)
+	return jacobi.WeakConst(v.k)
 }
 
 func (v *value) shape() []int {
@@ -46,7 +50,8 @@ const maxGather = 1 << 14
 type lowering struct {
 	m     *Model
 	env   map[string]*value
-	batch int // the batch size of this trace
+	batch int          // the batch size of this trace
+	dt    tensor.DType // the dtype the model is run in: its input's
 	node  *Node
 }
 

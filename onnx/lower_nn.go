@@ -133,7 +133,7 @@ func opBatchNorm(l *lowering) ([]*value, error) {
 	for range s[2:] {
 		ps = append(ps, 1)
 	}
-	n := x.node().Mul(jacobi.Const(tensor.MustNew(ps, scale))).Add(jacobi.Const(tensor.MustNew(ps, shift)))
+	n := x.node().Mul(jacobi.WeakConst(tensor.MustNew(ps, scale))).Add(jacobi.WeakConst(tensor.MustNew(ps, shift)))
 	return nodeOut(n), nil
 }
 

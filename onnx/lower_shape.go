@@ -445,7 +445,14 @@ func opCast(l *lowering) ([]*value, error) {
 		return []*value{known(tensor.MustNew(x.k.Shape(), d), true)}, nil
 	}
 	if isFloat {
-		return []*value{x}, nil
+		dt := tensor.Float32 // FLOAT, and FLOAT16 and BFLOAT16, which jacobi computes in float32
+		if to == 11 {
+			dt = tensor.Float64
+		}
+		if l.dt != l.m.DType() {
+			dt = l.dt // the model run in another precision
+		}
+		return []*value{{n: x.node().Convert(dt)}}, nil
 	}
 	if to == 9 {
 		n := x.node()

@@ -9,12 +9,28 @@ import (
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
 	"github.com/jacobi-ad/jacobi/transform"
 )
+
+// DType returns the dtype of the model's input, float32 for FLOAT and
+// float64 for DOUBLE: the precision of its weights and computations.
+func (m *Model) DType() tensor.DType {
+	if m.InputType == Float32 {
+		return tensor.Float32
+	}
+	return tensor.Float64
+}
 
 // Apply lowers the model's graph onto jacobi operations applied to x, a batch
 // of shape (b, in...), and returns the graph's output. It fails when an
 // operator is not supported (naming its type and node) or shapes disagree.
+//
+// The model computes in x's dtype. When that is the model's own (DType),
+// its Cast nodes convert as ONNX says; otherwise the model is run in x's
+// precision: its initializers and constants are read in x's dtype and its
+// Casts to floating-point types keep x's dtype (a float32 model computed in
+// float64, as the command line's --dtype float64 does).
 func (m *Model) Apply(x *jacobi.Node) (*jacobi.Node, error) {
 	out, err := m.lower(x, -1)
 	if err != nil {
@@ -70,7 +86,7 @@ func (m *Model) lower(x *jacobi.Node, stop int) (out *value, err error) {
 	if err := m.CheckInput(s); err != nil {
 		return nil, err
 	}
-	l := &lowering{m: m, env: map[string]*value{m.Input: {n: x, dep: true}}, batch: s[0]}
+	l := &lowering{m: m, env: map[string]*value{m.Input: {n: x, dep: true}}, batch: s[0], dt: x.DType()}
 	for name, c := range m.Inits {
 		if name != m.Input {
 			l.env[name] = known(c.Value, c.Int)
@@ -125,8 +141,11 @@ func (m *Model) lower(x *jacobi.Node, stop int) (out *value, err error) {
 // it lowers for samples of the given shape (without the batch axis) and that
 // it maps every sample on its own: a model that mixes samples gives an error
 // naming the first node that does. The returned function is what the
-// derivatives of package jacobi take.
-func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
+// derivatives of package jacobi take. The check is made in the model's
+// dtype (DType), or in the one jacobi.WithDType gives; the function
+// computes in its input's dtype (see Apply).
+func (m *Model) Fn(sampleShape []int, opts ...jacobi.RunOption) (jacobi.Fn, error) {
+	opts = append([]jacobi.RunOption{jacobi.WithDType(m.DType())}, opts...)
 	batch := append([]int{2}, sampleShape...)
 	if fb := m.fixedBatch(); fb > 0 {
 		batch[0] = fb
@@ -148,7 +167,7 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 		}
 		return y
 	}
-	if _, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{fn(in[0])} }, [][]int{batch}); err != nil {
+	if _, err := jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{fn(in[0])} }, [][]int{batch}, opts...); err != nil {
 		mu.Lock()
 		defer mu.Unlock()
 		if lowerErr != nil {
@@ -156,7 +175,7 @@ func (m *Model) Fn(sampleShape []int) (jacobi.Fn, error) {
 		}
 		return nil, fmt.Errorf("onnx: %s%w", m.where(), err)
 	}
-	if _, err := jacobi.Compile(fn, sampleShape); err != nil {
+	if _, err := jacobi.Compile(fn, sampleShape, opts...); err != nil {
 		var bs *transform.BatchSizeError
 		if errors.As(err, &bs) {
 			return nil, m.batchSizeError(bs)

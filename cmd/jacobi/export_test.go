@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,23 +31,32 @@ func inspect(t *testing.T, path string) *onnx.Info {
 // TestExport exports derivatives of models with "jacobi export" and checks
 // the files: the model's input name, type and sample shape with a symbolic
 // batch, and, in ONNX Runtime at two batch sizes, the results "jacobi
-// <derivative>" writes.
+// <derivative>" writes — in float64 (to 1e-12), and for float32 models in
+// their own precision (a FLOAT graph: to a few ulps).
 func TestExport(t *testing.T) {
 	models := filepath.Join("..", "..", "testdata", "models")
+	f64 := []string{"--dtype", "float64"}
 	cases := []struct {
 		model, derivative string
 		args              []string
 	}{
-		{"mlp", "jacobian", []string{"--mode", "reverse"}},
-		{"mlp", "laplacian", []string{"--opset", "13"}},
+		{"mlp", "jacobian", append([]string{"--mode", "reverse"}, f64...)},
+		{"mlp", "laplacian", append([]string{"--opset", "13"}, f64...)},
 		{"zoo2", "hessian-diag", nil},
 		{"zoo2", "jacobian", []string{"--mode", "forward", "--opset", "13"}},
 		{"fourier", "hessian", nil},
 		{"gelu_softplus", "laplacian", nil},
-		{"mlp", "value-and-jacobian", []string{"--output-name", "J"}},
+		{"mlp", "value-and-jacobian", append([]string{"--output-name", "J"}, f64...)},
+		{"mlp", "jacobian", []string{"--mode", "reverse"}},
+		{"layernorm", "laplacian", nil},
 	}
 	for _, c := range cases {
-		t.Run(c.model+"/"+c.derivative, func(t *testing.T) {
+		name := c.model + "/" + c.derivative
+		float32Run := !strings.Contains(strings.Join(c.args, " "), "float64")
+		if float32Run {
+			name += "/own_precision"
+		}
+		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			in := filepath.Join(models, c.model, "model.onnx")
 			out := filepath.Join(dir, "d.onnx")
@@ -99,6 +109,9 @@ func TestExport(t *testing.T) {
 					if len(c.args) > 1 && c.args[0] == "--mode" {
 						mode = c.args[:2]
 					}
+					if i := slices.Index(c.args, "--dtype"); i >= 0 {
+						mode = append(mode, c.args[i:i+2]...)
+					}
 					if code, _, stderr := runBin(t, append([]string{want, "--model", in, "--input", xf, "--output", ref, "--quiet"}, mode...)...); code != 0 {
 						t.Fatalf("jacobi %s: exit %d: %s", want, code, stderr)
 					}
@@ -115,7 +128,13 @@ func TestExport(t *testing.T) {
 					if g == nil || !tensor.SameShape(g.Shape(), r.Shape()) {
 						t.Fatalf("output %q of ONNX Runtime: %v, jacobi %s writes shape %v", name, g, want, r.Shape())
 					}
-					fdcheck.Compare(t, fmt.Sprintf("%s at batch %d", name, n), g.Data(), r.Data(), r.Shape(), fdcheck.Tol{Rel: 1e-12, Abs: 1e-12 * r.MaxAbs()})
+					if want := map[bool]onnx.ElemType{true: orig.Inputs[0].Type, false: onnx.Float64}[float32Run]; exp.Outputs[len(exp.Outputs)-1].Type != want {
+						t.Errorf("exported output %v, want %v", exp.Outputs, want)
+					}
+					// 1e-12 in float64: ~4500 ulps; as many float32 ulps
+					// where the graph computes in float32.
+					tol := 4500 * r.DType().Epsilon()
+					fdcheck.Compare(t, fmt.Sprintf("%s at batch %d", name, n), g.Float64s(), r.Float64s(), r.Shape(), fdcheck.Tol{Rel: tol, Abs: tol * r.MaxAbs()})
 				}
 			})
 		})

@@ -104,10 +104,10 @@ func findCommand(name string) *command {
 
 // options are a command's parsed flags.
 type options struct {
-	model, input, output, mode string
-	chunk, batch               int
-	seed                       uint64
-	compare, quiet             bool
+	model, input, output, mode, dtype string
+	chunk, batch                      int
+	seed                              uint64
+	compare, quiet                    bool
 }
 
 func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
@@ -116,7 +116,8 @@ func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.model, "model", "", "ONNX model `file` (default: the built-in seed network)")
 	fs.StringVar(&o.input, "input", "", "input batch, a float32 or float64 .npy `file` of shape (b, in) (default: a random batch)")
-	fs.StringVar(&o.output, "output", "", "where to write the result, a float64 .npy `file` of shape "+c.shape)
+	fs.StringVar(&o.output, "output", "", "where to write the result, a .npy `file` of shape "+c.shape+" in the precision computed in (--dtype)")
+	fs.StringVar(&o.dtype, "dtype", "auto", "`precision` to compute and write in: auto (the model's: float32 for a float32 model), float32 or float64")
 	fs.StringVar(&o.mode, "mode", "auto", "`method` for Jacobians: auto (cheapest by the cost model), forward or reverse")
 	fs.IntVar(&o.chunk, "chunk", 0, "samples per chunk of the batch (default: the library's)")
 	fs.IntVar(&o.batch, "batch", 256, "size of the random batch used when there is no --input")
@@ -124,7 +125,7 @@ func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.compare, "compare", false, "also compute the result the naive way and compare (default: on without --model and --input)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: jacobi %s [flags]\n\nComputes the %s of the model at every sample of the input batch; the result has shape %s and is written as float64 .npy.\n",
+		fmt.Fprintf(stderr, "Usage: jacobi %s [flags]\n\nComputes the %s of the model at every sample of the input batch; the result has shape %s and is written as .npy in the model's precision (float32 for a float32 model; --dtype float64 widens it).\n",
 			c.name, c.short, c.shape)
 		if !c.modes {
 			fmt.Fprintln(stderr, "(--mode applies to Jacobians only; this command uses second-order methods chosen by the library.)")
@@ -234,6 +235,14 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if o.chunk < 0 || o.batch < 1 {
 		return usageError{errors.New("--chunk and --batch must be positive")}
 	}
+	var dtype tensor.DType
+	autoDType := o.dtype == "auto"
+	if !autoDType {
+		var err error
+		if dtype, err = tensor.ParseDType(o.dtype); err != nil {
+			return usageError{fmt.Errorf("--dtype %q: want auto, float32 or float64", o.dtype)}
+		}
+	}
 	if o.output != "" {
 		// Fail before the work, not after it, when the output cannot be written.
 		if st, err := os.Stat(filepath.Dir(o.output)); err != nil || !st.IsDir() {
@@ -290,12 +299,18 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if err := m.CheckInput(x.Shape()); err != nil {
 		return err
 	}
-	f, err := m.Fn(x.Shape()[1:])
+	// The precision: the model's, unless --dtype says otherwise; the
+	// input is converted to it.
+	if autoDType {
+		dtype = m.DType()
+	}
+	x = x.Convert(dtype)
+	f, err := m.Fn(x.Shape()[1:], jacobi.WithDType(dtype))
 	if err != nil {
 		return err
 	}
 
-	var run []jacobi.RunOption
+	run := []jacobi.RunOption{jacobi.WithDType(dtype)}
 	if o.chunk > 0 {
 		run = append(run, jacobi.WithChunk(o.chunk))
 	}
@@ -363,10 +378,10 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		fmt.Fprintf(stdout, ", %s", m.Producer)
 	}
 	fmt.Fprintf(stdout, ")\n  input   %s, shape %s\n", inputName, shapeStr(x.Shape()))
-	desc := c.short + " " + shapeStr(res.Shape())
+	desc := c.short + " " + shapeStr(res.Shape()) + ", " + res.DType().String()
 	if c.modes {
 		if mode == jacobi.ModeAuto {
-			if chosen, _, _, err := jacobi.JacobianMode(f, x.Shape()[1:]); err == nil {
+			if chosen, _, _, err := jacobi.JacobianMode(f, x.Shape()[1:], jacobi.WithDType(dtype)); err == nil {
 				desc += fmt.Sprintf(", %s mode (chosen by the cost model)", chosen)
 			}
 		} else {
@@ -385,7 +400,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	}
 	if demo {
 		per := tensor.Size(res.Shape()[1:])
-		first, _ := tensor.New(res.Shape()[1:], res.Data()[:per])
+		first, _ := tensor.New(res.Shape()[1:], res.Float64s()[:per])
 		if per <= 100 {
 			fmt.Fprintf(stdout, "\nsample 0:\n%v\n", first)
 		}
@@ -417,21 +432,23 @@ func runWithProgress(comp *jacobi.Compiled, x *tensor.Tensor, o *options, stderr
 	if tensor.Size(outShape) > math.MaxInt32*8 {
 		return nil, fmt.Errorf("the result of shape %v is too large", outShape)
 	}
-	res := tensor.Zeros(outShape...)
+	res := tensor.ZerosOf(comp.OutDType(), outShape...)
 	per := tensor.Size(comp.OutShape())
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	for lo := 0; lo < b; lo += piece {
 		hi := min(lo+piece, b)
-		xp, err := tensor.New(append([]int{hi - lo}, x.Shape()[1:]...), x.Data()[lo*in:hi*in])
+		xp, err := rows(x, lo*in, hi*in, append([]int{hi - lo}, x.Shape()[1:]...))
 		if err != nil {
 			return nil, err
 		}
-		r, err := comp.Run(xp)
+		out, err := rows(res, lo*per, hi*per, append([]int{hi - lo}, comp.OutShape()...))
 		if err != nil {
 			return nil, err
 		}
-		copy(res.Data()[lo*per:hi*per], r.Data())
+		if err := comp.RunInto(xp, out); err != nil {
+			return nil, err
+		}
 		if bar == nil && time.Since(start) > progressAfter && hi < b {
 			bar = progressbar.NewOptions(b,
 				progressbar.OptionSetWriter(stderr),
@@ -452,6 +469,14 @@ func runWithProgress(comp *jacobi.Compiled, x *tensor.Tensor, o *options, stderr
 		bar.Finish()
 	}
 	return res, nil
+}
+
+// rows returns the tensor of the given shape over t's values lo to hi.
+func rows(t *tensor.Tensor, lo, hi int, shape []int) (*tensor.Tensor, error) {
+	if t.DType() == tensor.Float32 {
+		return tensor.New32(shape, t.Data32()[lo:hi])
+	}
+	return tensor.New(shape, t.Data()[lo:hi])
 }
 
 // naive computes the result the way generic autodiff does — the full
@@ -504,6 +529,7 @@ func naiveResult(name string, f jacobi.Fn, x *tensor.Tensor, out int) (*tensor.T
 		if err != nil {
 			return nil, err
 		}
+		full = full.Convert(tensor.Float64)
 		r := tensor.Zeros(b, out, in)
 		fd, rd := full.Data(), r.Data()
 		for i := 0; i < b; i++ {
@@ -524,6 +550,7 @@ func naiveResult(name string, f jacobi.Fn, x *tensor.Tensor, out int) (*tensor.T
 		if err != nil {
 			return nil, err
 		}
+		full = full.Convert(tensor.Float64)
 		fd, hd := full.Data(), hess.Data()
 		for i := 0; i < b; i++ {
 			for p := 0; p < in; p++ {

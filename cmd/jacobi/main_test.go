@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/internal/kernels"
 	"github.com/jacobi-ad/jacobi/internal/npy"
+	"github.com/jacobi-ad/jacobi/onnx"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -67,11 +69,12 @@ func closeRel(t *testing.T, what string, got, want *tensor.Tensor, rtol float64)
 		t.Fatalf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
 	}
 	scale := 0.0
-	for _, v := range want.Data() {
+	for _, v := range want.Float64s() {
 		scale = math.Max(scale, math.Abs(v))
 	}
-	for i, w := range want.Data() {
-		g := got.Data()[i]
+	gd := got.Float64s()
+	for i, w := range want.Float64s() {
+		g := gd[i]
 		if math.Abs(g-w) > rtol*math.Max(math.Abs(w), 1e-3*scale)+1e-300 || math.IsNaN(g) {
 			t.Fatalf("%s: element %d is %.17g, PyTorch says %.17g", what, i, g, w)
 		}
@@ -88,7 +91,7 @@ func TestMatchesPyTorch(t *testing.T) {
 		for cmd, ref := range cmds {
 			t.Run(name+"/"+cmd, func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "out.npy")
-				args := []string{cmd, "--model", filepath.Join(dir, "model.onnx"), "--input", filepath.Join(dir, "x.npy"), "--output", out, "--quiet"}
+				args := []string{cmd, "--model", filepath.Join(dir, "model.onnx"), "--input", filepath.Join(dir, "x.npy"), "--output", out, "--quiet", "--dtype", "float64"}
 				if cmd == "jacobian" && name == "fourier" {
 					args = append(args, "--mode", "forward", "--chunk", "2")
 				}
@@ -99,6 +102,9 @@ func TestMatchesPyTorch(t *testing.T) {
 				got, err := npy.ReadFile(out)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if got.DType() != tensor.Float64 {
+					t.Errorf("--dtype float64 wrote %v", got.DType())
 				}
 				want, err := npy.ReadFile(filepath.Join(dir, ref+".npy"))
 				if err != nil {
@@ -126,7 +132,7 @@ func TestDefaultRun(t *testing.T) {
 	// The naive results (full derivatives of the batch, then their diagonal
 	// blocks) agree with the per-sample ones.
 	for _, cmd := range []string{"jacobian", "hessian", "hessian-diag", "laplacian"} {
-		code, stdout, stderr := runBin(t, cmd, "--batch", "6")
+		code, stdout, stderr := runBin(t, cmd, "--batch", "6", "--dtype", "float64")
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", cmd, code, stderr)
 		}
@@ -141,7 +147,7 @@ func TestDefaultRun(t *testing.T) {
 	}
 	// The default model on a file batch agrees with PyTorch's reference.
 	out := filepath.Join(t.TempDir(), "j.npy")
-	code, _, stderr = runBin(t, "jacobian", "--input", "../../testdata/models/mlp/x.npy", "--output", out)
+	code, _, stderr = runBin(t, "jacobian", "--input", "../../testdata/models/mlp/x.npy", "--output", out, "--dtype", "float64")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -249,7 +255,7 @@ func TestKernelEnv(t *testing.T) {
 			t.Errorf("JACOBI_KERNEL=%s --version: exit %d, %q", path, code, stdout)
 		}
 		out := filepath.Join(t.TempDir(), "j.npy")
-		code, stdout, stderr := runBinEnv(t, env, "jacobian", "--model", filepath.Join(dir, "model.onnx"), "--input", filepath.Join(dir, "x.npy"), "--output", out, "--quiet")
+		code, stdout, stderr := runBinEnv(t, env, "jacobian", "--model", filepath.Join(dir, "model.onnx"), "--input", filepath.Join(dir, "x.npy"), "--output", out, "--quiet", "--dtype", "float64")
 		if code != 0 {
 			t.Fatalf("JACOBI_KERNEL=%s: exit %d\n%s%s", path, code, stdout, stderr)
 		}
@@ -331,9 +337,96 @@ func TestProgressBar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range a.Data() {
-		if v != b.Data()[i] {
-			t.Fatalf("element %d: %v with the bar, %v without", i, v, b.Data()[i])
+	if a.DType() != b.DType() {
+		t.Fatalf("%v with the bar, %v without", a.DType(), b.DType())
+	}
+	bd := b.Float64s()
+	for i, v := range a.Float64s() {
+		if v != bd[i] {
+			t.Fatalf("element %d: %v with the bar, %v without", i, v, bd[i])
 		}
+	}
+}
+
+// A float32 model computes and writes float32 by default — the numbers the
+// library computes in float32, bit for bit — and float64 with --dtype
+// float64; a float64 model stays float64 whatever its input's dtype.
+func TestPrecision(t *testing.T) {
+	models := filepath.Join("..", "..", "testdata", "models")
+	tmp := t.TempDir()
+	x32 := filepath.Join(tmp, "x32.npy")
+	x, err := npy.ReadFile(filepath.Join(models, "mlp", "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.WriteFile(x32, x.Convert(tensor.Float32)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		model, input, dtype string
+		want                tensor.DType
+	}{
+		{"mlp", x32, "", tensor.Float32},
+		{"mlp", filepath.Join(models, "mlp", "x.npy"), "", tensor.Float32},
+		{"mlp", x32, "float64", tensor.Float64},
+		{"mlp", x32, "float32", tensor.Float32},
+	} {
+		out := filepath.Join(tmp, "j.npy")
+		args := []string{"jacobian", "--model", filepath.Join(models, c.model, "model.onnx"), "--input", c.input, "--output", out, "--quiet"}
+		if c.dtype != "" {
+			args = append(args, "--dtype", c.dtype)
+		}
+		code, stdout, stderr := runBin(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+		got, err := npy.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DType() != c.want || !strings.Contains(stdout, c.want.String()) {
+			t.Errorf("%v: wrote %v, want %v\n%s", args, got.DType(), c.want, stdout)
+		}
+		// The library's result in that precision.
+		m, err := onnx.Load(filepath.Join(models, c.model, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		xin, err := npy.ReadFile(c.input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xin = xin.Convert(c.want)
+		f, err := m.Fn(xin.Shape()[1:], jacobi.WithDType(c.want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := jacobi.BatchJacobian(f, xin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := tensor.MaxAbsDiff(got, want); d != 0 {
+			t.Errorf("%v: differs from the library's %v result by %g", args, c.want, d)
+		}
+	}
+	// A float64 model given a float32 batch computes in float64.
+	out := filepath.Join(tmp, "l.npy")
+	fourier := filepath.Join(models, "fourier")
+	fx, err := npy.ReadFile(filepath.Join(fourier, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx32 := filepath.Join(tmp, "fx32.npy")
+	if err := npy.WriteFile(fx32, fx.Convert(tensor.Float32)); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runBin(t, "laplacian", "--model", filepath.Join(fourier, "model.onnx"), "--input", fx32, "--output", out, "--quiet"); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got, err := npy.ReadFile(out); err != nil || got.DType() != tensor.Float64 {
+		t.Errorf("a float64 model: %v, %v", got, err)
+	}
+	if code, _, _ := runBin(t, "jacobian", "--dtype", "float16"); code != 2 {
+		t.Errorf("--dtype float16: exit %d, want 2", code)
 	}
 }

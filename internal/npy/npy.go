@@ -7,8 +7,8 @@
 // actually present justifies (data is read in bounded chunks, and ReadFile
 // checks the header's shape against the file's size before reading).
 //
-// Arrays are returned as float64 tensors; float32 data is widened exactly.
-// Write always writes float64 ('<f8'), format version 1.0.
+// Arrays are returned as tensors of their dtype ('<f4' as float32, '<f8' as
+// float64); Write writes a tensor in its dtype, format version 1.0.
 package npy
 
 import (
@@ -166,18 +166,25 @@ func noEOF(err error) error {
 func readData(r io.Reader, h header) (*tensor.Tensor, error) {
 	n := tensor.Size(h.shape)
 	size := itemSize(h.descr)
-	out := make([]float64, 0, min(n, chunkBytes/8))
+	var out []float64
+	var out32 []float32
+	if size == 4 {
+		out32 = make([]float32, 0, min(n, chunkBytes/4))
+	} else {
+		out = make([]float64, 0, min(n, chunkBytes/8))
+	}
 	buf := make([]byte, min(n*size, chunkBytes))
-	for len(out) < n {
-		k := min(n-len(out), len(buf)/size)
+	for len(out)+len(out32) < n {
+		got := len(out) + len(out32)
+		k := min(n-got, len(buf)/size)
 		b := buf[:k*size]
 		if _, err := io.ReadFull(r, b); err != nil {
 			return nil, fmt.Errorf("npy: truncated data: shape %v of %s needs %d bytes, read only about %d: %w",
-				h.shape, h.descr, n*size, len(out)*size, noEOF(err))
+				h.shape, h.descr, n*size, got*size, noEOF(err))
 		}
 		if size == 4 {
 			for i := 0; i < k; i++ {
-				out = append(out, float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))))
+				out32 = append(out32, math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
 			}
 		} else {
 			for i := 0; i < k; i++ {
@@ -185,7 +192,13 @@ func readData(r io.Reader, h header) (*tensor.Tensor, error) {
 			}
 		}
 	}
-	t, err := tensor.New(h.shape, out)
+	var t *tensor.Tensor
+	var err error
+	if size == 4 {
+		t, err = tensor.New32(h.shape, out32)
+	} else {
+		t, err = tensor.New(h.shape, out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
@@ -371,14 +384,18 @@ func (p *parser) tuple() ([]int, error) {
 	}
 }
 
-// Write encodes t as a float64 .npy array (format version 1.0) to w.
+// Write encodes t as a .npy array of its dtype (format version 1.0) to w.
 func Write(w io.Writer, t *tensor.Tensor) error {
 	if t == nil {
 		return errors.New("npy: Write of a nil tensor")
 	}
 	shape := t.Shape()
+	descr := "<f8"
+	if t.DType() == tensor.Float32 {
+		descr = "<f4"
+	}
 	var sb bytes.Buffer
-	sb.WriteString("{'descr': '<f8', 'fortran_order': False, 'shape': (")
+	sb.WriteString("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (")
 	for i, d := range shape {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -406,10 +423,19 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 	bw.Write(l[:])
 	bw.Write(sb.Bytes())
 	var b [8]byte
-	for _, v := range t.Data() {
-		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-		if _, err := bw.Write(b[:]); err != nil {
-			return fmt.Errorf("npy: write: %w", err)
+	if t.DType() == tensor.Float32 {
+		for _, v := range t.Data32() {
+			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
+			if _, err := bw.Write(b[:4]); err != nil {
+				return fmt.Errorf("npy: write: %w", err)
+			}
+		}
+	} else {
+		for _, v := range t.Data() {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+			if _, err := bw.Write(b[:]); err != nil {
+				return fmt.Errorf("npy: write: %w", err)
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -418,7 +444,7 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 	return nil
 }
 
-// WriteFile writes t as a float64 .npy file at path atomically: it writes a
+// WriteFile writes t as a .npy file of its dtype at path atomically: it writes a
 // temporary file in the same directory, syncs it and renames it over path, so
 // that a failed write leaves no partial file behind.
 func WriteFile(path string, t *tensor.Tensor) (err error) {

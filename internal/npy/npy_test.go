@@ -66,14 +66,26 @@ func TestReadFloat32(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []float64{float64(float32(0.1)), -2, float64(float32(3e30))}
-	if len(x.Shape()) != 1 || x.Shape()[0] != 3 {
-		t.Fatalf("shape %v", x.Shape())
+	want := []float32{0.1, -2, 3e30}
+	if len(x.Shape()) != 1 || x.Shape()[0] != 3 || x.DType() != tensor.Float32 {
+		t.Fatalf("shape %v, %v", x.Shape(), x.DType())
 	}
-	for i, v := range x.Data() {
+	for i, v := range x.Data32() {
 		if v != want[i] {
-			t.Fatalf("data %v, want %v", x.Data(), want)
+			t.Fatalf("data %v, want %v", x.Data32(), want)
 		}
+	}
+	// Written back as float32, byte for byte.
+	var buf bytes.Buffer
+	if err := Write(&buf, x); err != nil {
+		t.Fatal(err)
+	}
+	y, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y.DType() != tensor.Float32 || tensor.MaxAbsDiff(x, y) != 0 {
+		t.Fatalf("float32 read back as %v %v", y.DType(), y)
 	}
 }
 
@@ -266,9 +278,13 @@ func TestReadNumpyFiles(t *testing.T) {
 				t.Fatalf("%s: shape %v, want %v", c.file, x.Shape(), c.shape)
 			}
 		}
+		if want := strings.HasPrefix(c.file, "f32"); want != (x.DType() == tensor.Float32) {
+			t.Fatalf("%s: read as %v", c.file, x.DType())
+		}
+		got := x.Float64s()
 		for i := range c.data {
-			if x.Data()[i] != c.data[i] {
-				t.Fatalf("%s: data %v, want %v", c.file, x.Data(), c.data)
+			if got[i] != c.data[i] {
+				t.Fatalf("%s: data %v, want %v", c.file, got, c.data)
 			}
 		}
 	}
@@ -306,8 +322,12 @@ func FuzzReadNpy(f *testing.F) {
 		if err != nil {
 			t.Fatalf("round trip: %v", err)
 		}
-		for i, v := range x.Data() {
-			if math.Float64bits(v) != math.Float64bits(y.Data()[i]) {
+		if y.DType() != x.DType() {
+			t.Fatalf("round trip changed the dtype %v to %v", x.DType(), y.DType())
+		}
+		yd := y.Float64s()
+		for i, v := range x.Float64s() {
+			if math.Float64bits(v) != math.Float64bits(yd[i]) {
 				t.Fatalf("round trip changed element %d", i)
 			}
 		}

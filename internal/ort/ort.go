@@ -148,7 +148,7 @@ func (r *Runtime) Run(model string, inputs map[string]Input) (map[string]*tensor
 		if err != nil {
 			return nil, fmt.Errorf("ort: output %q: %w", name, err)
 		}
-		out[name] = t
+		out[name] = t.Convert(tensor.Float64) // exact for float32 outputs
 	}
 	return out, nil
 }
