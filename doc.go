@@ -67,10 +67,14 @@
 // Traces nest in time, as in JAX: a derivative's function runs once, in a
 // trace nested in the innermost one whose function is running, and may use
 // the values of every enclosing function (they are captured as inputs of
-// the derivative's program). A value kept from a derivative's function and
-// used after that function returned is an error that says so. Errors name
-// the derivatives from the outside in, then the operation and the line of
-// user code that failed. A derivative finds the trace it runs in through
+// the derivative's program). A per-sample derivative (Batch…Of) treats a
+// captured value as shared by all samples, or, where its leading dimension
+// is the batch's and the function needs it so, as the samples' rows: u_xx
+// of u(t, x) with t captured beside x is BatchHessianDiagOf of
+// func(x) { u(Concat(1, t, x)) } at x. A value kept from a derivative's
+// function and used after that function returned is an error that says so.
+// Errors name the derivatives from the outside in, then the operation and
+// the line of user code that failed. A derivative finds the trace it runs in through
 // its arguments: one whose arguments are all constants is computed at once,
 // on its own. Each entry point (Trace, Compile, a one-shot derivative)
 // traces on the goroutine that calls it; several may trace at once on
@@ -80,5 +84,8 @@
 // work except for its sums over the batch: the loss's mean, the parameter
 // gradients. Trace finds that cut (transform.SplitSums) and Run computes
 // the per-sample part in chunks of the batch that stay in cache, one chunk
-// per core, then the rest from the sums.
+// per core, then the rest from the sums. Per-sample derivatives keep that
+// cut, alone or nested, in every mode and method, and so does the gradient
+// (reverse mode) of a sum over the samples, PyTorch's way to per-sample
+// gradients.
 package jacobi

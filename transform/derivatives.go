@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -156,7 +157,10 @@ func ScalarOutput(p *ir.Program, what string) (*ir.Program, error) {
 // batch: it proves p independent across the batch axis 0 of its first
 // input (Unbatch: an *op.MixError names the primitive that mixes samples),
 // applies derive to the per-sample program, and maps the result back over
-// the batch (Vmap). Inputs other than the first are shared by all samples.
+// the batch (Vmap). Inputs other than the first are shared by all samples;
+// when the proof fails so, those with the batch's leading dimension are
+// taken to carry samples along axis 0 as well (values captured beside x,
+// such as t when u(t, x) is differentiated in x alone).
 func PerSample(p *ir.Program, derive func(*ir.Program) (*ir.Program, error)) (*ir.Program, error) {
 	if len(p.In) == 0 || p.In[0].Rank() < 1 {
 		return nil, fmt.Errorf("the input must have a batch axis")
@@ -171,6 +175,23 @@ func PerSample(p *ir.Program, derive func(*ir.Program) (*ir.Program, error)) (*i
 	}
 	axes[0] = 0
 	ps, outAxes, err := Unbatch(p, axes)
+	var mix *op.MixError
+	if errors.As(err, &mix) {
+		// Values captured with the batch's leading dimension may carry the
+		// samples too (t beside x, when x is differentiated alone): the
+		// proof with those batched along axis 0 holds as well.
+		alt := slices.Clone(axes)
+		for i, v := range p.In[1:] {
+			if v.Rank() > 0 && v.Shape[0] == n {
+				alt[i+1] = 0
+			}
+		}
+		if !slices.Equal(alt, axes) {
+			if q, qAxes, qErr := Unbatch(p, alt); qErr == nil {
+				ps, outAxes, err, axes = q, qAxes, nil, alt
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +211,9 @@ func PerSample(p *ir.Program, derive func(*ir.Program) (*ir.Program, error)) (*i
 		return nil, err
 	}
 	flags := make([]bool, len(d.In))
-	flags[0] = true
+	for i := range flags {
+		flags[i] = axes[i] == 0
+	}
 	v, err := Vmap(d, flags, n)
 	if err != nil {
 		return nil, err

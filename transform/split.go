@@ -86,6 +86,7 @@ func SplitSums(p *ir.Program, batched []bool) (*SumSplit, error) {
 	// batch axis merged with the next ones by a reshape, as the gradient of
 	// a product with shared weights does); its per-sample form has d there.
 	rows := map[*ir.Var]int{}
+	batch := batchSize(p, axes)
 	for _, e := range p.Eqns {
 		u.def[e.Out] = e
 		if slices.ContainsFunc(e.In, func(v *ir.Var) bool { return late[v] }) {
@@ -97,7 +98,7 @@ func SplitSums(p *ir.Program, batched []bool) (*SumSplit, error) {
 			late[e.Out] = true
 			continue
 		}
-		if ok, err := u.group(e, rows); ok || err != nil {
+		if ok, err := u.group(e, rows, batch); ok || err != nil {
 			if err != nil {
 				return nil, err
 			}
@@ -202,25 +203,37 @@ func SplitSums(p *ir.Program, batched []bool) (*SumSplit, error) {
 // per sample: a reshape that merges the batch axis 0 with the axes after it,
 // a transpose of such a value. Other equations may read such values only to
 // sum them (sumTerms).
-func (u *unbatcher) group(e *ir.Eqn, rows map[*ir.Var]int) (bool, error) {
+func (u *unbatcher) group(e *ir.Eqn, rows map[*ir.Var]int, batch int) (bool, error) {
 	u.b.Src = e.Src
 	defer func() { u.b.Src = "" }()
 	switch p := e.Prim.(type) {
 	case op.Reshape:
+		// A reshape whose leading output axis holds b·d rows keeps every
+		// sample's elements together, as row-major reshapes do: sample s
+		// fills rows s·d … s·d+d-1. Its per-sample form is a reshape to
+		// (d, rest…) (d > 1: several rows per sample) or to (rest…) (d = 1).
+		// That covers merging the batch with the axes after it, as the
+		// gradient of a product with shared weights does, whatever per-sample
+		// reshape Simplify folded into it ((b, 1, 2) -> (2b, 1)), and
+		// reshapes of such rows back to one per sample.
 		x := e.In[0]
-		if u.axis[x] != 0 || rows[x] != 0 || len(p.Shape) == 0 {
+		if u.axis[x] != 0 || len(p.Shape) == 0 || batch <= 0 || p.Shape[0]%batch != 0 {
 			break
 		}
-		// (b, d₁, …, dⱼ, rest…) -> (b·d₁⋯dⱼ, rest…)
-		s, d := x.Shape, 1
-		for j := 1; j < len(s) && s[0]*d <= p.Shape[0]; j++ {
-			d *= s[j]
-			if s[0]*d == p.Shape[0] && slices.Equal(s[j+1:], p.Shape[1:]) && d > 1 {
-				u.env[e.Out] = u.b.Emit(op.Reshape{Shape: append([]int{d}, p.Shape[1:]...)}, u.env[x])
-				u.axis[e.Out], rows[e.Out] = 0, d
-				return true, nil
-			}
+		d := p.Shape[0] / batch
+		if d == 1 && rows[x] == 0 {
+			break // an ordinary per-sample reshape: the primitive's rule
 		}
+		shape := append([]int{d}, p.Shape[1:]...)
+		if d == 1 {
+			shape = shape[1:]
+		}
+		u.env[e.Out] = u.b.Emit(op.Reshape{Shape: shape}, u.env[x])
+		u.axis[e.Out] = 0
+		if d > 1 {
+			rows[e.Out] = d
+		}
+		return true, nil
 	case op.Transpose:
 		x := e.In[0]
 		if rows[x] == 0 {

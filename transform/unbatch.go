@@ -163,7 +163,12 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 		}
 		if in >= 0 {
 			if e.In[0].Shape[in] != 1 {
-				return nil, fail("broadcast of a value that already has that axis")
+				// The axis comes from the input: its row there.
+				d, err := u.dropAxis(e.In[0], in)
+				if err != nil {
+					return nil, err
+				}
+				return u.b.Emit(p.WithoutAxis(a, in), d), nil
 			}
 			src = op.ReshapeTo(u.b, src, tensor.RemoveAxis(src.Shape, in))
 		}
@@ -241,5 +246,48 @@ func (u *unbatcher) dropAxisUncached(v *ir.Var, a int) (*ir.Var, error) {
 		}
 		return u.b.Emit(e.Prim, args...), nil
 	}
+	if d := u.dropByRule(e, v, a); d != nil {
+		return d, nil
+	}
 	return nil, fail("not a broadcast")
+}
+
+// dropByRule gives the row of v along axis a by the Unbatch rule of the
+// equation e that makes it, with each input's row along an axis of the
+// batch's size where that input has one that is the same in every row
+// (dropAxis), else the input whole: when the rule then puts the batch axis
+// at a, v is the same along a, and the rule's result is its row. A shape
+// op (reshape, pad, slice, reduce_sum over other axes) of a broadcast
+// cotangent — the gradient of a sum over the samples, differentiated
+// again — is such a value. It returns nil when the rule does not say so.
+func (u *unbatcher) dropByRule(e *ir.Eqn, v *ir.Var, a int) *ir.Var {
+	r, err := rules(e)
+	if err != nil {
+		return nil
+	}
+	n := v.Shape[a]
+	args := make([]*ir.Var, len(e.In))
+	ax := make([]int, len(e.In))
+	shapes := make([][]int, len(e.In))
+	for i, w := range e.In {
+		if u.axis[w] >= 0 {
+			return nil // per-sample inputs: v is not shared
+		}
+		args[i], ax[i], shapes[i] = u.env[w], -1, w.Shape
+		for j, d := range w.Shape {
+			if d != n {
+				continue
+			}
+			if row, err := u.dropAxis(w, j); err == nil {
+				args[i], ax[i] = row, j
+				break
+			}
+		}
+	}
+	dropper := func(i, j int) (*ir.Var, error) { return u.dropAxis(e.In[i], j) }
+	out, got, err := r.Unbatch(u.b, args, ax, shapes, dropper)
+	if err != nil || got != a {
+		return nil
+	}
+	return out
 }

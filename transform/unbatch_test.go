@@ -210,3 +210,34 @@ func TestUnbatchSharedProducts(t *testing.T) {
 		fdcheck.Compare(t, "per-sample output", got.Data(), fdcheck.Row(want, i).Data(), got.Shape(), fdcheck.Tight)
 	}
 }
+
+// A value shared by all samples but shaped like the batch that reaches
+// the samples through shape ops — reshape, pad, slice, sums over other
+// axes, a broadcast that keeps the batch axis — as the gradient of a sum
+// over the samples does when differentiated again, is per-sample there too.
+func TestUnbatchSharedShapeOps(t *testing.T) {
+	rng := tensor.NewRand(22)
+	b := ir.NewBuilder(nil)
+	x := b.Input([]int{5, 3}) // 5 samples
+	k := b.Emit(op.Broadcast{Shape: []int{5, 3}, Dims: []int{1}}, op.Const(b, tensor.Randn(rng, 3)))
+	s := b.Emit(op.Reshape{Shape: []int{1, 5, 3}}, k)
+	s = b.Emit(op.Pad{Lo: []int{0, 0, 1}, Hi: []int{0, 0, 0}}, s)                           // (1, 5, 4)
+	s = b.Emit(op.Slice{Start: []int{0, 0, 0}, Limit: []int{1, 5, 3}}, s)                   // (1, 5, 3)
+	s = b.Emit(op.ReduceSum{Axes: []int{0}}, s)                                             // (5, 3)
+	s = b.Emit(op.Broadcast{Shape: []int{2, 5, 3}, Dims: []int{1, 2}}, b.Emit(op.Exp{}, s)) // (2, 5, 3)
+	s = b.Emit(op.ReduceSum{Axes: []int{0}}, s)                                             // (5, 3)
+	y := b.Emit(op.Mul{}, b.Emit(op.Tanh{}, x), s)
+	p, err := b.Build(y)
+	fdcheck.Valid(t, "program", p, err)
+	ps, outAxes, err := transform.Unbatch(p, []int{0})
+	fdcheck.Valid(t, "unbatch", ps, err)
+	if outAxes[0] != 0 {
+		t.Fatalf("output batch axis %d, want 0", outAxes[0])
+	}
+	xv := tensor.Randn(rng, 5, 3)
+	want := fdcheck.Run(t, p, xv)[0]
+	for i := range 5 {
+		got := fdcheck.Run(t, ps, fdcheck.Row(xv, i))[0]
+		fdcheck.Compare(t, "per-sample output", got.Data(), fdcheck.Row(want, i).Data(), got.Shape(), fdcheck.Tight)
+	}
+}
