@@ -551,7 +551,8 @@ func symbolize(ps []*ir.Program, ns []int, perSample bool) (*symProgram, error) 
 			for t, p := range ps {
 				vals[t] = p.Eqns[j].Prim.(op.Constant).Value.Convert(tensor.Float64) // float32 values are exact
 			}
-			sc, err := fitConstant(vals, s.dims[e.Out], ns, perSample)
+			eps := e.Prim.(op.Constant).Value.DType().Epsilon()
+			sc, err := fitConstant(vals, s.dims[e.Out], ns, perSample, eps)
 			if err != nil {
 				return nil, differs("constant %s %v", describeEqn(j, e), err)
 			}
@@ -649,8 +650,8 @@ func withoutShapeParams(p ir.Primitive) ir.Primitive {
 // fitConstant compares a constant traced at the batch sizes ns, of
 // dimensions dims. It returns nil when the constant is the same tensor at
 // every batch size; a symConst when it is a broadcast along the batch, or
-// k/N or k·N; an error otherwise.
-func fitConstant(vals []*tensor.Tensor, dims []dim, ns []int, perSample bool) (*symConst, error) {
+// k/N or k·N (within a few roundings of eps); an error otherwise.
+func fitConstant(vals []*tensor.Tensor, dims []dim, ns []int, perSample bool, eps float64) (*symConst, error) {
 	sym := false
 	for _, d := range dims {
 		sym = sym || d.symbolic()
@@ -692,7 +693,7 @@ func fitConstant(vals []*tensor.Tensor, dims []dim, ns []int, perSample bool) (*
 		k := fills[0] * math.Pow(float64(ns[0]), float64(-per))
 		ok := true
 		for t, f := range fills {
-			if !closeTo(f*math.Pow(float64(ns[t]), float64(-per)), k) {
+			if !closeTo(f*math.Pow(float64(ns[t]), float64(-per)), k, eps) {
 				ok = false
 			}
 		}
@@ -723,7 +724,10 @@ func describeValues(vals []*tensor.Tensor, ns []int) string {
 	return s
 }
 
-func closeTo(a, b float64) bool { return math.Abs(a-b) <= 8*0x1p-52*math.Max(math.Abs(a), math.Abs(b)) }
+// closeTo reports whether a and b agree within a few roundings of eps.
+func closeTo(a, b, eps float64) bool {
+	return math.Abs(a-b) <= 8*eps*math.Max(math.Abs(a), math.Abs(b))
+}
 
 func uniformValue(t *tensor.Tensor) (float64, bool) {
 	d := t.Data()

@@ -17,7 +17,7 @@ import (
 type graph struct {
 	cfg   *exportConfig
 	s     *symProgram
-	elem  pb.TensorProto_DataType // the element type the graph computes in
+	elem  pb.TensorProto_DataType // the element type of the equation being lowered
 	nodes []*pb.NodeProto
 	inits []*pb.TensorProto
 	names map[string]bool // every name used
@@ -28,7 +28,7 @@ type graph struct {
 	batchIn   string // a graph input carrying the batch,
 	batchAxis int    // along this axis
 	dimNames  map[dim]string
-	nScalar   string
+	nScalar   map[pb.TensorProto_DataType]string
 }
 
 // gval is a value of the graph: a named tensor; or, lazily, a smaller
@@ -40,6 +40,15 @@ type gval struct {
 	shape []dim
 	src   *gval
 	pred  string
+	dt    pb.TensorProto_DataType // the element type (of the number, for pred)
+}
+
+// onnxType is the ONNX element type of a dtype.
+func onnxType(dt tensor.DType) pb.TensorProto_DataType {
+	if dt == tensor.Float32 {
+		return pb.TensorProto_FLOAT
+	}
+	return pb.TensorProto_DOUBLE
 }
 
 // irVersion gives the ONNX IR version that goes with each opset.
@@ -98,7 +107,8 @@ func attrInts(name string, v []int) *pb.AttributeProto {
 	return a
 }
 
-// constant adds an initializer holding t in the graph's element type.
+// constant adds an initializer holding t in the element type of the
+// equation being lowered.
 func (g *graph) constant(t *tensor.Tensor) string {
 	name := g.fresh("c")
 	g.inits = append(g.inits, floatTensor(name, t, g.elem))
@@ -189,18 +199,19 @@ func (g *graph) dimTensor(d dim) (string, error) {
 	return n, nil
 }
 
-// batchScalar returns the batch size as a scalar of the graph's element type.
+// batchScalar returns the batch size as a scalar of the element type of
+// the equation being lowered.
 func (g *graph) batchScalar() (string, error) {
-	if g.nScalar != "" {
-		return g.nScalar, nil
+	if s, ok := g.nScalar[g.elem]; ok {
+		return s, nil
 	}
 	n, err := g.dimTensor(batchDim)
 	if err != nil {
 		return "", err
 	}
 	f := g.node("Cast", []string{n}, attrInt("to", int64(g.elem)))
-	g.nScalar = g.node("Reshape", []string{f, g.int64s()})
-	return g.nScalar, nil
+	g.nScalar[g.elem] = g.node("Reshape", []string{f, g.int64s()})
+	return g.nScalar[g.elem], nil
 }
 
 // shapeTensor returns a 1-D int64 tensor holding the dimensions, computed
@@ -252,7 +263,7 @@ func (g *graph) mat(v *gval) (string, error) {
 		}
 		v.name = g.node("Expand", []string{v.src.name, target})
 	case v.pred != "":
-		v.name = g.node("Cast", []string{v.pred}, attrInt("to", int64(g.elem)))
+		v.name = g.node("Cast", []string{v.pred}, attrInt("to", int64(v.dt)))
 	default:
 		return "", fmt.Errorf("a value without a tensor (internal error)")
 	}
@@ -385,44 +396,15 @@ func popcount(m int) int {
 
 // ---- the model ----
 
-// programDType returns the one dtype of p's values, or an error when p
-// converts between dtypes: a graph computes in one element type.
-func programDType(p *ir.Program) (tensor.DType, error) {
-	var vars []*ir.Var
-	vars = append(vars, p.In...)
-	for _, e := range p.Eqns {
-		vars = append(vars, e.Out)
-	}
-	if len(vars) == 0 {
-		vars = p.Out
-	}
-	if len(vars) == 0 {
-		return tensor.Float64, nil
-	}
-	dt := vars[0].DType
-	for _, v := range vars {
-		if v.DType != dt {
-			return 0, fmt.Errorf("the program computes in both float32 and float64 (it converts between them): an exported graph computes in one precision")
-		}
-	}
-	return dt, nil
-}
-
 // lowerProgram builds the model of the symbolic program s.
 func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
-	// The graph computes in the program's element type: DOUBLE, or FLOAT
-	// for a float32 program (constants, casts and erf follow elem).
+	// Every value keeps its variable's dtype: DOUBLE, or FLOAT for
+	// float32; a program that converts between them casts where it does.
+	// Constants, casts and erf follow the dtype of the equation they are
+	// lowered for (g.elem).
 	p := s.p
-	dt, err := programDType(p)
-	if err != nil {
-		return nil, err
-	}
-	elem := pb.TensorProto_DOUBLE
-	if dt == tensor.Float32 {
-		elem = pb.TensorProto_FLOAT
-	}
-	g := &graph{cfg: cfg, s: s, elem: elem, names: map[string]bool{}, ints: map[string]string{},
-		vals: map[*ir.Var]*gval{}, dimNames: map[dim]string{}}
+	g := &graph{cfg: cfg, s: s, names: map[string]bool{}, ints: map[string]string{},
+		vals: map[*ir.Var]*gval{}, dimNames: map[dim]string{}, nScalar: map[pb.TensorProto_DataType]string{}}
 	inNames, err := ioNames(cfg.inputs, len(p.In), "x", "input")
 	if err != nil {
 		return nil, fmt.Errorf("InputNames: %w", err)
@@ -437,22 +419,22 @@ func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
 		}
 		g.names[n] = true
 	}
-	inType := g.elem
-	switch {
-	case cfg.inTypeSet && cfg.inType == Float32:
-		inType = pb.TensorProto_FLOAT
-	case cfg.inTypeSet:
-		inType = pb.TensorProto_DOUBLE
-	}
 	var inputs, outputs []*pb.ValueInfoProto
 	for i, v := range p.In {
 		d := s.dims[v]
+		dt, inType := onnxType(v.DType), onnxType(v.DType)
+		switch {
+		case cfg.inTypeSet && cfg.inType == Float32:
+			inType = pb.TensorProto_FLOAT
+		case cfg.inTypeSet:
+			inType = pb.TensorProto_DOUBLE
+		}
 		inputs = append(inputs, g.valueInfo(inNames[i], inType, d))
 		name := inNames[i]
-		if inType != g.elem {
-			name = g.node("Cast", []string{name}, attrInt("to", int64(g.elem)))
+		if inType != dt {
+			name = g.node("Cast", []string{name}, attrInt("to", int64(dt)))
 		}
-		g.vals[v] = &gval{name: name, shape: d}
+		g.vals[v] = &gval{name: name, shape: d, dt: dt}
 		if g.batchIn == "" {
 			for ax, x := range d {
 				if x == batchDim {
@@ -463,7 +445,7 @@ func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
 		}
 	}
 	for j, e := range p.Eqns {
-		g.src = e.Src
+		g.src, g.elem = e.Src, onnxType(e.Out.DType)
 		in := make([]*gval, len(e.In))
 		for i, v := range e.In {
 			in[i] = g.vals[v]
@@ -471,6 +453,9 @@ func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
 		out, err := g.lowerEqn(e, in, s.dims[e.Out])
 		if err != nil {
 			return nil, fmt.Errorf("equation %s: %w", describeEqn(j, e), err)
+		}
+		if out.dt == 0 {
+			out.dt = g.elem
 		}
 		g.vals[e.Out] = out
 	}
@@ -481,7 +466,7 @@ func lowerProgram(s *symProgram, cfg *exportConfig) (*pb.ModelProto, error) {
 			return nil, err
 		}
 		g.nodes = append(g.nodes, &pb.NodeProto{Name: proto.String(fmt.Sprintf("Identity_%d", len(g.nodes))), OpType: proto.String("Identity"), Input: []string{x}, Output: []string{outNames[i]}})
-		outputs = append(outputs, g.valueInfo(outNames[i], g.elem, s.dims[v]))
+		outputs = append(outputs, g.valueInfo(outNames[i], onnxType(v.DType), s.dims[v]))
 	}
 	doc := cfg.doc
 	if doc == "" {

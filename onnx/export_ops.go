@@ -248,7 +248,7 @@ func matmulShape(s [][]dim) ([]dim, bool) {
 func (g *graph) lowerConstant(e *ir.Eqn, p op.Constant, out []dim) (*gval, error) {
 	sc := g.s.consts[e]
 	if sc == nil {
-		return g.constantValue(p.Value.Convert(tensor.Float64), out), nil // written in the graph's type
+		return g.constantValue(p.Value.Convert(tensor.Float64), out), nil // written in the equation's type
 	}
 	if sc.perBatch == 0 {
 		return g.constantValue(sc.value, out), nil

@@ -23,10 +23,14 @@ import (
 )
 
 // exportTol is how closely exported models must reproduce jacobi's own
-// results: 1e-12 relative to the element, or to the largest element for
-// elements near zero.
+// results: in float64, 1e-12 relative to the element, or to the largest
+// element for elements near zero; in float32, 1e-4.
 func exportTol(want *tensor.Tensor) fdcheck.Tol {
-	return fdcheck.Tol{Rel: 1e-12, Abs: 1e-12 * want.MaxAbs()}
+	rel := 1e-12
+	if want.DType() == tensor.Float32 {
+		rel = 1e-4 // two engines' float32 roundings, 6e-8 an operation each
+	}
+	return fdcheck.Tol{Rel: rel, Abs: rel * want.MaxAbs()}
 }
 
 func compareOut(t *testing.T, what string, got, want *tensor.Tensor) {
@@ -39,7 +43,7 @@ func compareOut(t *testing.T, what string, got, want *tensor.Tensor) {
 		t.Errorf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
 		return
 	}
-	fdcheck.Compare(t, what, got.Data(), want.Data(), want.Shape(), exportTol(want))
+	fdcheck.Compare(t, what, got.Float64s(), want.Float64s(), want.Shape(), exportTol(want))
 }
 
 func writeModel(t *testing.T, b []byte) string {
@@ -136,8 +140,13 @@ func exportSamples() map[string][]primSample {
 		"Log1p": append(unaryOn(op.Log1p{}, -0.9, 3), unaryOn(op.Log1p{}, -1e-9, 1e-9)...),
 		"Tanh":  unaryOn(op.Tanh{}, lo, hi), "Sigmoid": unaryOn(op.Sigmoid{}, -5, 5),
 		"Sin": unaryOn(op.Sin{}, -4, 4), "Cos": unaryOn(op.Cos{}, -4, 4), "Sqrt": unaryOn(op.Sqrt{}, 0.01, 4),
-		"Erf":     append(unaryOn(op.Erf{}, -7, 7), unaryOn(op.Erf{}, -1.5, 1.5)...),
-		"Convert": unaryOn(op.Convert{From: tensor.Float64, To: tensor.Float64}, lo, hi),
+		"Erf": append(unaryOn(op.Erf{}, -7, 7), unaryOn(op.Erf{}, -1.5, 1.5)...),
+		"Convert": append(unaryOn(op.Convert{From: tensor.Float64, To: tensor.Float64}, lo, hi),
+			primSample{"through float32", 12, lo, hi, func(b *ir.Builder, x *ir.Var) *ir.Var {
+				y := b.Emit(op.Convert{From: tensor.Float64, To: tensor.Float32}, part(b, x, 0, 3, 4))
+				y = b.Emit(op.Neg{}, y)
+				return b.Emit(op.Convert{From: tensor.Float32, To: tensor.Float64}, y)
+			}}),
 	}
 	for _, n := range []int{0, 1, 2, 3, 5, 8, -1, -2, -3} {
 		s["IntPow"] = append(s["IntPow"], unaryOn(op.IntPow{N: n}, 0.3, 1.7)...)
@@ -600,7 +609,7 @@ func checkFunc(t *testing.T, f jacobi.MultiFn, shapes [][]int, inputs func(n int
 				at[i] = x.Shape()
 				feeds[m.GetGraph().GetInput()[i].GetName()] = ort.Input{T: x}
 			}
-			tr, err := jacobi.Trace(f, at)
+			tr, err := jacobi.Trace(f, at, jacobi.WithDType(in[len(in)-1].DType()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -712,6 +721,76 @@ func TestExportTraced(t *testing.T) {
 			t.Fatal(err)
 		}
 		compareOut(t, "onnxruntime", got["y"], want[0])
+	})
+}
+
+// TestExportFloat32Programs exports programs compiled and traced in float32 — Erf
+// by ONNX's own operator there, a mean over the batch that is k/N in
+// float32 — and a float32 program that runs a float64 network inside
+// (casts where it converts), and checks them in ONNX Runtime.
+func TestExportFloat32Programs(t *testing.T) {
+	rng := tensor.NewRand(10)
+	m, err := nn.RandomMLP(rng, []int{3, 16, 2}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m32 := m.Convert(tensor.Float32)
+	gelu64 := func(x *jacobi.Node) *jacobi.Node {
+		return nn.GELU(m.Apply(x.Convert(tensor.Float64))).Convert(tensor.Float32)
+	}
+	for _, c := range []struct {
+		name string
+		f    jacobi.Fn
+		out  ElemType
+	}{
+		{"laplacian", func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(m32.Apply, x) }, Float32},
+		{"hessian_diag of a GELU network", func(x *jacobi.Node) *jacobi.Node {
+			return jacobi.BatchHessianDiagOf(func(x *jacobi.Node) *jacobi.Node { return nn.GELU(m32.Apply(x)) }, x)
+		}, Float32},
+		{"jacobian of a float64 GELU network", func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(gelu64, x) }, Float32},
+		{"the float64 jacobian of it", func(x *jacobi.Node) *jacobi.Node {
+			return jacobi.BatchJacobianOf(gelu64, x).Convert(tensor.Float64)
+		}, Float64},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			comp, err := jacobi.Compile(c.f, []int{3}, jacobi.WithDType(tensor.Float32))
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := ExportCompiled(comp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := Inspect(model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Inputs[0].Type != Float32 || info.Outputs[0].Type != c.out {
+				t.Errorf("input %v, output %v: want float and %v", info.Inputs[0], info.Outputs[0], c.out)
+			}
+			x := tensor.Randn(rng, 6, 3).Convert(tensor.Float32)
+			want, err := comp.Run(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run("onnxruntime", func(t *testing.T) {
+				got, err := ort.ForTest(t).Run(writeModel(t, model), map[string]ort.Input{"x": {T: x}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareOut(t, "onnxruntime", got["y"].Convert(want.DType()), want)
+			})
+		})
+	}
+	t.Run("training step", func(t *testing.T) {
+		var shapes [][]int
+		for _, p := range m32.Params() {
+			shapes = append(shapes, p.Shape())
+		}
+		shapes = append(shapes, []int{-1, 3})
+		checkFunc(t, pinnStep(m32), shapes, func(n int) []*tensor.Tensor {
+			return append(m32.Params(), tensor.Randn(rng, n, 3).Convert(tensor.Float32))
+		}, []int{4, 9}, DType(tensor.Float32))
 	})
 }
 
