@@ -239,6 +239,14 @@ func TestDTypesInTracedFunctions(t *testing.T) {
 			t.Errorf("element %d: %v, want %v", i, v, want)
 		}
 	}
+	// A Go number given as a cotangent takes the dtype the VJP expects.
+	g, err = jacobi.Eval(func(x *jacobi.Node) *jacobi.Node {
+		_, vj := jacobi.VJPOf(func(x *jacobi.Node) *jacobi.Node { return x.Square().Sum() }, x, jacobi.Scalar(1))
+		return vj
+	}, x32)
+	if err != nil || g.DType() != f32 || g.Data32()[0] != 2*x32.Data32()[0] {
+		t.Errorf("VJPOf with a weakly typed cotangent: %v, %v", g, err)
+	}
 	// WithDType converts a one-shot derivative's input.
 	j, err := jacobi.BatchJacobian(netOf(t, f32), x32.Convert(f64), jacobi.WithDType(f32))
 	if err != nil || j.DType() != f32 {

@@ -341,6 +341,11 @@ func (c *transformation) apply() []*Node {
 	}
 	callArgs := append(argVars, t.b.CapturedOuter...)
 	for _, e := range c.extra {
+		if e.weak && len(callArgs) < len(q.In) {
+			// A Go number (a cotangent of 1) takes the dtype the program
+			// expects.
+			e = &Node{c: e.c.Convert(q.In[len(callArgs)].DType)}
+		}
 		v, err := varIn(parent, e)
 		if err != nil {
 			return fail(err)

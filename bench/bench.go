@@ -11,12 +11,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // Result is the measurement of one method on one case.
 type Result struct {
 	Case   string // the case's name
 	Method string // the method's name (MethodJacobi is the library's default)
+	DType  string // the case's dtype, "float64" or "float32"
 	// Seconds is the median wall time of one run on the whole batch.
 	Seconds float64
 	// GFLOPs is the cost model's FLOP count for the run divided by Seconds,
@@ -33,8 +36,9 @@ type Result struct {
 	Err float64
 	// Kernels is the kernel path the run used (see Machine).
 	Kernels string
-	// OfDGEMM is GFLOPs as a fraction of the machine's DGEMM rate measured
-	// in the same run (Machine.DGEMM); 0 when either is unknown.
+	// OfDGEMM is GFLOPs as a fraction of the machine's GEMM rate in the
+	// case's dtype measured in the same run (Machine.DGEMM, or SGEMM for a
+	// float32 case); 0 when either is unknown.
 	OfDGEMM float64
 }
 
@@ -84,11 +88,18 @@ func Run(cases []Case, opts Options) ([]Result, error) {
 			return nil, fmt.Errorf("bench: no case named %q", name)
 		}
 	}
-	mc := MeasureMachine(min(opts.Budget/2, time.Second))
+	f32 := slices.ContainsFunc(cases, func(c Case) bool {
+		return c.dtype() == tensor.Float32 && (len(opts.Only) == 0 || slices.Contains(opts.Only, c.Name))
+	})
+	mc := MeasureMachine(min(opts.Budget/2, time.Second), f32)
 	if opts.Machine != nil {
 		*opts.Machine = mc
 	}
-	progress(fmt.Sprintf("DGEMM %d³ on %d workers: %.1f GFLOP/s (%s kernels)", dgemmSize, mc.Workers, mc.DGEMM, mc.Kernels))
+	if f32 {
+		progress(fmt.Sprintf("DGEMM %d³ on %d workers: %.1f GFLOP/s, SGEMM %.1f GFLOP/s (%s kernels)", dgemmSize, mc.Workers, mc.DGEMM, mc.SGEMM, mc.Kernels))
+	} else {
+		progress(fmt.Sprintf("DGEMM %d³ on %d workers: %.1f GFLOP/s (%s kernels)", dgemmSize, mc.Workers, mc.DGEMM, mc.Kernels))
+	}
 	var results []Result
 	var errs []error
 	for _, c := range cases {
@@ -102,8 +113,8 @@ func Run(cases []Case, opts Options) ([]Result, error) {
 		rs, err := runCase(c, opts, progress)
 		for i := range rs {
 			rs[i].Kernels = mc.Kernels
-			if mc.DGEMM > 0 {
-				rs[i].OfDGEMM = rs[i].GFLOPs / mc.DGEMM
+			if g := mc.GEMMRate(rs[i].DType); g > 0 {
+				rs[i].OfDGEMM = rs[i].GFLOPs / g
 			}
 		}
 		results = append(results, rs...)
@@ -219,7 +230,7 @@ func prepareMethod(s *setup, m method) (*timed, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &timed{r: Result{Case: s.c.Name, Method: m.name, PeakBytes: peak}, p: p, out: out}, nil
+	return &timed{r: Result{Case: s.c.Name, Method: m.name, DType: s.c.dtype().String(), PeakBytes: peak}, p: p, out: flatten(out)}, nil
 }
 
 // inTurns runs every method once per round, in order, recording its time,
@@ -312,6 +323,15 @@ func sampleHeap(fn func() error) (uint64, error) {
 	close(done)
 	wg.Wait()
 	return max(peak.Load(), end), err
+}
+
+// flatten concatenates the values of ts as float64 (outside the timed runs).
+func flatten(ts []*tensor.Tensor) []float64 {
+	var out []float64
+	for _, t := range ts {
+		out = append(out, t.Float64s()...)
+	}
+	return out
 }
 
 // maxAbsDiff returns the largest |a[i]-b[i]|, +Inf when the lengths differ

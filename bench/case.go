@@ -15,19 +15,31 @@ import (
 	"os"
 
 	"github.com/jacobi-ad/jacobi/nn"
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // Case is one benchmark case: an MLP sizes[0] -> ... -> sizes[len-1] with
 // the activation between layers (none after the last), a batch of Batch
 // standard-normal inputs, and the derivative to compute ("jacobian",
-// "hessian", "laplacian" or "pinn_step"). The JSON field names are those of
-// cases.json.
+// "hessian", "laplacian" or "pinn_step"), all in DType ("float64", the
+// default, or "float32": the weights and the batch are drawn in float64
+// and rounded). The JSON field names are those of cases.json.
 type Case struct {
 	Name       string `json:"name"`
 	Sizes      []int  `json:"sizes"`
 	Activation string `json:"activation"`
 	Batch      int    `json:"batch"`
 	Derivative string `json:"derivative"`
+	DType      string `json:"dtype,omitempty"`
+}
+
+// dtype returns the case's dtype (float64 when DType is empty).
+func (c Case) dtype() tensor.DType {
+	if c.DType == "" {
+		return tensor.Float64
+	}
+	dt, _ := tensor.ParseDType(c.DType) // checked by validate
+	return dt
 }
 
 // Derivative kinds a Case may ask for.
@@ -93,6 +105,9 @@ func (c Case) validate() error {
 	}
 	if c.Batch < 1 {
 		return fmt.Errorf("batch %d: must be at least 1", c.Batch)
+	}
+	if c.DType != "" && c.DType != "float64" && c.DType != "float32" {
+		return fmt.Errorf("dtype %q: want float64 or float32", c.DType)
 	}
 	if _, ok := nn.Activations[c.Activation]; !ok {
 		return fmt.Errorf("unknown activation %q (want one of %v)", c.Activation, nn.ActivationNames())

@@ -38,17 +38,21 @@ func newSetup(c Case, seed uint64) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setup{c: c, m: m, x: tensor.Randn(rng, c.Batch, c.in()), eye: tensor.Eye(c.in())}, nil
+	dt := c.dtype()
+	return &setup{c: c, m: m.Convert(dt), x: tensor.Randn(rng, c.Batch, c.in()).Convert(dt), eye: tensor.Eye(c.in()).Convert(dt)}, nil
 }
 
 // prepared is a method ready to time: run computes the derivative of the
-// whole batch and returns its values flattened in the layout of the
-// "jacobi" method; flops is the cost model's count for one run (0 when the
-// method has no program to count).
+// whole batch and returns it, in the case's dtype, as tensors whose values
+// in order are laid out as the "jacobi" method's; flops is the cost
+// model's count for one run (0 when the method has no program to count).
 type prepared struct {
-	run   func() ([]float64, error)
+	run   func() ([]*tensor.Tensor, error)
 	flops float64
 }
+
+// withDType is the case's dtype as an option of Compile and Trace.
+func (s *setup) withDType() jacobi.RunOption { return jacobi.WithDType(s.c.dtype()) }
 
 // method is one way to compute a case's derivative. skip reports why the
 // method is left out for a case ("" to run it).
@@ -153,7 +157,7 @@ func traceOf(h *jacobi.Node, eye *tensor.Tensor) *jacobi.Node {
 // the whole batch.
 func compiled(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 	return func(s *setup) (*prepared, error) {
-		c, err := jacobi.Compile(fn(s), []int{s.c.in()})
+		c, err := jacobi.Compile(fn(s), []int{s.c.in()}, s.withDType())
 		if err != nil {
 			return nil, err
 		}
@@ -161,12 +165,12 @@ func compiled(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &prepared{flops: cost.FLOPs, run: func() ([]float64, error) {
+		return &prepared{flops: cost.FLOPs, run: func() ([]*tensor.Tensor, error) {
 			y, err := c.Run(s.x)
 			if err != nil {
 				return nil, err
 			}
-			return y.Data(), nil
+			return []*tensor.Tensor{y}, nil
 		}}, nil
 	}
 }
@@ -174,7 +178,7 @@ func compiled(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 // loop compiles fn once and runs it on one sample at a time.
 func loop(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 	return func(s *setup) (*prepared, error) {
-		c, err := jacobi.Compile(fn(s), []int{s.c.in()})
+		c, err := jacobi.Compile(fn(s), []int{s.c.in()}, s.withDType())
 		if err != nil {
 			return nil, err
 		}
@@ -183,21 +187,16 @@ func loop(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 			return nil, err
 		}
 		in, b := s.c.in(), s.c.Batch
-		return &prepared{flops: cost.FLOPs * float64(b), run: func() ([]float64, error) {
-			var out []float64
+		return &prepared{flops: cost.FLOPs * float64(b), run: func() ([]*tensor.Tensor, error) {
+			out := make([]*tensor.Tensor, b)
 			for i := range b {
-				row, err := tensor.New([]int{1, in}, s.x.Data()[i*in:(i+1)*in])
+				row, err := rows(s.x, i*in, (i+1)*in, []int{1, in})
 				if err != nil {
 					return nil, err
 				}
-				y, err := c.Run(row)
-				if err != nil {
+				if out[i], err = c.Run(row); err != nil {
 					return nil, fmt.Errorf("sample %d: %w", i, err)
 				}
-				if out == nil {
-					out = make([]float64, 0, b*y.Len())
-				}
-				out = append(out, y.Data()...)
 			}
 			return out, nil
 		}}, nil
@@ -206,7 +205,35 @@ func loop(fn func(s *setup) jacobi.Fn) func(s *setup) (*prepared, error) {
 
 // traced traces f of one input at the batch's shape once and times its Run.
 func traced(s *setup, f jacobi.Fn) (*jacobi.Traced, error) {
-	return jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, [][]int{s.x.Shape()})
+	return jacobi.Trace(func(in []*jacobi.Node) []*jacobi.Node { return []*jacobi.Node{f(in[0])} }, [][]int{s.x.Shape()}, s.withDType())
+}
+
+// rows returns the tensor of the given shape over t's values lo to hi.
+func rows(t *tensor.Tensor, lo, hi int, shape []int) (*tensor.Tensor, error) {
+	if t.DType() == tensor.Float32 {
+		return tensor.New32(shape, t.Data32()[lo:hi])
+	}
+	return tensor.New(shape, t.Data()[lo:hi])
+}
+
+// diagonalBlocks returns the blocks (i, j, i) of full, a (b, m, b, n)
+// array of T, as (b, m, n): what a generic Jacobian user keeps.
+func diagonalBlocks[T tensor.Float](full []T, b, m, n int) []T {
+	d := make([]T, b*m*n)
+	for i := range b {
+		for o := range m {
+			copy(d[(i*m+o)*n:(i*m+o+1)*n], full[((i*m+o)*b+i)*n:][:n])
+		}
+	}
+	return d
+}
+
+// blocksOf is diagonalBlocks of a tensor, shaped (b, m, n).
+func blocksOf(full *tensor.Tensor, b, m, n int) (*tensor.Tensor, error) {
+	if full.DType() == tensor.Float32 {
+		return tensor.New32([]int{b, m, n}, diagonalBlocks(full.Data32(), b, m, n))
+	}
+	return tensor.New([]int{b, m, n}, diagonalBlocks(full.Data(), b, m, n))
 }
 
 // naiveJacobian computes the full Jacobian (b, out, b, in) of the batch,
@@ -217,19 +244,13 @@ func naiveJacobian(s *setup) (*prepared, error) {
 		return nil, err
 	}
 	b, out, in := s.c.Batch, s.c.out(), s.c.in()
-	return &prepared{flops: t.Cost().FLOPs, run: func() ([]float64, error) {
+	return &prepared{flops: t.Cost().FLOPs, run: func() ([]*tensor.Tensor, error) {
 		res, err := t.Run(s.x)
 		if err != nil {
 			return nil, err
 		}
-		full := res[0].Data() // (b, out, b, in)
-		d := make([]float64, b*out*in)
-		for i := range b {
-			for o := range out {
-				copy(d[(i*out+o)*in:(i*out+o+1)*in], full[((i*out+o)*b+i)*in:][:in])
-			}
-		}
-		return d, nil
+		d, err := blocksOf(res[0], b, out, in) // of (b, out, b, in)
+		return []*tensor.Tensor{d}, err
 	}}, nil
 }
 
@@ -243,19 +264,13 @@ func naiveHessian(s *setup) (*prepared, error) {
 		return nil, err
 	}
 	b, in := s.c.Batch, s.c.in()
-	return &prepared{flops: t.Cost().FLOPs, run: func() ([]float64, error) {
+	return &prepared{flops: t.Cost().FLOPs, run: func() ([]*tensor.Tensor, error) {
 		res, err := t.Run(s.x)
 		if err != nil {
 			return nil, err
 		}
-		full := res[0].Data() // (b, in, b, in)
-		d := make([]float64, b*in*in)
-		for i := range b {
-			for k := range in {
-				copy(d[(i*in+k)*in:(i*in+k+1)*in], full[((i*in+k)*b+i)*in:][:in])
-			}
-		}
-		return d, nil
+		d, err := blocksOf(res[0], b, in, in) // of (b, in, b, in)
+		return []*tensor.Tensor{d}, err
 	}}, nil
 }
 
@@ -276,13 +291,14 @@ func pinnLoss(m *nn.MLP, ps []*jacobi.Node, x *jacobi.Node, eye *tensor.Tensor, 
 	return lap.Add(u(x)).Square().Mean().Add(g.Square().Sum(1).Mean())
 }
 
-// flatParams concatenates the network's parameters into one vector.
+// flatParams concatenates the network's parameters into one vector, in
+// their dtype.
 func flatParams(m *nn.MLP) *tensor.Tensor {
 	var flat []float64
 	for _, p := range m.Params() {
-		flat = append(flat, p.Data()...)
+		flat = append(flat, p.Float64s()...)
 	}
-	return tensor.MustNew([]int{len(flat)}, flat)
+	return tensor.MustNew([]int{len(flat)}, flat).Convert(m.DType()) // exact: float32 values
 }
 
 // pinnCompiled traces the loss and its gradient with respect to all
@@ -316,16 +332,12 @@ func pinnCompiled(viaHessian bool) func(s *setup) (*prepared, error) {
 			}
 			v, g := jacobi.VJPOf(loss, theta, jacobi.Scalar(1))
 			return []*jacobi.Node{v.Reshape(1), g}
-		}, [][]int{flat.Shape(), s.x.Shape()})
+		}, [][]int{flat.Shape(), s.x.Shape()}, s.withDType())
 		if err != nil {
 			return nil, err
 		}
-		return &prepared{flops: t.Cost().FLOPs, run: func() ([]float64, error) {
-			res, err := t.Run(flat, s.x)
-			if err != nil {
-				return nil, err
-			}
-			return append(append([]float64{}, res[0].Data()...), res[1].Data()...), nil
+		return &prepared{flops: t.Cost().FLOPs, run: func() ([]*tensor.Tensor, error) {
+			return t.Run(flat, s.x)
 		}}, nil
 	}
 }
@@ -338,15 +350,11 @@ func pinnValueAndGrad(s *setup) (*prepared, error) {
 	loss := func(in []*jacobi.Node) *jacobi.Node {
 		return pinnLoss(s.m, in[:len(params)], in[len(params)], s.eye, false)
 	}
-	return &prepared{run: func() ([]float64, error) {
+	return &prepared{run: func() ([]*tensor.Tensor, error) {
 		v, gs, err := jacobi.ValueAndGrad(loss, args...)
 		if err != nil {
 			return nil, err
 		}
-		out := append([]float64{}, v.Data()...)
-		for _, g := range gs[:len(params)] {
-			out = append(out, g.Data()...)
-		}
-		return out, nil
+		return append([]*tensor.Tensor{v}, gs[:len(params)]...), nil
 	}}, nil
 }

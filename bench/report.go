@@ -36,10 +36,11 @@ func gflops(g float64) string {
 }
 
 // jsonResult is the JSON form of a Result: the keys of torch_anchor.py's
-// lines plus gflops, peak_bytes, kernels and of_dgemm.
+// lines (dtype included) plus gflops, peak_bytes, kernels and of_dgemm.
 type jsonResult struct {
 	Case      string  `json:"case"`
 	Method    string  `json:"method"`
+	DType     string  `json:"dtype"`
 	Seconds   float64 `json:"seconds"`
 	GFLOPs    float64 `json:"gflops"`
 	PeakBytes uint64  `json:"peak_bytes"`
@@ -49,8 +50,8 @@ type jsonResult struct {
 }
 
 // WriteJSON writes one JSON object per result and line:
-// {"case", "method", "seconds", "gflops", "peak_bytes", "err", "kernels",
-// "of_dgemm"}. An Err that JSON cannot hold (NaN, ±Inf) is written as -1.
+// {"case", "method", "dtype", "seconds", "gflops", "peak_bytes", "err",
+// "kernels", "of_dgemm"}. An Err that JSON cannot hold (NaN, ±Inf) is written as -1.
 func WriteJSON(w io.Writer, rs []Result) error {
 	enc := json.NewEncoder(w)
 	for _, r := range rs {
@@ -58,7 +59,7 @@ func WriteJSON(w io.Writer, rs []Result) error {
 		if math.IsNaN(e) || math.IsInf(e, 0) {
 			e = -1
 		}
-		if err := enc.Encode(jsonResult{r.Case, r.Method, r.Seconds, r.GFLOPs, r.PeakBytes, e, r.Kernels, r.OfDGEMM}); err != nil {
+		if err := enc.Encode(jsonResult{r.Case, r.Method, r.DType, r.Seconds, r.GFLOPs, r.PeakBytes, e, r.Kernels, r.OfDGEMM}); err != nil {
 			return fmt.Errorf("bench: writing %s/%s: %w", r.Case, r.Method, err)
 		}
 	}
@@ -177,11 +178,11 @@ func GeoMeanRatio(cs []Comparison) float64 {
 // the geometric mean of the ratios.
 func WriteComparison(w io.Writer, cs []Comparison) error {
 	var b strings.Builder
-	b.WriteString("| case | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | of DGEMM | fastest jacobi method |\n")
-	b.WriteString("|---|---|---|---|---|--:|--:|--:|--:|--:|---|\n")
+	b.WriteString("| case | dtype | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | of DGEMM | fastest jacobi method |\n")
+	b.WriteString("|---|---|---|---|---|---|--:|--:|--:|--:|--:|---|\n")
 	for _, c := range cs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.4g | %.4g | %.3g | %s | %s | %s (%.4g s) |\n",
-			c.Case.Name, c.Case.Derivative, sizesString(c.Case.Sizes), c.Case.Batch, c.TorchMethod, c.TorchSec,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %.4g | %.4g | %.3g | %s | %s | %s (%.4g s) |\n",
+			c.Case.Name, c.Case.dtype(), c.Case.Derivative, sizesString(c.Case.Sizes), c.Case.Batch, c.TorchMethod, c.TorchSec,
 			c.JacobiSec, c.Ratio, gflops(c.JacobiGF), percent(c.JacobiOfGEMM), c.BestMethod, c.BestSec)
 	}
 	fmt.Fprintf(&b, "\nGeometric mean of the ratios over %d cases: %.3g (above 1: jacobi faster).\n", len(cs), GeoMeanRatio(cs))

@@ -15,7 +15,7 @@ import (
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("jacobi bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cases := fs.String("cases", "", "cases `file` with the schema of shared/bench/cases.json (default: the standard cases, embedded)")
+	cases := fs.String("cases", "", "cases `file` with the schema of shared/bench/cases.json, a case's optional \"dtype\": \"float32\" included (default: the standard cases, embedded; bench/cases_float32.json holds them in float32)")
 	only := fs.String("only", "", "comma-separated case `names` to run (default: all)")
 	methods := fs.String("methods", "", "comma-separated `methods` to run besides jacobi (default: all)")
 	budget := fs.Duration("budget", 0, "timing `budget` per method (default 2s)")
