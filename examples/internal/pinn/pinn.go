@@ -137,8 +137,7 @@ func ReadNpy(path string) (*tensor.Tensor, error) { return npy.ReadFile(path) }
 // WriteNpy writes a float64 .npy file atomically.
 func WriteNpy(path string, t *tensor.Tensor) error { return npy.WriteFile(path, t) }
 
-// Field is one panel of a picture: values on the grid, row-major with the
-// horizontal coordinate varying fastest… see Panels.
+// Field is one panel of a picture: a value at every point of Panels' grid.
 type Field struct {
 	Title  string
 	Values []float64 // len(xs)·len(ys), index iy·len(xs) + ix
