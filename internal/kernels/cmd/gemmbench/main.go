@@ -6,10 +6,10 @@
 //
 //	go run -tags openblas ./internal/kernels/cmd/gemmbench -trials 20
 //
-// Each trial times one library for about -dur; the table holds the best
-// trial of each (best-of is the least noisy statistic on a shared machine).
-// OpenBLAS's helper threads spin after a call, so a pause follows every
-// OpenBLAS trial before the next one starts. JACOBI_KERNEL picks jacobi's
+// Each trial times one library for about -dur, after one untimed call that
+// wakes its threads; the table holds the best trial of each (best-of is the
+// least noisy statistic on a shared machine). OpenBLAS's helper threads
+// spin after a call, so a pause follows every trial of either library. JACOBI_KERNEL picks jacobi's
 // kernel path as everywhere; OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE pick
 // OpenBLAS's kernels (the tool prints which it used). -tune mc,kc grids the
 // blocking instead.
@@ -169,6 +169,7 @@ func (t *timer) calibrate(dur time.Duration) {
 }
 
 func (t *timer) trial() {
+	t.fn() // untimed: wakes the library's threads
 	start := clock()
 	for i := 0; i < t.reps; i++ {
 		t.fn()
@@ -203,7 +204,7 @@ func runCompare(shapes [][3]int, threads []int, dtype string, trials int, dur ti
 			for t := 0; t < trials; t++ {
 				jac.trial()
 				if other != nil {
-					time.Sleep(5 * time.Millisecond)
+					settle()
 					other.trial()
 					settle()
 				}
