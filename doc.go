@@ -56,6 +56,23 @@
 // several, for Trace) or a LossFn (several to one single-element node, for
 // ValueAndGrad).
 //
+// # Precision
+//
+// Values are float64 or float32 (tensor.DType). A function traced on
+// float32 inputs computes in float32 — its derivatives too, with float32
+// kernels (SGEMM, float32 elementwise maps): twice the SIMD lanes, half the
+// bytes — and returns float32: BatchJacobian(f, x32) is float32. The
+// one-shot functions compute in their input's dtype; Compile and Trace
+// prepare float64 programs unless WithDType says otherwise, and their runs
+// refuse inputs of the other dtype. Operands of one operation have one
+// dtype, or the trace fails naming the operation and the line: convert
+// with Node.Convert, whose derivative is the conversion of the tangent.
+// Go numbers (Scalar, Scale, AddScalar, Clip) are weakly typed, as Python
+// scalars are in JAX: they take the dtype of the values they meet, so
+// x.Scale(0.5) of a float32 x is float32; a tensor constant (Const) keeps
+// its dtype. Results are deterministic in float32 as in float64, whatever
+// the chunk size and the number of workers.
+//
 // # Derivatives inside traced functions
 //
 // Every derivative has a form on nodes (BatchJacobianOf, BatchGradOf,

@@ -37,6 +37,27 @@ func ExampleBatchJacobian() {
 	// sample 1: [[3.0000 1.0000] [0.5403 0.0000]]
 }
 
+// A float32 batch gives float32 derivatives, computed in float32; the Go
+// number 2 takes the input's dtype.
+func ExampleBatchJacobian_float32() {
+	x := tensor.MustNew32([]int{2, 2}, []float32{
+		0, 2, // sample 0
+		1, 3, // sample 1
+	})
+	g := func(x *jacobi.Node) *jacobi.Node { return f(x).Scale(2) }
+	j, err := jacobi.BatchJacobian(g, x)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(j.DType(), j.Shape())
+	s1 := j.Data32()[4:8] // sample 1
+	fmt.Printf("[[%.5f %.5f] [%.5f %.5f]]\n", s1[0], s1[1], s1[2], s1[3])
+	// Output:
+	// float32 [2 2 2]
+	// [[6.00000 2.00000] [1.08060 0.00000]]
+}
+
 func ExampleBatchJacobian_mixingSamples() {
 	// Centering by the batch mean makes every output depend on every
 	// sample: the per-sample Jacobian is not what the user wants, and
