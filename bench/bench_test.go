@@ -275,6 +275,25 @@ func TestFloat32Cases(t *testing.T) {
 	}
 }
 
+func TestCompareDTypes(t *testing.T) {
+	cases := []Case{{Name: "a_f32", DType: "float32"}, {Name: "b_f32", DType: "float32"}, {Name: "c"}}
+	f32 := []Result{
+		{Case: "a_f32", Method: MethodJacobi, Seconds: 2},
+		{Case: "a_f32", Method: MethodJacobi, Seconds: 1}, // the faster round counts
+		{Case: "a_f32", Method: MethodForward, Seconds: 0.1},
+		{Case: "b_f32", Method: MethodJacobi, Seconds: 1},
+	}
+	f64 := []Result{{Case: "a", Method: MethodJacobi, Seconds: 3}, {Case: "c", Method: MethodJacobi, Seconds: 1}}
+	cs := CompareDTypes(cases, f32, f64)
+	if len(cs) != 1 || cs[0].F64Name != "a" || cs[0].Speedup != 3 {
+		t.Fatalf("comparisons %+v, want a_f32 against a, 3x", cs)
+	}
+	var buf bytes.Buffer
+	if err := WriteDTypeComparison(&buf, cs); err != nil || !strings.Contains(buf.String(), "| a |") || !strings.Contains(buf.String(), "| 3.00 |") {
+		t.Errorf("table %q, %v", buf.String(), err)
+	}
+}
+
 func TestCases(t *testing.T) {
 	def := DefaultCases()
 	if len(def) < 10 {

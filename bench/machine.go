@@ -74,10 +74,10 @@ func gemmRate(budget time.Duration, gemm func()) float64 {
 
 // String is the machine in a few lines, for the head of a report.
 func (m Machine) String() string {
-	s := fmt.Sprintf("CPU: %s\nkernels: %s (%s), %d workers\nDGEMM %d×%d×%d: %.1f GFLOP/s (the reference of the \"of DGEMM\" column)",
+	s := fmt.Sprintf("CPU: %s\nkernels: %s (%s), %d workers\nDGEMM %d×%d×%d: %.1f GFLOP/s (the reference of float64 cases' \"of GEMM\")",
 		m.CPU, m.Kernels, m.GEMM, m.Workers, dgemmSize, dgemmSize, dgemmSize, m.DGEMM)
 	if m.SGEMM > 0 {
-		s += fmt.Sprintf("\nSGEMM %d×%d×%d: %.1f GFLOP/s (the reference of float32 cases)", dgemmSize, dgemmSize, dgemmSize, m.SGEMM)
+		s += fmt.Sprintf("\nSGEMM %d×%d×%d: %.1f GFLOP/s (the reference of float32 cases' \"of GEMM\")", dgemmSize, dgemmSize, dgemmSize, m.SGEMM)
 	}
 	return s
 }

@@ -8,12 +8,14 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/jacobi-ad/jacobi/tensor"
 )
 
 // WriteTable writes the results as an aligned, human-readable table.
 func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tmethod\tseconds\tGFLOP/s\tof DGEMM\tpeak MiB\terr\t")
+	fmt.Fprintln(tw, "case\tmethod\tseconds\tGFLOP/s\tof GEMM\tpeak MiB\terr\t")
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%s\t%s\t%.1f\t%.2g\t\n", r.Case, r.Method, r.Seconds, gflops(r.GFLOPs),
 			percent(r.OfDGEMM), float64(r.PeakBytes)/(1<<20), r.Err)
@@ -178,7 +180,7 @@ func GeoMeanRatio(cs []Comparison) float64 {
 // the geometric mean of the ratios.
 func WriteComparison(w io.Writer, cs []Comparison) error {
 	var b strings.Builder
-	b.WriteString("| case | dtype | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | of DGEMM | fastest jacobi method |\n")
+	b.WriteString("| case | dtype | derivative | sizes | batch | best PyTorch | PyTorch s | jacobi s | ratio (PyTorch/jacobi) | jacobi GFLOP/s | of GEMM | fastest jacobi method |\n")
 	b.WriteString("|---|---|---|---|---|---|--:|--:|--:|--:|--:|---|\n")
 	for _, c := range cs {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %.4g | %.4g | %.3g | %s | %s | %s (%.4g s) |\n",
@@ -196,4 +198,61 @@ func sizesString(s []int) string {
 		parts[i] = fmt.Sprint(v)
 	}
 	return strings.Join(parts, "-")
+}
+
+// DTypeComparison is one case's jacobi default method in float32 and in
+// float64.
+type DTypeComparison struct {
+	Case       Case    // the float32 case
+	F32Sec     float64 // MethodJacobi seconds in float32
+	F64Sec     float64 // MethodJacobi seconds of the float64 case
+	F32GF      float64 // their GFLOP/s
+	F64GF      float64
+	Speedup    float64 // F64Sec / F32Sec
+	F64Name    string  // the float64 case's name
+	F32OfSGEMM float64 // F32GF as a fraction of the SGEMM rate of its run
+	F64OfDGEMM float64 // F64GF as a fraction of the DGEMM rate of its run
+}
+
+// CompareDTypes pairs the MethodJacobi result of every float32 case with
+// that of the float64 case of the same name without the "_f32" suffix, each
+// at its fastest; cases missing on either side are left out.
+func CompareDTypes(cases []Case, f32, f64 []Result) []DTypeComparison {
+	best := func(rs []Result, name string) (Result, bool) {
+		var b Result
+		for _, r := range rs {
+			if r.Case == name && r.Method == MethodJacobi && r.Seconds > 0 && (b.Seconds == 0 || r.Seconds < b.Seconds) {
+				b = r
+			}
+		}
+		return b, b.Seconds > 0
+	}
+	var cs []DTypeComparison
+	for _, c := range cases {
+		if c.dtype() != tensor.Float32 {
+			continue
+		}
+		name64 := strings.TrimSuffix(c.Name, "_f32")
+		a, ok1 := best(f32, c.Name)
+		b, ok2 := best(f64, name64)
+		if !ok1 || !ok2 {
+			continue
+		}
+		cs = append(cs, DTypeComparison{Case: c, F32Sec: a.Seconds, F64Sec: b.Seconds, F32GF: a.GFLOPs, F64GF: b.GFLOPs,
+			Speedup: b.Seconds / a.Seconds, F64Name: name64, F32OfSGEMM: a.OfDGEMM, F64OfDGEMM: b.OfDGEMM})
+	}
+	return cs
+}
+
+// WriteDTypeComparison writes the comparisons as a Markdown table.
+func WriteDTypeComparison(w io.Writer, cs []DTypeComparison) error {
+	var b strings.Builder
+	b.WriteString("| case | derivative | float64 s | float32 s | float32 speed-up | float64 GFLOP/s (of DGEMM) | float32 GFLOP/s (of SGEMM) |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|\n")
+	for _, c := range cs {
+		fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %.2f | %s (%s) | %s (%s) |\n", c.F64Name, c.Case.Derivative, c.F64Sec, c.F32Sec, c.Speedup,
+			gflops(c.F64GF), percent(c.F64OfDGEMM), gflops(c.F32GF), percent(c.F32OfSGEMM))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

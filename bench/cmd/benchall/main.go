@@ -4,7 +4,7 @@
 // machine) it prints a Markdown comparison with the fastest PyTorch method
 // of every case.
 //
-//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-methods m,n] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-results jacobi.jsonl] [-cpuprofile FILE]
+//	go run ./bench/cmd/benchall [-cases FILE] [-only a,b] [-methods m,n] [-budget 2s] [-json out.jsonl] [-torch torch.jsonl] [-results jacobi.jsonl [-f64 jacobi64.jsonl]] [-cpuprofile FILE]
 package main
 
 import (
@@ -28,6 +28,7 @@ func main() {
 	jsonOut := flag.String("json", "", "write the results as JSON lines to this file")
 	torch := flag.String("torch", "", "torch_anchor.py's JSON lines to compare with")
 	results := flag.String("results", "", "do not run: read jacobi's results from this file (JSON lines of -json) and compare them with -torch")
+	f64 := flag.String("f64", "", "with -results of float32 cases: jacobi's float64 results (JSON lines) to compare them with, case X_f32 against X")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -45,7 +46,7 @@ func main() {
 	}
 	var err error
 	if *results != "" {
-		err = compareOnly(*casesPath, *results, *torch)
+		err = compareOnly(*casesPath, *results, *torch, *f64)
 	} else {
 		err = run(*casesPath, *only, *methods, *budget, *jsonOut, *torch)
 	}
@@ -77,7 +78,7 @@ func readResults(path string) ([]bench.Result, error) {
 
 // compareOnly prints the comparison of saved results, and jacobi's
 // results at their fastest, without running anything.
-func compareOnly(casesPath, results, torch string) error {
+func compareOnly(casesPath, results, torch, f64 string) error {
 	if torch == "" {
 		return fmt.Errorf("-results needs -torch")
 	}
@@ -95,6 +96,17 @@ func compareOnly(casesPath, results, torch string) error {
 	}
 	if err := bench.WriteComparison(os.Stdout, bench.Compare(cases, ours, anchor)); err != nil {
 		return err
+	}
+	if f64 != "" {
+		rs64, err := readResults(f64)
+		if err != nil {
+			return err
+		}
+		fmt.Println("\njacobi in float32 against float64 (fastest of the rounds):")
+		fmt.Println()
+		if err := bench.WriteDTypeComparison(os.Stdout, bench.CompareDTypes(cases, ours, rs64)); err != nil {
+			return err
+		}
 	}
 	fmt.Println("\njacobi, every method (fastest of the rounds):\n\n```")
 	if err := bench.WriteTable(os.Stdout, bench.Fastest(ours)); err != nil {
