@@ -18,7 +18,7 @@ package kernels
 // overflow is at 709.78: Exp here is right there.) Large maps are split over the worker pool; each
 // element is computed the same way whatever the split.
 
-func checkLen(dst []float64, srcs ...[]float64) {
+func checkLen[T float32 | float64](dst []T, srcs ...[]T) {
 	for _, s := range srcs {
 		if len(s) != len(dst) {
 			panic("kernels: elementwise: length mismatch")
@@ -48,7 +48,7 @@ func serialMap(n int) bool { return n <= 2*mapChunk || pool.workers.Load() == 1 
 
 // map1, map2, map3 and mapScaled apply a slice kernel to dst and its
 // operands, in parallel chunks when they are long.
-func map1(dst, a []float64, f func(dst, a []float64)) {
+func map1[T float32 | float64](dst, a []T, f func(dst, a []T)) {
 	if serialMap(len(dst)) {
 		f(dst, a)
 		return
@@ -56,7 +56,7 @@ func map1(dst, a []float64, f func(dst, a []float64)) {
 	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], a[lo:hi]) })
 }
 
-func map2(dst, a, b []float64, f func(dst, a, b []float64)) {
+func map2[T float32 | float64](dst, a, b []T, f func(dst, a, b []T)) {
 	if serialMap(len(dst)) {
 		f(dst, a, b)
 		return
@@ -64,7 +64,7 @@ func map2(dst, a, b []float64, f func(dst, a, b []float64)) {
 	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
-func map3(dst, a, b, c []float64, f func(dst, a, b, c []float64)) {
+func map3[T float32 | float64](dst, a, b, c []T, f func(dst, a, b, c []T)) {
 	if serialMap(len(dst)) {
 		f(dst, a, b, c)
 		return
@@ -72,7 +72,7 @@ func map3(dst, a, b, c []float64, f func(dst, a, b, c []float64)) {
 	parallelMap(len(dst), func(lo, hi int) { f(dst[lo:hi], a[lo:hi], b[lo:hi], c[lo:hi]) })
 }
 
-func mapScaled(dst []float64, alpha float64, a []float64, f func(dst []float64, alpha float64, a []float64)) {
+func mapScaled[T float32 | float64](dst []T, alpha T, a []T, f func(dst []T, alpha T, a []T)) {
 	if serialMap(len(dst)) {
 		f(dst, alpha, a)
 		return

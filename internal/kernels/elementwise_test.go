@@ -326,6 +326,7 @@ func BenchmarkMap(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					c.fn(dst, in)
 				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 			})
 		}
 		b.Run(fmt.Sprintf("MathExp/%d", n), func(b *testing.B) {
@@ -360,12 +361,14 @@ func BenchmarkFused(b *testing.B) {
 			{"Axpy", 3, func() { Axpy(d, 0.5, x) }},
 			{"TanhWithDeriv", 3, func() { TanhWithDeriv(d, c, x) }},
 			{"SumAxis", 1, func() { SumAxis(d[:n/256], x, 1, 256, n/256) }},
+			{"SumAxisRows", 1, func() { SumAxis(d[:n/256], x, n/256, 256, 1) }},
 		} {
 			b.Run(fmt.Sprintf("%s/%d", f.name, n), func(b *testing.B) {
 				b.SetBytes(int64(8 * f.streams * n))
 				for i := 0; i < b.N; i++ {
 					f.fn()
 				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 			})
 		}
 	}

@@ -41,6 +41,7 @@ func header() {
 func main() {
 	out := flag.String("out", "ukernel_amd64.s", "output file for the GEMM kernels")
 	mapsOut := flag.String("maps", "elementwise_amd64.s", "output file for the elementwise maps")
+	maps32Out := flag.String("maps32", "elementwise32_amd64.s", "output file for the float32 elementwise maps")
 	flag.Parse()
 	header()
 	for _, k := range gemmKernels() {
@@ -63,6 +64,12 @@ func main() {
 	genDot512()
 	genDot2()
 	if err := os.WriteFile(*mapsOut, w.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	w.Reset()
+	header()
+	genF32()
+	if err := os.WriteFile(*maps32Out, w.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
