@@ -1,67 +1,39 @@
 package kernels
 
-import "math"
+// The names package op and exec used while the float32 maps were being
+// written (scalar stand-ins computed in float64). They now forward to the
+// float32 maps; once op and exec call Exp32, Tanh32, … directly, this file
+// goes.
 
-// FALLBACK (float32 work, to be removed): scalar float32 maps in plain Go,
-// computed in float64 and rounded, standing in for the vectorised float32
-// maps that helper f32maps is writing (Exp32, Tanh32, … in
-// elementwise32.go). Package op calls these until those land; then op
-// calls the real ones and this file goes.
+// Exp32Fallback is Exp32.
+func Exp32Fallback(dst, src []float32) { Exp32(dst, src) }
 
-func map32Fallback(dst, src []float32, f func(float64) float64) {
-	src = src[:len(dst)]
-	for i, v := range src {
-		dst[i] = float32(f(float64(v)))
-	}
-}
+// Log32Fallback is Log32.
+func Log32Fallback(dst, src []float32) { Log32(dst, src) }
 
-// Exp32Fallback sets dst[i] = exp(src[i]) (scalar stand-in).
-func Exp32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Exp) }
+// Log1p32Fallback is Log1p32.
+func Log1p32Fallback(dst, src []float32) { Log1p32(dst, src) }
 
-// Log32Fallback sets dst[i] = log(src[i]) (scalar stand-in).
-func Log32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Log) }
+// Tanh32Fallback is Tanh32.
+func Tanh32Fallback(dst, src []float32) { Tanh32(dst, src) }
 
-// Log1p32Fallback sets dst[i] = log(1+src[i]) (scalar stand-in).
-func Log1p32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Log1p) }
+// Sigmoid32Fallback is Sigmoid32.
+func Sigmoid32Fallback(dst, src []float32) { Sigmoid32(dst, src) }
 
-// Tanh32Fallback sets dst[i] = tanh(src[i]) (scalar stand-in).
-func Tanh32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Tanh) }
+// Sin32Fallback is Sin32.
+func Sin32Fallback(dst, src []float32) { Sin32(dst, src) }
 
-// Sigmoid32Fallback sets dst[i] = 1/(1+exp(-src[i])) (scalar stand-in).
-func Sigmoid32Fallback(dst, src []float32) {
-	map32Fallback(dst, src, func(x float64) float64 {
-		if x >= 0 {
-			return 1 / (1 + math.Exp(-x))
-		}
-		e := math.Exp(x)
-		return e / (1 + e)
-	})
-}
+// Cos32Fallback is Cos32.
+func Cos32Fallback(dst, src []float32) { Cos32(dst, src) }
 
-// Sin32Fallback sets dst[i] = sin(src[i]) (scalar stand-in).
-func Sin32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Sin) }
+// Erf32Fallback is Erf32.
+func Erf32Fallback(dst, src []float32) { Erf32(dst, src) }
 
-// Cos32Fallback sets dst[i] = cos(src[i]) (scalar stand-in).
-func Cos32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Cos) }
+// Sqrt32Fallback is Sqrt32.
+func Sqrt32Fallback(dst, src []float32) { Sqrt32(dst, src) }
 
-// Erf32Fallback sets dst[i] = erf(src[i]) (scalar stand-in).
-func Erf32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Erf) }
+// Add32Fallback is Add32.
+func Add32Fallback(dst, a, b []float32) { Add32(dst, a, b) }
 
-// Sqrt32Fallback sets dst[i] = √src[i] (scalar stand-in).
-func Sqrt32Fallback(dst, src []float32) { map32Fallback(dst, src, math.Sqrt) }
-
-// Add32Fallback sets dst[i] = a[i] + b[i] (scalar stand-in).
-func Add32Fallback(dst, a, b []float32) {
-	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] = a[i] + b[i]
-	}
-}
-
-// Mul32Fallback sets dst[i] = a[i] · b[i] (scalar stand-in).
-func Mul32Fallback(dst, a, b []float32) {
-	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] = a[i] * b[i]
-	}
-}
+// Mul32Fallback is Mul32.
+func Mul32Fallback(dst, a, b []float32) { Mul32(dst, a, b) }
