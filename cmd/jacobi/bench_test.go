@@ -37,12 +37,12 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	// The table says where it was measured: the CPU, the kernels, the
-	// DGEMM rate its "of DGEMM" column is read against.
+	// DGEMM rate its "of GEMM" column is read against (float64 cases).
 	out.Reset()
 	if code := run([]string{"bench", "--only", "seed_tiny", "--budget", "20ms", "--quiet"}, &out, &errb, false); code != 0 {
 		t.Fatalf("table: exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"CPU: ", "kernels: " + kernels.Path(), "DGEMM 1024×1024×1024: ", "of DGEMM"} {
+	for _, want := range []string{"CPU: ", "kernels: " + kernels.Path(), "DGEMM 1024×1024×1024: ", "of GEMM"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
