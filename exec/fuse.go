@@ -47,9 +47,10 @@ type group struct {
 	shape   []int
 	dtype   tensor.DType
 	members []member
-	index   map[*ir.Var]int // value -> member that makes it
-	bufs    map[int]bool    // the members' buffers
-	ext     []layout        // operands from outside the group
+	index   map[*ir.Var]int  // value -> member that makes it
+	bufs    map[int]bool     // the members' buffers
+	ext     []layout         // operands from outside the group
+	extAt   map[[2]int][]int // ext's indices by buffer and offset
 }
 
 type member struct {
@@ -67,7 +68,7 @@ type operandRef struct {
 }
 
 func newGroup(shape []int, dt tensor.DType) *group {
-	return &group{shape: shape, dtype: dt, index: map[*ir.Var]int{}, bufs: map[int]bool{}}
+	return &group{shape: shape, dtype: dt, index: map[*ir.Var]int{}, bufs: map[int]bool{}, extAt: map[[2]int][]int{}}
 }
 
 // accepts reports whether e can join the group: same shape and dtype, and
@@ -99,10 +100,20 @@ func (g *group) add(c *compiler, e *ir.Eqn, in []layout) {
 		}
 		// An outside value read by several members is read (and, if
 		// strided, gathered) once per block.
-		k := slices.IndexFunc(g.ext, func(l layout) bool { return sameLayout(l, in[i]) })
+		// (Looked up by buffer and offset: a group of thousands of members
+		// must not scan its operands for each.)
+		at := [2]int{in[i].buf, in[i].off}
+		k := -1
+		for _, j := range g.extAt[at] {
+			if sameLayout(g.ext[j], in[i]) {
+				k = j
+				break
+			}
+		}
 		if k < 0 {
 			g.ext = append(g.ext, in[i])
 			k = len(g.ext) - 1
+			g.extAt[at] = append(g.extAt[at], k)
 		}
 		m.args = append(m.args, operandRef{i: k})
 	}

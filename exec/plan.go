@@ -38,12 +38,12 @@ func (c *compiler) use(l layout) {
 }
 
 func compilePlan(p *ir.Program) (*compiler, error) {
-	c := &compiler{lay: map[*ir.Var]layout{}}
+	c := &compiler{lay: make(map[*ir.Var]layout, len(p.In)+len(p.Eqns))}
 	for i, v := range p.In {
 		c.bufs = append(c.bufs, bufInfo{kind: bufInput, dtype: v.DType, input: i})
 		c.lay[v] = layout{buf: len(c.bufs) - 1, shape: v.Shape, strides: tensor.Strides(v.Shape)}
 	}
-	consumers := map[*ir.Var][]*ir.Eqn{}
+	consumers := make(map[*ir.Var][]*ir.Eqn, len(p.In)+len(p.Eqns))
 	for _, e := range p.Eqns {
 		for _, v := range e.In {
 			consumers[v] = append(consumers[v], e)

@@ -3,7 +3,9 @@ package op
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -205,6 +207,46 @@ type Rules interface {
 // the one its families derive. It fails, naming the missing rules, for a
 // primitive that has neither: such a primitive does not exist.
 func RulesOf(p ir.Primitive) (Rules, error) {
+	cache := cacheable(reflect.TypeOf(p))
+	if cache {
+		if r, ok := rulesCache.Load(p); ok {
+			return r.(Rules), nil
+		}
+	}
+	r, err := rulesOf(p)
+	if err == nil && cache {
+		rulesCache.Store(p, r)
+	}
+	return r, err
+}
+
+// rulesCache holds the rules of primitives whose parameters are plain
+// values (see cacheable): assembling them is a good part of a transform's
+// time, every equation asking again.
+var rulesCache, cacheableTypes sync.Map
+
+// cacheable reports whether primitives of type t can key rulesCache: a
+// struct of integers, strings and booleans only, so that equal values have
+// equal rules and the cache holds no pointers (a constant's tensor).
+func cacheable(t reflect.Type) bool {
+	if c, ok := cacheableTypes.Load(t); ok {
+		return c.(bool)
+	}
+	c := t.Kind() == reflect.Struct
+	for i := 0; c && i < t.NumField(); i++ {
+		switch t.Field(i).Type.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.String:
+		default:
+			c = false
+		}
+	}
+	cacheableTypes.Store(t, c)
+	return c
+}
+
+func rulesOf(p ir.Primitive) (Rules, error) {
 	r := ruleSet{Primitive: p}
 	var missing []string
 	var ok bool

@@ -25,8 +25,8 @@ func JVP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 		return nil, fmt.Errorf("jvp: %d flags for %d inputs", len(wrt), len(p.In))
 	}
 	b := ir.NewBuilder(nil)
-	env := map[*ir.Var]*ir.Var{}
-	tan := map[*ir.Var]*ir.Var{}
+	env := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
+	tan := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
 	for _, v := range p.In {
 		env[v] = b.InputLike(v)
 	}
@@ -107,7 +107,7 @@ func VJP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 	}
 
 	b := ir.NewBuilder(nil)
-	env := map[*ir.Var]*ir.Var{}
+	env := make(map[*ir.Var]*ir.Var, len(jp.In)+len(jp.Eqns))
 	for _, v := range jp.In[:n] {
 		env[v] = b.InputLike(v)
 	}
@@ -126,7 +126,7 @@ func VJP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 		b.Src = e.Src
 		env[e.Out] = b.Emit(e.Prim, args...)
 	}
-	ct := map[*ir.Var]*ir.Var{}
+	ct := make(map[*ir.Var]*ir.Var, len(jp.Eqns))
 	for i, v := range jp.Out[len(p.Out):] {
 		if linear[v] {
 			ct[v] = op.AddZ(b, ct[v], cts[i])
@@ -180,8 +180,8 @@ func Vmap(p *ir.Program, batched []bool, n int) (*ir.Program, error) {
 		return nil, fmt.Errorf("vmap: %d flags for %d inputs", len(batched), len(p.In))
 	}
 	b := ir.NewBuilder(nil)
-	env := map[*ir.Var]*ir.Var{}
-	bat := map[*ir.Var]bool{}
+	env := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
+	bat := make(map[*ir.Var]bool, len(p.In)+len(p.Eqns))
 	for i, v := range p.In {
 		if batched[i] {
 			env[v] = b.InputOf(v.DType, append([]int{n}, v.Shape...))

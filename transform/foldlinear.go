@@ -1,6 +1,9 @@
 package transform
 
 import (
+	"container/heap"
+	"slices"
+
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -25,30 +28,34 @@ const (
 // equations it makes dead, counting the elements they write as well as
 // their FLOPs; the others are left to the chain.
 func foldLinear(p *ir.Program) (*ir.Program, bool, error) {
-	defAt := map[*ir.Var]int{}
-	konst := map[*ir.Var]bool{}
-	uses := map[*ir.Var]int{}
-	isOut := map[*ir.Var]bool{}
+	defAt := make(map[*ir.Var]int, len(p.Eqns))
+	konst := make(map[*ir.Var]bool, len(p.Eqns))
+	users := make(map[*ir.Var][]int, len(p.In)+len(p.Eqns)) // the equations that use a value, in order
+	isOut := make(map[*ir.Var]bool, len(p.Out))
 	for _, v := range p.Out {
 		isOut[v] = true
 	}
 	for i, e := range p.Eqns {
 		defAt[e.Out] = i
 		k := true
-		for _, v := range e.In {
-			uses[v]++
+		for j, v := range e.In {
+			if !slices.Contains(e.In[:j], v) {
+				users[v] = append(users[v], i)
+			}
 			k = k && konst[v]
 		}
-		konst[e.Out] = k
+		if k {
+			konst[e.Out] = true
+		}
 	}
 
 	var folds []linearFold
 	taken := map[*ir.Var]bool{}
-	try := func(v *ir.Var, from int) {
-		if konst[v] || taken[v] || v.Size() > foldMaxIn || uses[v] == 0 {
+	try := func(v *ir.Var) {
+		if konst[v] || taken[v] || v.Size() > foldMaxIn || len(users[v]) == 0 {
 			return
 		}
-		f, ok := linearChain(p, v, from, konst, uses, isOut)
+		f, ok := linearChain(p, v, konst, users, isOut)
 		if !ok {
 			return
 		}
@@ -58,10 +65,10 @@ func foldLinear(p *ir.Program) (*ir.Program, bool, error) {
 		folds = append(folds, f)
 	}
 	for _, v := range p.In {
-		try(v, 0)
+		try(v)
 	}
-	for i, e := range p.Eqns {
-		try(e.Out, i+1)
+	for _, e := range p.Eqns {
+		try(e.Out)
 	}
 	if len(folds) == 0 {
 		return p, false, nil
@@ -120,25 +127,34 @@ type linearFold struct {
 	outs  []*ir.Var
 }
 
-// linearChain collects the equations after index from that are linear in v
-// with constant other operands, and decides whether folding them pays.
-func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, uses map[*ir.Var]int, isOut map[*ir.Var]bool) (linearFold, bool) {
+// foldMaxChain bounds the equations of one chain, so that the walks from
+// every value of a long linear chain do not add up to its length squared.
+const foldMaxChain = 256
+
+// linearChain collects the equations that are linear in v with constant
+// other operands, and decides whether folding them pays. It visits only
+// the equations that use v or the chain's values, in program order (a
+// heap of their indices): its time is the chain's, not the program's.
+func linearChain(p *ir.Program, v *ir.Var, konst map[*ir.Var]bool, users map[*ir.Var][]int, isOut map[*ir.Var]bool) (linearFold, bool) {
 	f := linearFold{in: v}
 	dep := map[*ir.Var]bool{v: true}
 	outside := map[*ir.Var]bool{} // dependent values used outside the chain
-	pending := uses[v]
-	for k := from; k < len(p.Eqns) && pending > 0; k++ {
-		e := p.Eqns[k]
-		n := 0
-		for _, x := range e.In {
-			if dep[x] {
-				n++
+	queued := map[int]bool{}
+	var next indexHeap
+	enqueue := func(u *ir.Var) {
+		for _, k := range users[u] {
+			if !queued[k] {
+				queued[k] = true
+				heap.Push(&next, k)
 			}
 		}
-		if n == 0 {
-			continue
-		}
-		pending -= n
+	}
+	enqueue(v)
+	// Every operand of an equation is defined before it, so when an
+	// equation comes off the heap its operands from the chain are known.
+	for next.Len() > 0 {
+		k := heap.Pop(&next).(int)
+		e := p.Eqns[k]
 		if !linearIn(e, dep, konst) {
 			for _, x := range e.In {
 				if dep[x] {
@@ -148,8 +164,11 @@ func linearChain(p *ir.Program, v *ir.Var, from int, konst map[*ir.Var]bool, use
 			continue
 		}
 		f.chain = append(f.chain, k)
+		if len(f.chain) > foldMaxChain {
+			return f, false
+		}
 		dep[e.Out] = true
-		pending += uses[e.Out]
+		enqueue(e.Out)
 		if isOut[e.Out] {
 			outside[e.Out] = true
 		}
@@ -347,4 +366,18 @@ func (c *constValues) of(v *ir.Var) (*tensor.Tensor, error) {
 	}
 	c.val[v] = t
 	return t, nil
+}
+
+// indexHeap is a min-heap of equation indices.
+type indexHeap []int
+
+func (h indexHeap) Len() int           { return len(h) }
+func (h indexHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h indexHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *indexHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *indexHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
@@ -32,9 +33,9 @@ func Simplify(p *ir.Program) (*ir.Program, error) {
 func simplify(p *ir.Program) (*ir.Program, error) {
 	s := &simplifier{
 		b:        ir.NewBuilder(nil),
-		env:      map[*ir.Var]*ir.Var{},
-		cse:      map[string]*ir.Var{},
-		id:       map[*ir.Var]int{},
+		env:      make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns)),
+		cse:      make(map[string]*ir.Var, len(p.Eqns)),
+		id:       make(map[*ir.Var]int, len(p.In)+len(p.Eqns)),
 		konst:    map[*ir.Var]*tensor.Tensor{},
 		fill:     map[*ir.Var]float64{},
 		perm:     map[*ir.Var]transposeOf{},
@@ -79,6 +80,7 @@ type simplifier struct {
 	perm  map[*ir.Var]transposeOf // vars defined by a transpose
 	// reshaped maps vars defined by a reshape to the reshaped var.
 	reshaped map[*ir.Var]*ir.Var
+	key      []byte // the last CSE key, for its memory
 }
 
 type transposeOf struct {
@@ -223,10 +225,13 @@ func isIdentity(perm []int) bool {
 
 // emitPlain shares and folds.
 func (s *simplifier) emitPlain(p ir.Primitive, in []*ir.Var) *ir.Var {
-	key := p.Name() + "|" + params(p)
+	buf := append(s.key[:0], p.Name()...)
+	buf = append(append(buf, '|'), params(p)...)
 	for _, v := range in {
-		key += fmt.Sprintf("|%d", s.varID(v))
+		buf = strconv.AppendInt(append(buf, '|'), int64(s.varID(v)), 10)
 	}
+	s.key = buf
+	key := string(buf)
 	if c, ok := p.(op.Constant); ok {
 		if c.Value.Len() == 1 && c.Value.Rank() == 0 {
 			return s.scalar(c.Value.At(), c.Value.DType())
@@ -335,7 +340,7 @@ func uniformOf[T tensor.Float](d []T) (T, bool) {
 
 // DeadCode drops equations whose outputs no output needs.
 func DeadCode(p *ir.Program) *ir.Program {
-	live := map[*ir.Var]bool{}
+	live := make(map[*ir.Var]bool, len(p.Eqns))
 	for _, v := range p.Out {
 		live[v] = true
 	}

@@ -54,9 +54,9 @@ func newUnbatcher(p *ir.Program, axes []int) (*unbatcher, error) {
 	}
 	u := &unbatcher{
 		b:    ir.NewBuilder(nil),
-		env:  map[*ir.Var]*ir.Var{},
-		axis: map[*ir.Var]int{},
-		def:  map[*ir.Var]*ir.Eqn{},
+		env:  make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns)),
+		axis: make(map[*ir.Var]int, len(p.In)+len(p.Eqns)),
+		def:  make(map[*ir.Var]*ir.Eqn, len(p.Eqns)),
 		drop: map[dropKey]*ir.Var{},
 	}
 	for i, v := range p.In {
