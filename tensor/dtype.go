@@ -65,39 +65,6 @@ func ParseDType(s string) (DType, error) {
 	return 0, fmt.Errorf("tensor: %q is not a dtype (want float64 or float32)", s)
 }
 
-// Float is the constraint satisfied by the Go types of the dtypes.
+// Float is the constraint satisfied by the Go types of the dtypes, for
+// code written once for both (the runtime's kernels and copies).
 type Float interface{ float32 | float64 }
-
-// DTypeOf returns the dtype of the Go type T.
-func DTypeOf[T Float]() DType {
-	var z T
-	if _, ok := any(z).(float32); ok {
-		return Float32
-	}
-	return Float64
-}
-
-// Elems returns t's data as a slice of T, which must be t's element type
-// (float64 for Float64, float32 for Float32): for code written once for
-// both dtypes. It panics on a mismatch.
-func Elems[T Float](t *Tensor) []T {
-	var z T
-	switch any(z).(type) {
-	case float64:
-		return any(t.Data()).([]T)
-	default:
-		return any(t.Data32()).([]T)
-	}
-}
-
-// FromElems returns a tensor of the given shape backed by data (not
-// copied), of T's dtype.
-func FromElems[T Float](shape []int, data []T) (*Tensor, error) {
-	switch d := any(data).(type) {
-	case []float64:
-		return New(shape, d)
-	case []float32:
-		return New32(shape, d)
-	}
-	return nil, fmt.Errorf("tensor: elements of type %T", data)
-}

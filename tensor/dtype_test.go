@@ -82,10 +82,6 @@ func TestFloat32Tensor(t *testing.T) {
 	if _, err := New32([]int{2}, []float32{1}); err == nil {
 		t.Error("New32 with too little data did not fail")
 	}
-	e, err := FromElems([]int{2}, []float32{1, 2})
-	if err != nil || e.DType() != Float32 || Elems[float32](e)[1] != 2 || DTypeOf[float32]() != Float32 || DTypeOf[float64]() != Float64 {
-		t.Errorf("FromElems/Elems: %v %v", e, err)
-	}
 }
 
 func TestDataOfWrongDTypePanics(t *testing.T) {
