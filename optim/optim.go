@@ -41,7 +41,8 @@ type Optimizer interface {
 	SetLR(lr float64)
 }
 
-// checkParams rejects a parameter list that is empty or holds nil.
+// checkParams rejects a parameter list that is empty or holds nil or
+// float32 tensors (the optimizers update float64 parameters).
 func checkParams(name string, params []*tensor.Tensor) error {
 	if len(params) == 0 {
 		return fmt.Errorf("optim: %s: no parameters", name)
@@ -49,6 +50,9 @@ func checkParams(name string, params []*tensor.Tensor) error {
 	for i, p := range params {
 		if p == nil {
 			return fmt.Errorf("optim: %s: parameter %d is nil", name, i)
+		}
+		if p.DType() != tensor.Float64 {
+			return fmt.Errorf("optim: %s: parameter %d is %v; the optimizers train float64 parameters (Convert(tensor.Float64), or nn.MLP.Convert)", name, i, p.DType())
 		}
 	}
 	return nil
@@ -66,6 +70,9 @@ func checkGrads(params, grads []*tensor.Tensor) error {
 		}
 		if !tensor.SameShape(g.Shape(), params[i].Shape()) {
 			return fmt.Errorf("the gradient of parameter %d has shape %v, the parameter %v", i, g.Shape(), params[i].Shape())
+		}
+		if g.DType() != tensor.Float64 {
+			return fmt.Errorf("the gradient of parameter %d is %v; the optimizers take float64 gradients", i, g.DType())
 		}
 		if err := finite(g.Data()); err != nil {
 			return fmt.Errorf("the gradient of parameter %d %w", i, err)

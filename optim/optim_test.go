@@ -266,6 +266,7 @@ func TestBadInput(t *testing.T) {
 		{"shape", []*tensor.Tensor{tensor.Zeros(3, 2)}, "shape [3 2], the parameter [2 3]"},
 		{"nil", []*tensor.Tensor{nil}, "is nil"},
 		{"nan", []*tensor.Tensor{nan}, "parameter 0 is NaN at element 4"},
+		{"float32", []*tensor.Tensor{tensor.ZerosOf(tensor.Float32, 2, 3)}, "parameter 0 is float32"},
 	}
 	for _, c := range cases {
 		err := adam.Step(c.grads)
@@ -275,6 +276,17 @@ func TestBadInput(t *testing.T) {
 		if p.MaxAbs() != 0 {
 			t.Errorf("%s: a failed step changed the parameters", c.name)
 		}
+	}
+	// float32 parameters are refused with the way out, not a panic.
+	p32 := []*tensor.Tensor{tensor.ZerosOf(tensor.Float32, 2)}
+	if _, err := NewAdam(p32, DefaultAdam()); err == nil || !strings.Contains(err.Error(), "Convert") {
+		t.Errorf("float32 parameters: %v", err)
+	}
+	if _, err := NewSGD(p32, SGDConfig{LR: 0.1}); err == nil {
+		t.Error("SGD of float32 parameters: no error")
+	}
+	if _, err := NewLBFGS(p32, DefaultLBFGS()); err == nil {
+		t.Error("L-BFGS of float32 parameters: no error")
 	}
 	// A diverging loss stops the loop with an error naming the step, for
 	// every method.
