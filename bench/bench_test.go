@@ -266,6 +266,11 @@ func TestFloat32Cases(t *testing.T) {
 	if len(f32) != len(def) {
 		t.Fatalf("%d float32 cases, %d standard ones", len(f32), len(def))
 	}
+	for i, c := range InFloat32(def) {
+		if a := f32[i]; a.Name != c.Name || a.DType != c.DType || !slices.Equal(a.Sizes, c.Sizes) {
+			t.Errorf("case %d: InFloat32 gives %+v, the file %+v", i, c, a)
+		}
+	}
 	for i, c := range f32 {
 		d := def[i]
 		if c.Name != d.Name+"_f32" || c.DType != "float32" || c.dtype() != tensor.Float32 || !slices.Equal(c.Sizes, d.Sizes) ||

@@ -63,6 +63,19 @@ func DefaultCases() []Case {
 	return cs
 }
 
+// InFloat32 returns the cases in float32, each named with the suffix
+// "_f32" (bench/cases_float32.json holds the standard cases so).
+func InFloat32(cs []Case) []Case {
+	out := make([]Case, len(cs))
+	for i, c := range cs {
+		c.Name += "_f32"
+		c.DType = "float32"
+		c.Sizes = append([]int{}, c.Sizes...)
+		out[i] = c
+	}
+	return out
+}
+
 // LoadCases reads and checks a cases file in the format of cases.json.
 func LoadCases(path string) ([]Case, error) {
 	data, err := os.ReadFile(path)

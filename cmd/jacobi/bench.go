@@ -21,16 +21,18 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	budget := fs.Duration("budget", 0, "timing `budget` per method (default 2s)")
 	asJSON := fs.Bool("json", false, `one JSON object per line: {"case": ..., "method": ..., "seconds": ..., "gflops": ...}`)
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	dtype := fs.String("dtype", "", "`precision` to run the cases in: float32 runs them in float32, named CASE_f32 (default: each case's own, float64 unless its \"dtype\" says)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: jacobi bench [--cases FILE] [--only a,b] [--json]
+		fmt.Fprintf(stderr, `Usage: jacobi bench [--cases FILE] [--dtype float32] [--only a,b] [--json]
 
 Builds each case's MLP with seeded random weights and a seeded normal batch,
 and times jacobi's default choice (method "jacobi") and the alternatives:
 forward, reverse, naive (full Jacobian then its diagonal, where it fits), a
 per-sample loop, and for second order taylor, nested and friends. Median
 seconds over repeats, GFLOP/s from the cost model and as a fraction of the
-rate of a 1024³ DGEMM timed first (printed with the CPU and the kernels in
-use: JACOBI_KERNEL=purego|avx2|avx512|neon forces a path), peak heap.
+rate of a 1024³ DGEMM (SGEMM for float32 cases) timed first (printed with
+the CPU and the kernels in use: JACOBI_KERNEL=purego|avx2|avx512|neon forces
+a path), peak heap.
 
 Flags:
 `)
@@ -53,6 +55,14 @@ Flags:
 			fmt.Fprintf(stderr, "jacobi bench: %v\n", err)
 			return 1
 		}
+	}
+	switch *dtype {
+	case "", "float64":
+	case "float32":
+		cs = bench.InFloat32(cs)
+	default:
+		fmt.Fprintf(stderr, "jacobi bench: --dtype %q: want float32 or float64\n", *dtype)
+		return 2
 	}
 	var machine bench.Machine
 	opts := bench.Options{Budget: *budget, Machine: &machine}

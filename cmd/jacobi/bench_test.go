@@ -50,4 +50,21 @@ func TestBenchJSON(t *testing.T) {
 	if code := run([]string{"bench", "--cases", "/nonexistent.json"}, &out, &errb, false); code != 1 {
 		t.Errorf("a missing cases file gave exit %d", code)
 	}
+	// In float32: the case renamed, the lines and the table say so.
+	out.Reset()
+	if code := run([]string{"bench", "--dtype", "float32", "--only", "seed_tiny_f32", "--methods", "forward", "--budget", "20ms", "--json", "--quiet"}, &out, &errb, false); code != 0 {
+		t.Fatalf("float32: exit %d: %s", code, errb.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.Contains(line, `"case":"seed_tiny_f32"`) || !strings.Contains(line, `"dtype":"float32"`) {
+			t.Errorf("float32 line %q", line)
+		}
+	}
+	out.Reset()
+	if code := run([]string{"bench", "--dtype", "float32", "--only", "seed_tiny_f32", "--methods", "none", "--budget", "20ms", "--quiet"}, &out, &errb, false); code != 0 || !strings.Contains(out.String(), "SGEMM 1024×1024×1024: ") {
+		t.Errorf("float32 table: exit %d:\n%s", code, out.String())
+	}
+	if code := run([]string{"bench", "--dtype", "float16"}, &out, &errb, false); code != 2 {
+		t.Errorf("--dtype float16 gave exit %d", code)
+	}
 }
