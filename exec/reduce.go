@@ -82,5 +82,5 @@ func addOf[T tensor.Float]() func(d, a, b []T) {
 	if f, ok := any(kernels.Add).(func(d, a, b []T)); ok {
 		return f
 	}
-	return any(kernels.Add32Fallback).(func(d, a, b []T))
+	return any(kernels.Add32).(func(d, a, b []T))
 }

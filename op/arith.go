@@ -24,7 +24,7 @@ func (Add) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Add) Kernel32() RowKernel32 {
-	return func(d, a, b, _ []float32) { kernels.Add32Fallback(d, a[:len(d)], b[:len(d)]) }
+	return func(d, a, b, _ []float32) { kernels.Add32(d, a[:len(d)], b[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -143,7 +143,7 @@ func (Mul) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Mul) Kernel32() RowKernel32 {
-	return func(d, a, b, _ []float32) { kernels.Mul32Fallback(d, a[:len(d)], b[:len(d)]) }
+	return func(d, a, b, _ []float32) { kernels.Mul32(d, a[:len(d)], b[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.

@@ -29,7 +29,7 @@ func (Exp) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Exp) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Exp32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Exp32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -60,7 +60,7 @@ func (Log) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Log) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Log32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Log32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -95,7 +95,7 @@ func (Tanh) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Tanh) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Tanh32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Tanh32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -130,7 +130,7 @@ func (Sigmoid) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Sigmoid) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Sigmoid32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Sigmoid32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -173,7 +173,7 @@ func (Sin) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Sin) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Sin32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Sin32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -204,7 +204,7 @@ func (Cos) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Cos) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Cos32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Cos32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -235,7 +235,7 @@ func (Erf) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Erf) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Erf32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Erf32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -275,7 +275,7 @@ func (Sqrt) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Sqrt) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Sqrt32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Sqrt32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
@@ -400,7 +400,7 @@ func (Log1p) Kernel() RowKernel {
 
 // Kernel32 implements Elementwise.
 func (Log1p) Kernel32() RowKernel32 {
-	return func(d, a, _, _ []float32) { kernels.Log1p32Fallback(d, a[:len(d)]) }
+	return func(d, a, _, _ []float32) { kernels.Log1p32(d, a[:len(d)]) }
 }
 
 // ElementFLOPs implements Elementwise.
