@@ -350,6 +350,34 @@ func TestCases(t *testing.T) {
 	}
 }
 
+// narrow.json holds the narrow-network cases (issue 13): Raissi's Burgers
+// network 2 → 8×w tanh → 1 at N_f = 10 000 points for w = 20, 32 and 64,
+// each as a training step, Jacobian, Laplacian and Hessian.
+func TestNarrowCases(t *testing.T) {
+	cs, err := LoadCases("narrow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[int]map[string]bool{}
+	for _, c := range cs {
+		w := c.Sizes[1]
+		if kinds[w] == nil {
+			kinds[w] = map[string]bool{}
+		}
+		kinds[w][c.Derivative] = true
+		if len(c.Sizes) != 10 || c.in() != 2 || c.out() != 1 || c.Batch != 10000 || c.Activation != "tanh" {
+			t.Errorf("case %s: %+v, want 2 → 8×w tanh → 1 on 10 000 points", c.Name, c)
+		}
+	}
+	for _, w := range []int{20, 32, 64} {
+		for _, k := range []string{PINNStep, Jacobian, Laplacian, Hessian} {
+			if !kinds[w][k] {
+				t.Errorf("no %s case of width %d", k, w)
+			}
+		}
+	}
+}
+
 func TestOnlyUnknownCase(t *testing.T) {
 	_, err := Run(smallCases, Options{Only: []string{"nope"}})
 	if err == nil || !strings.Contains(err.Error(), `"nope"`) {

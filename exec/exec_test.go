@@ -106,6 +106,27 @@ var layoutCases = []struct {
 		}
 		return []*ir.Var{b.Emit(op.Concat{Axis: 2}, windows...)}
 	}},
+	{"sums of short rows: over a middle axis, the leading one, and axes of size 1", [][]int{{7, 3, 20}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		x := in[0]
+		ones := b.Emit(op.Reshape{Shape: []int{21, 1, 20}}, b.Emit(op.Tanh{}, x))
+		view := b.Emit(op.ReduceSum{Axes: []int{1}}, ones) // (21, 20): a view
+		return []*ir.Var{
+			b.Emit(op.ReduceSum{Axes: []int{1}}, x),
+			b.Emit(op.ReduceSum{Axes: []int{0}}, x),
+			b.Emit(op.Exp{}, view),
+			view,
+		}
+	}},
+	{"elementwise work across axes of size 1 and views of its values", [][]int{{6, 20}, {20}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		a := b.Emit(op.Tanh{}, in[0])                                                                 // (6, 20)
+		r := b.Emit(op.Reshape{Shape: []int{6, 1, 20}}, a)                                            // a view of a
+		m := b.Emit(op.Mul{}, r, b.Emit(op.Broadcast{Shape: []int{6, 1, 20}, Dims: []int{2}}, in[1])) // (6, 1, 20)
+		s := b.Emit(op.ReduceSum{Axes: []int{1}}, m)                                                  // (6, 20): a view of m
+		o := b.Emit(op.Add{}, s, a)
+		tr := b.Emit(op.Transpose{Perm: []int{1, 0}}, o) // a view that is not the group's order
+		q := b.Emit(op.Mul{}, b.Emit(op.Transpose{Perm: []int{1, 0}}, tr), o)
+		return []*ir.Var{q, m, b.Emit(op.Sin{}, tr)}
+	}},
 	{"pad and concat fall back to Eval", [][]int{{2, 3}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
 		t := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])
 		p := b.Emit(op.Pad{Lo: []int{1, 0}, Hi: []int{0, 2}}, t)

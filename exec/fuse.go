@@ -42,14 +42,16 @@ var fusing = true
 // group is a run of elementwise equations of one shape compiled into one
 // step: per block, every equation runs on rows of its operands, and values
 // that only the group reads live in block-sized scratch rows, never in
-// memory of their own.
+// memory of their own. Shapes that differ only by axes of size 1 — (b, 1, w)
+// and (b, w), as a per-sample gradient and the values around it have — are
+// one shape here: the group runs over the shape without them.
 type group struct {
-	shape   []int
+	shape   []int // without axes of size 1
 	dtype   tensor.DType
 	members []member
 	index   map[*ir.Var]int  // value -> member that makes it
-	bufs    map[int]bool     // the members' buffers
-	ext     []layout         // operands from outside the group
+	bufs    map[int]int      // a member's buffer -> the member
+	ext     []layout         // operands from outside the group, without axes of size 1
 	extAt   map[[2]int][]int // ext's indices by buffer and offset
 }
 
@@ -68,19 +70,56 @@ type operandRef struct {
 }
 
 func newGroup(shape []int, dt tensor.DType) *group {
-	return &group{shape: shape, dtype: dt, index: map[*ir.Var]int{}, bufs: map[int]bool{}, extAt: map[[2]int][]int{}}
+	return &group{shape: squeezed(shape), dtype: dt, index: map[*ir.Var]int{}, bufs: map[int]int{}, extAt: map[[2]int][]int{}}
+}
+
+// squeezed returns shape without its axes of size 1.
+func squeezed(shape []int) []int {
+	s := make([]int, 0, len(shape))
+	for _, n := range shape {
+		if n != 1 {
+			s = append(s, n)
+		}
+	}
+	return s
+}
+
+// squeezedLayout is l without its axes of size 1: the same elements in
+// the same order.
+func squeezedLayout(l layout) layout {
+	out := layout{buf: l.buf, off: l.off, shape: []int{}, strides: []int{}}
+	for d, n := range l.shape {
+		if n != 1 {
+			out.shape = append(out.shape, n)
+			out.strides = append(out.strides, l.strides[d])
+		}
+	}
+	return out
+}
+
+// alias returns the member whose value l is, all of it in the order the
+// group runs (a view of the member's buffer as a reshape or a sum over
+// axes of size 1 leaves it), or -1.
+func (g *group) alias(l layout) int {
+	j, ok := g.bufs[l.buf]
+	if !ok || l.off != 0 || !l.contiguous() || tensor.Size(l.shape) != tensor.Size(g.shape) {
+		return -1
+	}
+	return j
 }
 
 // accepts reports whether e can join the group: same shape and dtype, and
 // no operand that reads a member's value through a view (a view needs the
 // value in memory before the step that would make it).
 func (g *group) accepts(e *ir.Eqn, in []layout) bool {
-	if !fusing || !slices.Equal(g.shape, e.Out.Shape) || g.dtype != e.Out.DType {
+	if !fusing || !slices.Equal(g.shape, squeezed(e.Out.Shape)) || g.dtype != e.Out.DType {
 		return false
 	}
 	for i, v := range e.In {
-		if _, ok := g.index[v]; !ok && g.bufs[in[i].buf] {
-			return false
+		if _, ok := g.index[v]; !ok && g.alias(in[i]) < 0 {
+			if _, member := g.bufs[in[i].buf]; member {
+				return false
+			}
 		}
 	}
 	return true
@@ -94,7 +133,11 @@ func (g *group) add(c *compiler, e *ir.Eqn, in []layout) {
 		m.k64 = e.Prim.(op.Elementwise).Kernel()
 	}
 	for i, v := range e.In {
-		if j, ok := g.index[v]; ok {
+		j, ok := g.index[v]
+		if !ok {
+			j = g.alias(in[i])
+		}
+		if j >= 0 {
 			m.args = append(m.args, operandRef{inGroup: true, i: j})
 			continue
 		}
@@ -102,16 +145,17 @@ func (g *group) add(c *compiler, e *ir.Eqn, in []layout) {
 		// strided, gathered) once per block.
 		// (Looked up by buffer and offset: a group of thousands of members
 		// must not scan its operands for each.)
-		at := [2]int{in[i].buf, in[i].off}
+		l := squeezedLayout(in[i])
+		at := [2]int{l.buf, l.off}
 		k := -1
 		for _, j := range g.extAt[at] {
-			if sameLayout(g.ext[j], in[i]) {
+			if sameLayout(g.ext[j], l) {
 				k = j
 				break
 			}
 		}
 		if k < 0 {
-			g.ext = append(g.ext, in[i])
+			g.ext = append(g.ext, l)
 			k = len(g.ext) - 1
 			g.extAt[at] = append(g.extAt[at], k)
 		}
@@ -121,10 +165,10 @@ func (g *group) add(c *compiler, e *ir.Eqn, in []layout) {
 	// empties it otherwise. No step is added until the group is fused, so
 	// the buffer is written by the fused step.
 	m.buf = c.newBuf(tensor.Size(g.shape), g.dtype)
-	g.bufs[m.buf] = true
+	g.bufs[m.buf] = len(g.members)
 	g.index[e.Out] = len(g.members)
 	g.members = append(g.members, m)
-	c.lay[e.Out] = layout{buf: m.buf, shape: g.shape, strides: tensor.Strides(g.shape)}
+	c.lay[e.Out] = layout{buf: m.buf, shape: e.Out.Shape, strides: tensor.Strides(e.Out.Shape)}
 }
 
 // fuse adds the group's step, in the group's dtype.
@@ -153,13 +197,27 @@ func fuseAs[T tensor.Float](c *compiler, g *group, consumers map[*ir.Var][]*ir.E
 	for _, m := range g.members {
 		inGroup[m.eqn] = true
 	}
-	kept := make([]bool, len(g.members)) // written to the member's buffer
-	for j, m := range g.members {
-		for _, e := range consumers[m.eqn.Out] {
-			if e == nil || !inGroup[e] {
-				kept[j] = true
+	// readOutside reports whether v, a member's value or a view of its
+	// buffer, is read by anything but the group's members. (Equations
+	// after the group are not compiled yet: they read it.)
+	var readOutside func(v *ir.Var) bool
+	readOutside = func(v *ir.Var) bool {
+		for _, e := range consumers[v] {
+			if e == nil {
+				return true
+			}
+			if inGroup[e] {
+				continue
+			}
+			if l, ok := c.lay[e.Out]; !ok || l.buf != c.lay[v].buf || readOutside(e.Out) {
+				return true
 			}
 		}
+		return false
+	}
+	kept := make([]bool, len(g.members)) // written to the member's buffer
+	for j, m := range g.members {
+		kept[j] = readOutside(m.eqn.Out)
 		if !kept[j] {
 			c.bufs[m.buf].size = 0
 		}

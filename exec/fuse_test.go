@@ -161,3 +161,51 @@ func parallelFusion(t *testing.T, dt tensor.DType, n int) {
 		}
 	}
 }
+
+// Elementwise equations whose shapes differ only by axes of size 1 — a
+// per-sample gradient (b, 1, w) beside the values (b, w) around it — with
+// reshapes and sums over such axes of their values in between, are one
+// fused step that keeps in memory only its output; and it computes what
+// the unfused plan computes, bit for bit.
+func TestFusionAcrossSizeOneAxes(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x, c := b.Input([]int{6, 20}), b.Input([]int{20})
+	a := b.Emit(op.Tanh{}, x)
+	r := b.Emit(op.Reshape{Shape: []int{6, 1, 20}}, a)
+	m := b.Emit(op.Mul{}, r, b.Emit(op.Broadcast{Shape: []int{6, 1, 20}, Dims: []int{2}}, c))
+	s := b.Emit(op.ReduceSum{Axes: []int{1}}, m)
+	o := b.Emit(op.Sub{}, b.Emit(op.Add{}, s, a), b.Emit(op.Reshape{Shape: []int{6, 20}}, m))
+	p, err := b.Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRand(5)
+	in := []*tensor.Tensor{tensor.Randn(rng, 6, 20), tensor.Randn(rng, 20)}
+	var outs [2][]*tensor.Tensor
+	for i, f := range []bool{true, false} {
+		fusing = f
+		pl, err := Compile(p)
+		fusing = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f {
+			if n := len(pl.cp.c.steps); n != 1 {
+				t.Errorf("%d steps, want one fused step", n)
+			}
+			for _, v := range []*ir.Var{a, m, s} {
+				if n := pl.cp.c.bufs[pl.cp.c.lay[v].buf].size; n != 0 {
+					t.Errorf("a value of shape %v kept in memory (%d elements): only the group reads it", v.Shape, n)
+				}
+			}
+		}
+		if outs[i], err = pl.Run(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range outs[0][0].Data() {
+		if w := outs[1][0].Data()[k]; v != w {
+			t.Fatalf("element %d: fused %v, unfused %v", k, v, w)
+		}
+	}
+}

@@ -105,6 +105,8 @@ func isView(e *ir.Eqn, lower op.Lowering, in []layout) bool {
 	case op.Strided:
 		_, _, ok := e.Prim.(op.View).View(in[0].off, in[0].strides, in[0].shape, e.Out.Shape)
 		return ok
+	case op.Reduction:
+		return sumsSizeOne(e.Prim.(op.ReduceSum), in[0].shape)
 	}
 	return false
 }

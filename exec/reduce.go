@@ -11,6 +11,9 @@ import (
 
 // reduceSum compiles a sum of T values.
 func reduceSum[T tensor.Float](c *compiler, e *ir.Eqn, p op.ReduceSum, x layout) layout {
+	if sumsSizeOne(p, x.shape) {
+		return sizeOneView(p, x)
+	}
 	add := addOf[T]()
 	shape := e.Out.Shape
 	size := tensor.Size(shape)
@@ -55,7 +58,11 @@ func reduceSum[T tensor.Float](c *compiler, e *ir.Eqn, p op.ReduceSum, x layout)
 				dst[ob] = acc
 			} else if is == 1 && os == 1 {
 				d := dst[ob : ob+inner]
-				add(d, d, src[ib:ib+inner])
+				if inner < shortRow {
+					addShort(d, src[ib:ib+inner])
+				} else {
+					add(d, d, src[ib:ib+inner])
+				}
 			} else {
 				for i := 0; i < inner; i++ {
 					dst[ob+i*os] += src[ib+i*is]
@@ -75,6 +82,43 @@ func reduceSum[T tensor.Float](c *compiler, e *ir.Eqn, p op.ReduceSum, x layout)
 		}
 	})
 	return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}
+}
+
+// shortRow is the row length below which a loop here adds rows faster
+// than a call of the vector kernel (whose fixed cost is that of some 50
+// additions): the rows of narrow networks, 20 or 32 wide.
+const shortRow = 64
+
+// addShort sets d[i] += s[i].
+func addShort[T tensor.Float](d, s []T) {
+	s = s[:len(d)]
+	for i := range d {
+		d[i] += s[i]
+	}
+}
+
+// sumsSizeOne reports whether p sums only over axes of size 1 of a value
+// of the given shape: a reshape, not a sum.
+func sumsSizeOne(p op.ReduceSum, shape []int) bool {
+	for _, a := range p.Axes {
+		if shape[a] != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeOneView is x without the axes of size 1 that p sums over: the same
+// memory, no step.
+func sizeOneView(p op.ReduceSum, x layout) layout {
+	var shape, strides []int
+	for d, n := range x.shape {
+		if !slices.Contains(p.Axes, d) {
+			shape = append(shape, n)
+			strides = append(strides, x.strides[d])
+		}
+	}
+	return layout{buf: x.buf, off: x.off, shape: shape, strides: strides}
 }
 
 // addOf returns the kernels' vector addition d = a + b of T values.
