@@ -1781,9 +1781,9 @@ TEXT ·vecAddToNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecAddToNEON_loop8:
+vecAddToNEON_loop4v:
 	CMP $8, R0
-	BLT vecAddToNEON_loop2
+	BLT vecAddToNEON_loop1v
 	VLD1.P 64(R1), [V4.D2, V5.D2, V6.D2, V7.D2]
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	WORD $0x4e68d480 // fadd v0.2d, v4.2d, v8.2d
@@ -1792,8 +1792,8 @@ vecAddToNEON_loop8:
 	WORD $0x4e6bd4e3 // fadd v3.2d, v7.2d, v11.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecAddToNEON_loop8
-vecAddToNEON_loop2:
+	B vecAddToNEON_loop4v
+vecAddToNEON_loop1v:
 	CMP $2, R0
 	BLT vecAddToNEON_tail
 	VLD1.P 16(R1), [V4.D2]
@@ -1801,13 +1801,15 @@ vecAddToNEON_loop2:
 	WORD $0x4e68d480 // fadd v0.2d, v4.2d, v8.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecAddToNEON_loop2
+	B vecAddToNEON_loop1v
 vecAddToNEON_tail:
 	CBZ R0, vecAddToNEON_done
-	VLD1R (R1), [V4.D2]
-	VLD1R (R2), [V8.D2]
+	VLD1R.P 8(R1), [V4.D2]
+	VLD1R.P 8(R2), [V8.D2]
 	WORD $0x4e68d480 // fadd v0.2d, v4.2d, v8.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecAddToNEON_tail
 vecAddToNEON_done:
 	RET
 
@@ -1823,9 +1825,9 @@ TEXT ·vecMulNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecMulNEON_loop8:
+vecMulNEON_loop4v:
 	CMP $8, R0
-	BLT vecMulNEON_loop2
+	BLT vecMulNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	VLD1.P 64(R3), [V12.D2, V13.D2, V14.D2, V15.D2]
 	WORD $0x6e6cdd00 // fmul v0.2d, v8.2d, v12.2d
@@ -1834,8 +1836,8 @@ vecMulNEON_loop8:
 	WORD $0x6e6fdd63 // fmul v3.2d, v11.2d, v15.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecMulNEON_loop8
-vecMulNEON_loop2:
+	B vecMulNEON_loop4v
+vecMulNEON_loop1v:
 	CMP $2, R0
 	BLT vecMulNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -1843,13 +1845,15 @@ vecMulNEON_loop2:
 	WORD $0x6e6cdd00 // fmul v0.2d, v8.2d, v12.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecMulNEON_loop2
+	B vecMulNEON_loop1v
 vecMulNEON_tail:
 	CBZ R0, vecMulNEON_done
-	VLD1R (R2), [V8.D2]
-	VLD1R (R3), [V12.D2]
+	VLD1R.P 8(R2), [V8.D2]
+	VLD1R.P 8(R3), [V12.D2]
 	WORD $0x6e6cdd00 // fmul v0.2d, v8.2d, v12.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecMulNEON_tail
 vecMulNEON_done:
 	RET
 
@@ -1865,9 +1869,9 @@ TEXT ·vecAddNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecAddNEON_loop8:
+vecAddNEON_loop4v:
 	CMP $8, R0
-	BLT vecAddNEON_loop2
+	BLT vecAddNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	VLD1.P 64(R3), [V12.D2, V13.D2, V14.D2, V15.D2]
 	WORD $0x4e6cd500 // fadd v0.2d, v8.2d, v12.2d
@@ -1876,8 +1880,8 @@ vecAddNEON_loop8:
 	WORD $0x4e6fd563 // fadd v3.2d, v11.2d, v15.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecAddNEON_loop8
-vecAddNEON_loop2:
+	B vecAddNEON_loop4v
+vecAddNEON_loop1v:
 	CMP $2, R0
 	BLT vecAddNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -1885,13 +1889,15 @@ vecAddNEON_loop2:
 	WORD $0x4e6cd500 // fadd v0.2d, v8.2d, v12.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecAddNEON_loop2
+	B vecAddNEON_loop1v
 vecAddNEON_tail:
 	CBZ R0, vecAddNEON_done
-	VLD1R (R2), [V8.D2]
-	VLD1R (R3), [V12.D2]
+	VLD1R.P 8(R2), [V8.D2]
+	VLD1R.P 8(R3), [V12.D2]
 	WORD $0x4e6cd500 // fadd v0.2d, v8.2d, v12.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecAddNEON_tail
 vecAddNEON_done:
 	RET
 
@@ -1907,9 +1913,9 @@ TEXT ·vecMulAddNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecMulAddNEON_loop8:
+vecMulAddNEON_loop4v:
 	CMP $8, R0
-	BLT vecMulAddNEON_loop2
+	BLT vecMulAddNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	VLD1.P 64(R3), [V12.D2, V13.D2, V14.D2, V15.D2]
 	VLD1.P 64(R4), [V16.D2, V17.D2, V18.D2, V19.D2]
@@ -1923,8 +1929,8 @@ vecMulAddNEON_loop8:
 	WORD $0x4e73d463 // fadd v3.2d, v3.2d, v19.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecMulAddNEON_loop8
-vecMulAddNEON_loop2:
+	B vecMulAddNEON_loop4v
+vecMulAddNEON_loop1v:
 	CMP $2, R0
 	BLT vecMulAddNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -1934,15 +1940,17 @@ vecMulAddNEON_loop2:
 	WORD $0x4e70d400 // fadd v0.2d, v0.2d, v16.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecMulAddNEON_loop2
+	B vecMulAddNEON_loop1v
 vecMulAddNEON_tail:
 	CBZ R0, vecMulAddNEON_done
-	VLD1R (R2), [V8.D2]
-	VLD1R (R3), [V12.D2]
-	VLD1R (R4), [V16.D2]
+	VLD1R.P 8(R2), [V8.D2]
+	VLD1R.P 8(R3), [V12.D2]
+	VLD1R.P 8(R4), [V16.D2]
 	WORD $0x6e6cdd00 // fmul v0.2d, v8.2d, v12.2d
 	WORD $0x4e70d400 // fadd v0.2d, v0.2d, v16.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecMulAddNEON_tail
 vecMulAddNEON_done:
 	RET
 
@@ -1958,9 +1966,9 @@ TEXT ·vecOneMinusSqNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecOneMinusSqNEON_loop8:
+vecOneMinusSqNEON_loop4v:
 	CMP $8, R0
-	BLT vecOneMinusSqNEON_loop2
+	BLT vecOneMinusSqNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	WORD $0x6e68dd00 // fmul v0.2d, v8.2d, v8.2d
 	WORD $0x4ee0d7e0 // fsub v0.2d, v31.2d, v0.2d
@@ -1972,8 +1980,8 @@ vecOneMinusSqNEON_loop8:
 	WORD $0x4ee3d7e3 // fsub v3.2d, v31.2d, v3.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecOneMinusSqNEON_loop8
-vecOneMinusSqNEON_loop2:
+	B vecOneMinusSqNEON_loop4v
+vecOneMinusSqNEON_loop1v:
 	CMP $2, R0
 	BLT vecOneMinusSqNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -1981,13 +1989,15 @@ vecOneMinusSqNEON_loop2:
 	WORD $0x4ee0d7e0 // fsub v0.2d, v31.2d, v0.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecOneMinusSqNEON_loop2
+	B vecOneMinusSqNEON_loop1v
 vecOneMinusSqNEON_tail:
 	CBZ R0, vecOneMinusSqNEON_done
-	VLD1R (R2), [V8.D2]
+	VLD1R.P 8(R2), [V8.D2]
 	WORD $0x6e68dd00 // fmul v0.2d, v8.2d, v8.2d
 	WORD $0x4ee0d7e0 // fsub v0.2d, v31.2d, v0.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecOneMinusSqNEON_tail
 vecOneMinusSqNEON_done:
 	RET
 
@@ -2003,9 +2013,9 @@ TEXT ·vecTanhBackwardNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecTanhBackwardNEON_loop8:
+vecTanhBackwardNEON_loop4v:
 	CMP $8, R0
-	BLT vecTanhBackwardNEON_loop2
+	BLT vecTanhBackwardNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	VLD1.P 64(R3), [V12.D2, V13.D2, V14.D2, V15.D2]
 	WORD $0x6e6cdd80 // fmul v0.2d, v12.2d, v12.2d
@@ -2022,8 +2032,8 @@ vecTanhBackwardNEON_loop8:
 	WORD $0x6e63dd63 // fmul v3.2d, v11.2d, v3.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecTanhBackwardNEON_loop8
-vecTanhBackwardNEON_loop2:
+	B vecTanhBackwardNEON_loop4v
+vecTanhBackwardNEON_loop1v:
 	CMP $2, R0
 	BLT vecTanhBackwardNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -2033,15 +2043,17 @@ vecTanhBackwardNEON_loop2:
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecTanhBackwardNEON_loop2
+	B vecTanhBackwardNEON_loop1v
 vecTanhBackwardNEON_tail:
 	CBZ R0, vecTanhBackwardNEON_done
-	VLD1R (R2), [V8.D2]
-	VLD1R (R3), [V12.D2]
+	VLD1R.P 8(R2), [V8.D2]
+	VLD1R.P 8(R3), [V12.D2]
 	WORD $0x6e6cdd80 // fmul v0.2d, v12.2d, v12.2d
 	WORD $0x4ee0d7e0 // fsub v0.2d, v31.2d, v0.2d
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecTanhBackwardNEON_tail
 vecTanhBackwardNEON_done:
 	RET
 
@@ -2057,9 +2069,9 @@ TEXT ·vecSigmoidDerivNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecSigmoidDerivNEON_loop8:
+vecSigmoidDerivNEON_loop4v:
 	CMP $8, R0
-	BLT vecSigmoidDerivNEON_loop2
+	BLT vecSigmoidDerivNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	WORD $0x4ee8d7e0 // fsub v0.2d, v31.2d, v8.2d
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
@@ -2071,8 +2083,8 @@ vecSigmoidDerivNEON_loop8:
 	WORD $0x6e63dd63 // fmul v3.2d, v11.2d, v3.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecSigmoidDerivNEON_loop8
-vecSigmoidDerivNEON_loop2:
+	B vecSigmoidDerivNEON_loop4v
+vecSigmoidDerivNEON_loop1v:
 	CMP $2, R0
 	BLT vecSigmoidDerivNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -2080,13 +2092,15 @@ vecSigmoidDerivNEON_loop2:
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecSigmoidDerivNEON_loop2
+	B vecSigmoidDerivNEON_loop1v
 vecSigmoidDerivNEON_tail:
 	CBZ R0, vecSigmoidDerivNEON_done
-	VLD1R (R2), [V8.D2]
+	VLD1R.P 8(R2), [V8.D2]
 	WORD $0x4ee8d7e0 // fsub v0.2d, v31.2d, v8.2d
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecSigmoidDerivNEON_tail
 vecSigmoidDerivNEON_done:
 	RET
 
@@ -2102,9 +2116,9 @@ TEXT ·vecSigmoidBackwardNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecSigmoidBackwardNEON_loop8:
+vecSigmoidBackwardNEON_loop4v:
 	CMP $8, R0
-	BLT vecSigmoidBackwardNEON_loop2
+	BLT vecSigmoidBackwardNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	VLD1.P 64(R3), [V12.D2, V13.D2, V14.D2, V15.D2]
 	WORD $0x4eecd7e0 // fsub v0.2d, v31.2d, v12.2d
@@ -2121,8 +2135,8 @@ vecSigmoidBackwardNEON_loop8:
 	WORD $0x6e63dd63 // fmul v3.2d, v11.2d, v3.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecSigmoidBackwardNEON_loop8
-vecSigmoidBackwardNEON_loop2:
+	B vecSigmoidBackwardNEON_loop4v
+vecSigmoidBackwardNEON_loop1v:
 	CMP $2, R0
 	BLT vecSigmoidBackwardNEON_tail
 	VLD1.P 16(R2), [V8.D2]
@@ -2132,15 +2146,17 @@ vecSigmoidBackwardNEON_loop2:
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecSigmoidBackwardNEON_loop2
+	B vecSigmoidBackwardNEON_loop1v
 vecSigmoidBackwardNEON_tail:
 	CBZ R0, vecSigmoidBackwardNEON_done
-	VLD1R (R2), [V8.D2]
-	VLD1R (R3), [V12.D2]
+	VLD1R.P 8(R2), [V8.D2]
+	VLD1R.P 8(R3), [V12.D2]
 	WORD $0x4eecd7e0 // fsub v0.2d, v31.2d, v12.2d
 	WORD $0x6e60dd80 // fmul v0.2d, v12.2d, v0.2d
 	WORD $0x6e60dd00 // fmul v0.2d, v8.2d, v0.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecSigmoidBackwardNEON_tail
 vecSigmoidBackwardNEON_done:
 	RET
 
@@ -2156,9 +2172,9 @@ TEXT ·vecAxpyNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecAxpyNEON_loop8:
+vecAxpyNEON_loop4v:
 	CMP $8, R0
-	BLT vecAxpyNEON_loop2
+	BLT vecAxpyNEON_loop1v
 	VLD1.P 64(R1), [V4.D2, V5.D2, V6.D2, V7.D2]
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	WORD $0x6e68dfc0 // fmul v0.2d, v30.2d, v8.2d
@@ -2171,8 +2187,8 @@ vecAxpyNEON_loop8:
 	WORD $0x4e63d4e3 // fadd v3.2d, v7.2d, v3.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecAxpyNEON_loop8
-vecAxpyNEON_loop2:
+	B vecAxpyNEON_loop4v
+vecAxpyNEON_loop1v:
 	CMP $2, R0
 	BLT vecAxpyNEON_tail
 	VLD1.P 16(R1), [V4.D2]
@@ -2181,14 +2197,16 @@ vecAxpyNEON_loop2:
 	WORD $0x4e60d480 // fadd v0.2d, v4.2d, v0.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecAxpyNEON_loop2
+	B vecAxpyNEON_loop1v
 vecAxpyNEON_tail:
 	CBZ R0, vecAxpyNEON_done
-	VLD1R (R1), [V4.D2]
-	VLD1R (R2), [V8.D2]
+	VLD1R.P 8(R1), [V4.D2]
+	VLD1R.P 8(R2), [V8.D2]
 	WORD $0x6e68dfc0 // fmul v0.2d, v30.2d, v8.2d
 	WORD $0x4e60d480 // fadd v0.2d, v4.2d, v0.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecAxpyNEON_tail
 vecAxpyNEON_done:
 	RET
 
@@ -2204,9 +2222,9 @@ TEXT ·vecScaleNEON(SB), NOSPLIT, $0-48
 	WORD $0x4e0807de // dup v30.2d, v30.d[0]
 	MOVD $neonconst<>(SB), R9
 	FMOVQ 288(R9), F31
-vecScaleNEON_loop8:
+vecScaleNEON_loop4v:
 	CMP $8, R0
-	BLT vecScaleNEON_loop2
+	BLT vecScaleNEON_loop1v
 	VLD1.P 64(R2), [V8.D2, V9.D2, V10.D2, V11.D2]
 	WORD $0x6e68dfc0 // fmul v0.2d, v30.2d, v8.2d
 	WORD $0x6e69dfc1 // fmul v1.2d, v30.2d, v9.2d
@@ -2214,20 +2232,22 @@ vecScaleNEON_loop8:
 	WORD $0x6e6bdfc3 // fmul v3.2d, v30.2d, v11.2d
 	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)
 	SUB $8, R0
-	B vecScaleNEON_loop8
-vecScaleNEON_loop2:
+	B vecScaleNEON_loop4v
+vecScaleNEON_loop1v:
 	CMP $2, R0
 	BLT vecScaleNEON_tail
 	VLD1.P 16(R2), [V8.D2]
 	WORD $0x6e68dfc0 // fmul v0.2d, v30.2d, v8.2d
 	VST1.P [V0.D2], 16(R5)
 	SUB $2, R0
-	B vecScaleNEON_loop2
+	B vecScaleNEON_loop1v
 vecScaleNEON_tail:
 	CBZ R0, vecScaleNEON_done
-	VLD1R (R2), [V8.D2]
+	VLD1R.P 8(R2), [V8.D2]
 	WORD $0x6e68dfc0 // fmul v0.2d, v30.2d, v8.2d
-	FMOVD F0, (R5)
+	FMOVD.P F0, 8(R5)
+	SUB $1, R0
+	B vecScaleNEON_tail
 vecScaleNEON_done:
 	RET
 

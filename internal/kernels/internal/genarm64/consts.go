@@ -105,7 +105,18 @@ func constBits(c constant) uint64 {
 	return math.Float64bits(c.v)
 }
 
+// constOff is the offset of a constant's row in the current table: the
+// float64 one (neonconst<>) or, while arr is "4s", the float32 one
+// (neonconst32<>).
 func constOff(name string) int {
+	if arr == "4s" {
+		for i, c := range consts32 {
+			if c.name == name {
+				return 16 * i
+			}
+		}
+		panic("no float32 constant " + name)
+	}
 	for i, c := range consts {
 		if c.name == name {
 			return 16 * i

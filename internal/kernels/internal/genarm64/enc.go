@@ -22,16 +22,39 @@ func chk(regs ...int) {
 	}
 }
 
+// arr is the lane arrangement of the routine being generated: "2d" (two
+// float64 or int64 lanes) or "4s" (four float32 or int32 lanes). The
+// encodings below are written for 2D; for 4S the same instructions differ
+// in bit 22 (the low bit of the size field), and shifts in their
+// immediate.
+var arr = "2d"
+
+// sized adapts a 2D encoding to arr.
+func sized(base uint32) uint32 {
+	if arr == "4s" {
+		return base &^ (1 << 22)
+	}
+	return base
+}
+
 // three emits a three-register instruction d = n op m.
 func three(base uint32, mn string, d, n, m int) {
 	chk(d, n, m)
-	word(base|uint32(m)<<16|uint32(n)<<5|uint32(d), "%s v%d.2d, v%d.2d, v%d.2d", mn, d, n, m)
+	word(sized(base)|uint32(m)<<16|uint32(n)<<5|uint32(d), "%s v%d.%s, v%d.%s, v%d.%s", mn, d, arr, n, arr, m, arr)
 }
 
 // two emits a two-register instruction d = op n.
 func two(base uint32, mn string, d, n int) {
 	chk(d, n)
-	word(base|uint32(n)<<5|uint32(d), "%s v%d.2d, v%d.2d", mn, d, n)
+	word(sized(base)|uint32(n)<<5|uint32(d), "%s v%d.%s, v%d.%s", mn, d, arr, n, arr)
+}
+
+// esize is the lane width in bits.
+func esize() int {
+	if arr == "4s" {
+		return 32
+	}
+	return 64
 }
 
 // bytes16 emits a bitwise three-register instruction on 16B.
@@ -59,10 +82,12 @@ func fcvtzu(d, n int) { two(0x6EE1B800, "fcvtzu", d, n) } // float64 → uint64,
 func ucvtf(d, n int)  { two(0x6E61D800, "ucvtf", d, n) }
 func scvtf(d, n int)  { two(0x4E61D800, "scvtf", d, n) }
 
+func fsqrt(d, n int) { two(0x6EE1F800, "fsqrt", d, n) }
+
 // fcmltz: d = n < 0 (false for NaN).
 func fcmltz(d, n int) {
 	chk(d, n)
-	word(0x4EE0E800|uint32(n)<<5|uint32(d), "fcmlt v%d.2d, v%d.2d, #0.0", d, n)
+	word(sized(0x4EE0E800)|uint32(n)<<5|uint32(d), "fcmlt v%d.%s, v%d.%s, #0.0", d, arr, n, arr)
 }
 
 // Integer lanes (int64).
@@ -72,20 +97,23 @@ func cmhs(d, n, m int)  { three(0x6EE03C00, "cmhs", d, n, m) }  // n >= m unsign
 func cmhi(d, n, m int)  { three(0x6EE03400, "cmhi", d, n, m) }  // n > m unsigned
 func cmeq(d, n, m int)  { three(0x6EE08C00, "cmeq", d, n, m) }  // n == m
 func cmtst(d, n, m int) { three(0x4EE08C00, "cmtst", d, n, m) } // n&m != 0
+func cmgt(d, n, m int)  { three(0x4EE03400, "cmgt", d, n, m) }  // n > m signed
 
+// Shifts by an immediate: immh:immb is 2·esize - sh (right) or esize + sh
+// (left).
 func sshr(d, n, sh int) {
 	chk(d, n)
-	word(0x4F000400|uint32(128-sh)<<16|uint32(n)<<5|uint32(d), "sshr v%d.2d, v%d.2d, #%d", d, n, sh)
+	word(0x4F000400|uint32(2*esize()-sh)<<16|uint32(n)<<5|uint32(d), "sshr v%d.%s, v%d.%s, #%d", d, arr, n, arr, sh)
 }
 
 func ushr(d, n, sh int) {
 	chk(d, n)
-	word(0x6F000400|uint32(128-sh)<<16|uint32(n)<<5|uint32(d), "ushr v%d.2d, v%d.2d, #%d", d, n, sh)
+	word(0x6F000400|uint32(2*esize()-sh)<<16|uint32(n)<<5|uint32(d), "ushr v%d.%s, v%d.%s, #%d", d, arr, n, arr, sh)
 }
 
 func shl(d, n, sh int) {
 	chk(d, n)
-	word(0x4F005400|uint32(64+sh)<<16|uint32(n)<<5|uint32(d), "shl v%d.2d, v%d.2d, #%d", d, n, sh)
+	word(0x4F005400|uint32(esize()+sh)<<16|uint32(n)<<5|uint32(d), "shl v%d.%s, v%d.%s, #%d", d, arr, n, arr, sh)
 }
 
 // Bitwise.
@@ -155,3 +183,32 @@ func trn1D(d, n, m int) { trn(0x4EC02800, "trn1", "2d", d, n, m) }
 func trn2D(d, n, m int) { trn(0x4EC06800, "trn2", "2d", d, n, m) }
 func trn1S(d, n, m int) { trn(0x4E802800, "trn1", "4s", d, n, m) }
 func trn2S(d, n, m int) { trn(0x4E806800, "trn2", "4s", d, n, m) }
+
+// fcvtl, fcvtl2: two float32 lanes (the low or the high pair of n) to
+// float64; fcvtn, fcvtn2: two float64 lanes of n to float32, into the low
+// pair of d (zeroing the rest) or its high pair.
+func fcvtl(d, n int) {
+	chk(d, n)
+	word(0x0E617800|uint32(n)<<5|uint32(d), "fcvtl v%d.2d, v%d.2s", d, n)
+}
+
+func fcvtl2(d, n int) {
+	chk(d, n)
+	word(0x4E617800|uint32(n)<<5|uint32(d), "fcvtl2 v%d.2d, v%d.4s", d, n)
+}
+
+func fcvtn(d, n int) {
+	chk(d, n)
+	word(0x0E616800|uint32(n)<<5|uint32(d), "fcvtn v%d.2s, v%d.2d", d, n)
+}
+
+func fcvtn2(d, n int) {
+	chk(d, n)
+	word(0x4E616800|uint32(n)<<5|uint32(d), "fcvtn2 v%d.4s, v%d.2d", d, n)
+}
+
+// dupElemS: all four lanes of d = n.s[idx].
+func dupElemS(d, n, idx int) {
+	chk(d, n)
+	word(0x4E040400|uint32(idx)<<19|uint32(n)<<5|uint32(d), "dup v%d.4s, v%d.s[%d]", d, n, idx)
+}

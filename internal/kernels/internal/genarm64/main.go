@@ -1,7 +1,8 @@
 // Command genarm64 writes the arm64 (ASIMD/NEON) assembly of package
 // kernels: the GEMM micro-kernels and panel packing (ukernel_arm64.s; the
 // float32 ones with -f32) and the elementwise maps, streaming ops and
-// reductions (elementwise_arm64.s). Run it with
+// reductions (elementwise_arm64.s; elementwise32_arm64.s for float32,
+// with -f32). Run it with
 // `go generate` in internal/kernels.
 //
 // The Go assembler knows loads, stores and a few integer vector
@@ -37,7 +38,8 @@ func header() {
 func main() {
 	gemmOut := flag.String("gemm", "ukernel_arm64.s", "output file for the GEMM micro-kernels")
 	mapsOut := flag.String("maps", "elementwise_arm64.s", "output file for the elementwise maps")
-	f32 := flag.Bool("f32", false, "also write the float32 GEMM micro-kernels")
+	maps32Out := flag.String("maps32", "elementwise32_arm64.s", "output file for the float32 elementwise maps (with -f32)")
+	f32 := flag.Bool("f32", false, "also write the float32 kernels: GEMM micro-kernels, packing and elementwise maps")
 	verify := flag.Bool("verify", false, "check every WORD-encoded instruction with llvm-mc")
 	flag.Parse()
 
@@ -48,9 +50,16 @@ func main() {
 	header()
 	genMaps()
 	maps := append([]byte(nil), w.Bytes()...)
+	var maps32 []byte
+	if *f32 {
+		w.Reset()
+		header()
+		genMaps32()
+		maps32 = append([]byte(nil), w.Bytes()...)
+	}
 
 	if *verify {
-		n, err := verifyWords(append(gemm, maps...))
+		n, err := verifyWords(append(append(gemm, maps...), maps32...))
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -61,5 +70,10 @@ func main() {
 	}
 	if err := os.WriteFile(*mapsOut, maps, 0o644); err != nil {
 		log.Fatal(err)
+	}
+	if *f32 {
+		if err := os.WriteFile(*maps32Out, maps32, 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 }

@@ -38,18 +38,30 @@ func streamReg(op byte, s int) int {
 	return 4 + 4*map[byte]int{'d': 0, 'a': 1, 'b': 2, 'c': 3}[op] + s
 }
 
+// genStream writes op on float64 lanes, or on float32 ones while arr is
+// "4s" (then alpha is a float32 and the constant table the float32 one).
 func genStream(op streamOp) {
-	fmt.Fprintf(&w, "// func %s(n int, d, a, b, c *float64, alpha float64)\n", op.name)
-	fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", op.name)
+	typ, argSize, lanes, suf, es := "float64", 48, 2, "D2", 8
+	if arr == "4s" {
+		typ, argSize, lanes, suf, es = "float32", 44, 4, "S4", 4
+	}
+	fmt.Fprintf(&w, "// func %s(n int, d, a, b, c *%s, alpha %s)\n", op.name, typ, typ)
+	fmt.Fprintf(&w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", op.name, argSize)
 	p("MOVD n+0(FP), R0")
 	p("MOVD d+8(FP), R1")
 	p("MOVD a+16(FP), R2")
 	p("MOVD b+24(FP), R3")
 	p("MOVD c+32(FP), R4")
 	p("MOVD R1, R5") // store pointer
-	p("FMOVD alpha+40(FP), F30")
-	dupElem(30, 30, 0)
-	p("MOVD $neonconst<>(SB), R9")
+	if es == 8 {
+		p("FMOVD alpha+40(FP), F30")
+		dupElem(30, 30, 0)
+		p("MOVD $neonconst<>(SB), R9")
+	} else {
+		p("FMOVS alpha+40(FP), F30")
+		dupElemS(30, 30, 0)
+		p("MOVD $neonconst32<>(SB), R9")
+	}
 	p("FMOVQ %d(R9), F31", constOff("one"))
 	regList := func(o byte, n int) string {
 		s := ""
@@ -57,7 +69,7 @@ func genStream(op streamOp) {
 			if i > 0 {
 				s += ", "
 			}
-			s += fmt.Sprintf("V%d.D2", streamReg(o, i))
+			s += fmt.Sprintf("V%d.%s", streamReg(o, i), suf)
 		}
 		return "[" + s + "]"
 	}
@@ -66,34 +78,40 @@ func genStream(op streamOp) {
 			op.body(s, streamReg('d', s), streamReg('a', s), streamReg('b', s), streamReg('c', s), 30, 31)
 		}
 	}
-	// Eight elements per iteration.
-	label(op.name + "_loop8")
-	p("CMP $8, R0")
-	p("BLT %s_loop2", op.name)
+	// Four vectors per iteration, then one, then single elements.
+	label(op.name + "_loop4v")
+	p("CMP $%d, R0", 4*lanes)
+	p("BLT %s_loop1v", op.name)
 	for i := 0; i < len(op.in); i++ {
 		p("VLD1.P 64(%s), %s", streamPtr[op.in[i]], regList(op.in[i], 4))
 	}
 	body(4)
-	p("VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R5)")
-	p("SUB $8, R0")
-	p("B %s_loop8", op.name)
-	label(op.name + "_loop2")
-	p("CMP $2, R0")
+	p("VST1.P [V0.%[1]s, V1.%[1]s, V2.%[1]s, V3.%[1]s], 64(R5)", suf)
+	p("SUB $%d, R0", 4*lanes)
+	p("B %s_loop4v", op.name)
+	label(op.name + "_loop1v")
+	p("CMP $%d, R0", lanes)
 	p("BLT %s_tail", op.name)
 	for i := 0; i < len(op.in); i++ {
 		p("VLD1.P 16(%s), %s", streamPtr[op.in[i]], regList(op.in[i], 1))
 	}
 	body(1)
-	p("VST1.P [V0.D2], 16(R5)")
-	p("SUB $2, R0")
-	p("B %s_loop2", op.name)
+	p("VST1.P [V0.%s], 16(R5)", suf)
+	p("SUB $%d, R0", lanes)
+	p("B %s_loop1v", op.name)
 	label(op.name + "_tail")
 	p("CBZ R0, %s_done", op.name)
 	for i := 0; i < len(op.in); i++ {
-		p("VLD1R (%s), [V%d.D2]", streamPtr[op.in[i]], streamReg(op.in[i], 0))
+		p("VLD1R.P %d(%s), [V%d.%s]", es, streamPtr[op.in[i]], streamReg(op.in[i], 0), suf)
 	}
 	body(1)
-	p("FMOVD F0, (R5)")
+	if es == 8 {
+		p("FMOVD.P F0, 8(R5)")
+	} else {
+		p("FMOVS.P F0, 4(R5)")
+	}
+	p("SUB $1, R0")
+	p("B %s_tail", op.name)
 	label(op.name + "_done")
 	p("RET")
 	fmt.Fprintln(&w)
