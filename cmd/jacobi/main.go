@@ -255,6 +255,12 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	demo := o.model == "" && o.input == ""
 	compare := o.compare || demo
 
+	// The summary's time is the whole job, model loading and lowering
+	// included (a large model can take longer to lower and check than to
+	// differentiate); its parts are marked by the clock.
+	var phases phaseTimes
+	mark := phases.start()
+
 	// The model.
 	var m *onnx.Model
 	var err error
@@ -268,6 +274,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if err != nil {
 		return err
 	}
+	phases.model += mark()
 
 	// The input.
 	var x *tensor.Tensor
@@ -305,10 +312,12 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		dtype = m.DType()
 	}
 	x = x.Convert(dtype)
+	phases.input += mark()
 	f, err := m.Fn(x.Shape()[1:], jacobi.WithDType(dtype))
 	if err != nil {
 		return err
 	}
+	phases.model += mark()
 
 	run := []jacobi.RunOption{jacobi.WithDType(dtype)}
 	if o.chunk > 0 {
@@ -337,12 +346,11 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(fd, x) }
 	}
 
-	start := time.Now()
 	comp, err := jacobi.Compile(derive, xrun.Shape()[1:], run...)
 	if err != nil {
 		return err
 	}
-	compiled := time.Since(start)
+	phases.compile += mark()
 	res, err := runWithProgress(comp, xrun, o, stderr, tty && !o.quiet)
 	if err != nil {
 		return err
@@ -353,7 +361,7 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 			return err
 		}
 	}
-	elapsed := time.Since(start)
+	phases.run += mark()
 	if o.output != "" {
 		// An interrupt during the write would leave the temporary file
 		// behind: the write (seconds at most) finishes first.
@@ -389,14 +397,14 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		}
 	}
 	fmt.Fprintf(stdout, "  result  %s\n", desc)
-	fmt.Fprintf(stdout, "  time    %s (trace, transform and compile %s, run %s)\n", dur(elapsed), dur(compiled), dur(elapsed-compiled))
+	fmt.Fprintf(stdout, "  time    %s\n", phases)
 	if o.output != "" {
 		fmt.Fprintf(stdout, "  output  %s\n", o.output)
 	} else if !demo {
 		fmt.Fprintf(stdout, "  output  none (give --output FILE.npy to save the result)\n")
 	}
 	if compare {
-		naive(c, f, x, res, elapsed, stdout)
+		naive(c, f, x, res, phases.compile+phases.run, stdout)
 	}
 	if demo {
 		per := tensor.Size(res.Shape()[1:])
@@ -407,6 +415,36 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		fmt.Fprintf(stdout, "\n(give --model FILE.onnx --input X.npy --output OUT.npy for your own model; jacobi help %s)\n", c.name)
 	}
 	return nil
+}
+
+// now is the clock of the summary's times (a test replaces it).
+var now = time.Now
+
+// phaseTimes are the parts of a derivative command's time.
+type phaseTimes struct {
+	model   time.Duration // load, decode, lower and check the model (onnx.Load, Model.Fn)
+	input   time.Duration // read the input (or draw the random batch)
+	compile time.Duration // trace, transform and compile the derivative (jacobi.Compile)
+	run     time.Duration // run it over the batch
+}
+
+// start returns a function that returns the time since its last call (or
+// since start).
+func (p *phaseTimes) start() func() time.Duration {
+	last := now()
+	return func() time.Duration {
+		t := now()
+		d := t.Sub(last)
+		last = t
+		return d
+	}
+}
+
+// String is the summary's time line: the whole and its parts.
+func (p phaseTimes) String() string {
+	total := p.model + p.input + p.compile + p.run
+	return fmt.Sprintf("%s (load, lower and check the model %s, read the input %s, trace, transform and compile %s, run %s)",
+		dur(total), dur(p.model), dur(p.input), dur(p.compile), dur(p.run))
 }
 
 // progressAfter is how long a run goes before it shows a progress bar.
@@ -518,7 +556,7 @@ func naive(c *command, f jacobi.Fn, x, res *tensor.Tensor, fast time.Duration, w
 		return
 	}
 	diff := tensor.MaxAbsDiff(ref, res)
-	fmt.Fprintf(w, "  naive   %s: %s (%.1f× the time), largest difference %.3g\n", what, dur(t), float64(t)/float64(max(fast, 1)), diff)
+	fmt.Fprintf(w, "  naive   %s: %s (%.1f× jacobi's compile and run), largest difference %.3g\n", what, dur(t), float64(t)/float64(max(fast, 1)), diff)
 }
 
 func naiveResult(name string, f jacobi.Fn, x *tensor.Tensor, out int) (*tensor.Tensor, error) {
