@@ -148,6 +148,17 @@ func (c *compiler) eqn(e *ir.Eqn, lower op.Lowering, in []layout) (layout, error
 		return reduceSum[float64](c, e, e.Prim.(op.ReduceSum), in[0]), nil
 	case op.Conversion:
 		return c.convert(e, in[0]), nil
+	case op.Generated:
+		// Written on every run into the slab: nothing kept in the plan.
+		g := e.Prim.(op.Generator)
+		n := tensor.Size(shape)
+		bi := c.newBuf(n, e.Out.DType)
+		if e.Out.DType == tensor.Float32 {
+			c.steps = append(c.steps, func(s *state) { g.Generate32(s.f32.bufs[bi][:n]) })
+		} else {
+			c.steps = append(c.steps, func(s *state) { g.Generate64(s.f64.bufs[bi][:n]) })
+		}
+		return layout{buf: bi, shape: shape, strides: tensor.Strides(shape)}, nil
 	case op.Evaluated:
 	default:
 		return layout{}, fmt.Errorf("no lowering (internal error)")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/onnx/internal/pb"
@@ -62,6 +64,8 @@ func (g *graph) lowerEqn(e *ir.Eqn, in []*gval, out []dim) (*gval, error) {
 	switch p := e.Prim.(type) {
 	case op.Constant:
 		return g.lowerConstant(e, p, out)
+	case op.Basis:
+		return g.lowerBasis(p, out), nil
 	case op.Broadcast:
 		return g.lowerBroadcast(p, in[0], out)
 	case op.Reshape:
@@ -266,6 +270,21 @@ func (g *graph) lowerConstant(e *ir.Eqn, p op.Constant, out []dim) (*gval, error
 		return v, nil
 	}
 	return &gval{src: v, shape: out}, nil
+}
+
+// lowerBasis writes the identity of order n reshaped to (n, shape...) as
+// EyeLike of ConstantOfShape: computed by the runtime, not stored in the
+// file.
+func (g *graph) lowerBasis(p op.Basis, out []dim) *gval {
+	n := int64(tensor.Size(p.Shape))
+	zero := floatTensor(g.fresh("z"), tensor.MustNew([]int{1}, []float64{0}), g.elem)
+	value := &pb.AttributeProto{Name: proto.String("value"), Type: pb.AttributeProto_TENSOR.Enum(), T: zero}
+	eye := g.node("EyeLike", []string{g.node("ConstantOfShape", []string{g.int64s(n, n)}, value)})
+	if len(p.Shape) == 1 {
+		return &gval{name: eye, shape: out}
+	}
+	shape := append([]int64{n}, ints64(p.Shape)...)
+	return &gval{name: g.node("Reshape", []string{eye, g.int64s(shape...)}), shape: out}
 }
 
 // constantValue writes t, of the shape out but with size 1 where out is

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -231,6 +232,16 @@ func exportSamples() map[string][]primSample {
 		}},
 		{"nothing", 6, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Pad{Lo: []int{0, 0}, Hi: []int{0, 0}}, part(b, x, 0, 2, 3))
+		}},
+	}
+	s["Basis"] = []primSample{
+		{"picks sin(x)", 6, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			e := b.Emit(op.Basis{Shape: []int{2, 3}}) // (6, 2, 3)
+			sx := b.Emit(op.Broadcast{Shape: []int{6, 2, 3}, Dims: []int{1, 2}}, b.Emit(op.Sin{}, part(b, x, 0, 2, 3)))
+			return b.Emit(op.ReduceSum{Axes: []int{1, 2}}, b.Emit(op.Mul{}, e, sx))
+		}},
+		{"a matrix", 4, -2, 2, func(b *ir.Builder, x *ir.Var) *ir.Var {
+			return b.Emit(op.MatMul{}, part(b, x, 0, 1, 4), b.Emit(op.Basis{Shape: []int{4}}))
 		}},
 	}
 	s["Constant"] = []primSample{
@@ -915,6 +926,48 @@ func TestExportRefusesBatchDependentModels(t *testing.T) {
 				[][]int{append([]int{-1}, sample...)}, PerSample())
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "node") {
 				t.Errorf("error %v, want one saying %q and naming the node", err, c.want)
+			}
+		})
+	}
+}
+
+// TestExportBasis exports generated bases as they are (unsimplified:
+// Simplify turns small ones into constants), written as EyeLike of
+// ConstantOfShape, and checks them in ONNX Runtime and re-imported.
+func TestExportBasis(t *testing.T) {
+	for _, s := range exportSamples()["Basis"] {
+		t.Run(strings.ReplaceAll(s.name, " ", "_"), func(t *testing.T) {
+			p := s.program(t)
+			ns := batchSizes(programInts(p))
+			progs := make([]*ir.Program, len(ns))
+			for i, n := range ns {
+				v, err := transform.Vmap(p, []bool{true}, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				progs[i] = v
+			}
+			cfg, _ := configureExport(nil)
+			model, err := exportPrograms(progs, ns, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(model, []byte("EyeLike")) {
+				t.Fatal("the basis was not written as EyeLike")
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			xs := []*tensor.Tensor{tensor.Uniform(rng, s.lo, s.hi, 1, s.in), tensor.Uniform(rng, s.lo, s.hi, 4, s.in)}
+			for _, x := range xs {
+				compareOut(t, fmt.Sprintf("re-imported at batch %d", x.Shape()[0]), reimport(t, model, x), perSampleLoop(t, p, x))
+			}
+			rt := ort.ForTest(t)
+			path := writeModel(t, model)
+			for _, x := range xs {
+				got, err := rt.Run(path, map[string]ort.Input{"x": {T: x}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareOut(t, fmt.Sprintf("ONNX Runtime, batch %d", x.Shape()[0]), got["y"], perSampleLoop(t, p, x))
 			}
 		})
 	}

@@ -400,6 +400,28 @@ func opConstantOfShape(l *lowering) ([]*value, error) {
 	return []*value{known(tensor.Full(v, shape...), isInt)}, nil
 }
 
+// opEyeLike is a matrix of the input's shape with ones on its diagonal k
+// (attribute k) and zeros elsewhere; the input must be known (jacobi's
+// exporter writes its bases as EyeLike of ConstantOfShape).
+func opEyeLike(l *lowering) ([]*value, error) {
+	x, err := l.knownIn(0)
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	if len(s) != 2 {
+		return nil, fmt.Errorf("EyeLike of a tensor of shape %v: it takes a matrix", s)
+	}
+	k := int(l.attrInt("k", 0))
+	out := tensor.Zeros(s...)
+	for i := range s[0] {
+		if j := i + k; j >= 0 && j < s[1] {
+			out.Data()[i*s[1]+j] = 1
+		}
+	}
+	return []*value{known(out, false)}, nil
+}
+
 func opShape(l *lowering) ([]*value, error) {
 	x, err := l.need(0)
 	if err != nil {

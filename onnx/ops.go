@@ -165,6 +165,7 @@ func init() {
 		}),
 		"Constant":           opConstant,
 		"ConstantOfShape":    opConstantOfShape,
+		"EyeLike":            opEyeLike,
 		"Shape":              opShape,
 		"Cast":               opCast,
 		"Expand":             opExpand,

@@ -64,6 +64,10 @@ func samples() map[string][]sample {
 		"Slice":     {{op.Slice{Start: []int{0, 1, 1}, Limit: []int{2, 3, 4}}, [][]int{{2, 3, 4}}, op.Strided, "linear map", any}},
 		"Pad":       {{op.Pad{Lo: []int{0, 1}, Hi: []int{2, 0}}, [][]int{{2, 3}}, op.Evaluated, "linear map", any}},
 		"Constant":  {{op.Constant{Value: tensor.Randn(tensor.NewRand(3), 2, 3)}, nil, op.Literal, "zero", any}},
+		"Basis": {
+			{op.Basis{Shape: []int{2, 3}}, nil, op.Generated, "zero", any},
+			{op.Basis{Shape: []int{4}, DType: tensor.Float32}, nil, op.Generated, "zero", any},
+		},
 		"Convert": {
 			{op.Convert{From: tensor.Float64, To: tensor.Float32}, u, op.Conversion, "linear map", any},
 			{op.Convert{From: tensor.Float64, To: tensor.Float64}, u, op.Conversion, "linear map", any},

@@ -112,6 +112,9 @@ const (
 	Reduction
 	// Conversion: the runtime's converting copy (Convert).
 	Conversion
+	// Generated: values of no inputs written on every run into the run's
+	// memory (a Generator: Basis).
+	Generated
 )
 
 // String names the lowering.
@@ -131,6 +134,8 @@ func (l Lowering) String() string {
 		return "reduction"
 	case Conversion:
 		return "conversion"
+	case Generated:
+		return "generated"
 	}
 	return fmt.Sprintf("Lowering(%d)", int(l))
 }

@@ -159,6 +159,13 @@ func progCases() []fdcheck.ProgCase {
 			return out
 		}},
 
+		// basis: row k of the basis picks element k of sin(x).
+		{Name: "basis", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
+			e := b.Emit(op.Basis{Shape: s23}) // (6, 2, 3)
+			s := b.Emit(op.Broadcast{Shape: []int{6, 2, 3}, Dims: []int{1, 2}}, b.Emit(op.Sin{}, in[0]))
+			return b.Emit(op.ReduceSum{Axes: []int{1, 2}}, b.Emit(op.Mul{}, e, s))
+		}, Shapes: [][]int{s23}, Ref: mapRef(math.Sin)},
+
 		// compare + select: max(x, y), and a piecewise function of x.
 		{Name: "select_max", Build: func(b *ir.Builder, in []*ir.Var) *ir.Var {
 			return b.Emit(op.Select{}, b.Emit(op.Compare{Op: op.GT}, in[0], in[1]), in[0], in[1])
@@ -265,7 +272,7 @@ var primitives = map[string]ir.Primitive{
 	"Reshape": op.Reshape{Shape: []int{1}}, "Broadcast": op.Broadcast{Shape: []int{1}, Dims: []int{0}},
 	"ReduceSum": op.ReduceSum{Axes: []int{0}}, "Concat": op.Concat{Axis: 0},
 	"Slice": op.Slice{Start: []int{0}, Limit: []int{1}}, "Pad": op.Pad{Lo: []int{0}, Hi: []int{0}},
-	"Constant": op.Constant{Value: tensor.Scalar(1)}, "Convert": op.Convert{From: tensor.Float64, To: tensor.Float32},
+	"Constant": op.Constant{Value: tensor.Scalar(1)}, "Basis": op.Basis{Shape: []int{2, 3}}, "Convert": op.Convert{From: tensor.Float64, To: tensor.Float32},
 }
 
 // linearPrims are the primitives that must implement op.Linear.

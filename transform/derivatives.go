@@ -124,7 +124,7 @@ func hessianDiag(p *ir.Program, trace bool) (*ir.Program, error) {
 	hv := b.Inline(h, args)[0]
 	r := hv.Rank()
 	dims := []int{r - 2, r - 1}
-	mask := b.Emit(op.Broadcast{Shape: hv.Shape, Dims: dims}, op.Const(b, tensor.Eye(n).Convert(hv.DType)))
+	mask := b.Emit(op.Broadcast{Shape: hv.Shape, Dims: dims}, b.Emit(op.Basis{Shape: []int{n}, DType: hv.DType}))
 	d := b.Emit(op.ReduceSum{Axes: []int{r - 1}}, b.Emit(op.Mul{}, hv, mask))
 	if trace {
 		d = b.Emit(op.ReduceSum{Axes: []int{r - 2}}, d)
@@ -229,14 +229,6 @@ func wrtFirst(p *ir.Program) []bool {
 	return w
 }
 
-// basis returns the n basis vectors of the given shape and dtype,
-// stacked: (n, shape...).
-func basis(n int, shape []int, dt tensor.DType) *tensor.Tensor {
-	e := tensor.Eye(n).Convert(dt)
-	t, _ := e.Reshape(append([]int{n}, shape...)...)
-	return t
-}
-
 // moveFirstToLast transposes axis 0 of v to the end.
 func moveFirstToLast(b *ir.Builder, v *ir.Var) *ir.Var {
 	r := v.Rank()
@@ -271,7 +263,8 @@ func basisProducts(b *ir.Builder, p *ir.Program, args []*ir.Var, m Mode, n int, 
 	if err != nil {
 		return nil, err
 	}
-	return b.Inline(vm, append(args, op.Const(b, basis(n, shape, dt))))[1], nil
+	// The n basis vectors of shape, generated (see op.Basis).
+	return b.Inline(vm, append(args, b.Emit(op.Basis{Shape: shape, DType: dt})))[1], nil
 }
 
 // inputsLike starts a builder with inputs shaped as p's.

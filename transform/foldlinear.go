@@ -37,7 +37,10 @@ func foldLinear(p *ir.Program) (*ir.Program, bool, error) {
 	}
 	for i, e := range p.Eqns {
 		defAt[e.Out] = i
-		k := true
+		// A generated basis is not folded: Simplify has made the small
+		// ones constants, and the others are too large to evaluate here.
+		_, generated := e.Prim.(op.Generator)
+		k := !generated
 		for j, v := range e.In {
 			if !slices.Contains(e.In[:j], v) {
 				users[v] = append(users[v], i)

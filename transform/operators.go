@@ -24,16 +24,25 @@ func TaylorOperator(p *ir.Program, dirs *tensor.Tensor, weights []float64, drift
 	if dirs == nil || dirs.Rank() != 2 || !tensor.SameShape(dirs.Shape()[1:], p.In[0].Shape) {
 		return nil, fmt.Errorf("taylor operator: directions must be (k, %v)", p.In[0].Shape)
 	}
-	tp, err := Taylor(p, dirs.Shape()[0], weights)
+	dt := p.In[0].DType // the directions and drift are rounded to x's dtype
+	return taylorOperator(p, dirs.Shape()[0], func(b *ir.Builder) *ir.Var { return op.Const(b, dirs.Convert(dt)) }, weights, drift)
+}
+
+// taylorOperator is TaylorOperator with the k directions emitted by dirs.
+func taylorOperator(p *ir.Program, k int, dirs func(*ir.Builder) *ir.Var, weights []float64, drift *tensor.Tensor) (*ir.Program, error) {
+	tp, err := Taylor(p, k, weights)
 	if err != nil {
 		return nil, err
 	}
 	b, args := inputsLike(p)
-	dt := p.In[0].DType // the directions and drift are rounded to x's dtype
+	dt := p.In[0].DType
+	var dv *ir.Var
 	if drift == nil {
-		drift = tensor.Zeros(p.In[0].Shape...)
+		dv = op.Full(b, 0, dt, p.In[0].Shape)
+	} else {
+		dv = op.Const(b, drift.Convert(dt))
 	}
-	outs := b.Inline(tp, append(args, op.Const(b, dirs.Convert(dt)), op.Const(b, drift.Convert(dt))))
+	outs := b.Inline(tp, append(args, dirs(b), dv))
 	q, err := b.Build(outs[2*len(p.Out)])
 	if err != nil {
 		return nil, err
@@ -48,7 +57,9 @@ func Laplacian(p *ir.Program) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return TaylorOperator(p, tensor.Eye(n), nil, nil)
+	// The n basis directions, generated (see op.Basis).
+	dt := p.In[0].DType
+	return taylorOperator(p, n, func(b *ir.Builder) *ir.Var { return b.Emit(op.Basis{Shape: []int{n}, DType: dt}) }, nil, nil)
 }
 
 // HessianDiagTaylor returns the diagonal of the Hessian of every output of
@@ -72,8 +83,8 @@ func HessianDiagTaylor(p *ir.Program) (*ir.Program, error) {
 	}
 	b, args := inputsLike(p)
 	dt := p.In[0].DType
-	dirs, _ := tensor.Eye(n).Convert(dt).Reshape(n, 1, n)
-	outs := b.Inline(vm, append(args, op.Const(b, dirs), op.Const(b, tensor.ZerosOf(dt, n))))
+	dirs := b.Emit(op.Basis{Shape: []int{1, n}, DType: dt}) // (n, 1, n): one direction each
+	outs := b.Inline(vm, append(args, dirs, op.Const(b, tensor.ZerosOf(dt, n))))
 	d := moveFirstToLast(b, outs[2*len(p.Out)]) // (y..., n)
 	q, err := b.Build(d)
 	if err != nil {

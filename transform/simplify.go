@@ -263,6 +263,18 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 			return v
 		}
 	}
+	// A generated basis small enough to hold becomes a constant, which
+	// folds with what it meets (a first layer's weights, in forward mode);
+	// a larger one stays generated at run time.
+	if g, ok := p.(op.Generator); ok && len(in) == 0 {
+		if out, err := g.OutShape(nil); err == nil && tensor.Size(out) <= foldLimit {
+			if t, err := g.(op.Evaluator).Eval(nil); err == nil {
+				v := s.b.Emit(op.Constant{Value: t})
+				s.konst[v] = t
+				return v
+			}
+		}
+	}
 	ev, isEval := p.(op.Evaluator)
 	args := make([]*tensor.Tensor, len(in))
 	foldable := isEval && len(in) > 0

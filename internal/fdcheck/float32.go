@@ -58,6 +58,8 @@ func Retype(p *ir.Program, dt tensor.DType) (*ir.Program, error) {
 		switch q := prim.(type) {
 		case op.Constant:
 			prim = op.Constant{Value: q.Value.Convert(dt)}
+		case op.Basis:
+			prim = op.Basis{Shape: q.Shape, DType: dt}
 		case op.Convert:
 			prim = op.Convert{From: dt, To: dt}
 		}
@@ -212,6 +214,8 @@ func roundingRadius(e, e32 *ir.Eqn, in []*tensor.Tensor, v *tensor.Tensor) (*ten
 			return nil, nil
 		}
 		return scaled(v, u), nil
+	case op.Basis:
+		return nil, nil // zeros and ones: exact
 	case op.Convert:
 		if q := e32.Prim.(op.Convert); q.To == tensor.Float32 && q.From == tensor.Float64 {
 			return scaled(v, u), nil
