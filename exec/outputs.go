@@ -62,8 +62,12 @@ func NewOutput(n int) []float64 { return outputs.output(n) }
 func NewOutput32(n int) []float32 { return outputs32.output(n) }
 
 // NewOutputTensor returns a tensor of the given dtype and shape over
-// NewOutput's (or NewOutput32's) memory.
+// NewOutput's (or NewOutput32's) memory, once CheckOutput has found that
+// it fits in the memory available.
 func NewOutputTensor(dt tensor.DType, shape []int) (*tensor.Tensor, error) {
+	if err := CheckOutput(dt, shape); err != nil {
+		return nil, err
+	}
 	if dt == tensor.Float32 {
 		return tensor.New32(shape, NewOutput32(tensor.Size(shape)))
 	}
