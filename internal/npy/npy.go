@@ -20,7 +20,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -389,94 +388,32 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 	if t == nil {
 		return errors.New("npy: Write of a nil tensor")
 	}
-	shape := t.Shape()
-	descr := "<f8"
-	if t.DType() == tensor.Float32 {
-		descr = "<f4"
+	e, err := NewEncoder(w, t.DType(), t.Shape())
+	if err != nil {
+		return err
 	}
-	var sb bytes.Buffer
-	sb.WriteString("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (")
-	for i, d := range shape {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(strconv.Itoa(d))
+	if err := e.Write(t); err != nil {
+		return err
 	}
-	if len(shape) == 1 {
-		sb.WriteByte(',')
-	}
-	sb.WriteString("), }")
-	// Pad with spaces so that magic+version+length+header is a multiple of
-	// 64 bytes, ending in a newline, as NumPy does.
-	total := 10 + sb.Len() + 1
-	pad := (64 - total%64) % 64
-	sb.Write(bytes.Repeat([]byte{' '}, pad))
-	sb.WriteByte('\n')
-	if sb.Len() > math.MaxUint16 {
-		return fmt.Errorf("npy: header for shape %v too long", shape)
-	}
-	bw := bufio.NewWriter(w)
-	bw.WriteString(magic)
-	bw.Write([]byte{1, 0})
-	var l [2]byte
-	binary.LittleEndian.PutUint16(l[:], uint16(sb.Len()))
-	bw.Write(l[:])
-	bw.Write(sb.Bytes())
-	var b [8]byte
-	if t.DType() == tensor.Float32 {
-		for _, v := range t.Data32() {
-			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
-			if _, err := bw.Write(b[:4]); err != nil {
-				return fmt.Errorf("npy: write: %w", err)
-			}
-		}
-	} else {
-		for _, v := range t.Data() {
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-			if _, err := bw.Write(b[:]); err != nil {
-				return fmt.Errorf("npy: write: %w", err)
-			}
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("npy: write: %w", err)
-	}
-	return nil
+	return e.Close()
 }
 
-// WriteFile writes t as a .npy file of its dtype at path atomically: it writes a
-// temporary file in the same directory, syncs it and renames it over path, so
-// that a failed write leaves no partial file behind.
-func WriteFile(path string, t *tensor.Tensor) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+// WriteFile writes t as a .npy file of its dtype at path atomically: it
+// writes a temporary file in the same directory, syncs it and renames it
+// over path, so that a failed write leaves no partial file behind. Through
+// a symbolic link it replaces the link's target; a path that is not a
+// regular file (a device such as /dev/null) is written in place (see File).
+func WriteFile(path string, t *tensor.Tensor) error {
+	if t == nil {
+		return errors.New("npy: WriteFile of a nil tensor")
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := Create(path)
 	if err != nil {
-		return fmt.Errorf("npy: %w", err)
+		return err
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = Write(f, t); err != nil {
+	if err := Write(f, t); err != nil {
+		f.Abort()
 		return fmt.Errorf("npy: %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("npy: %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("npy: %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("npy: %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("npy: %w", err)
-	}
-	return nil
+	return f.Commit()
 }
