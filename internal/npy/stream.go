@@ -115,20 +115,40 @@ func (e *Encoder) Write(t *tensor.Tensor) error {
 	if int64(t.Len()) > e.left {
 		return fmt.Errorf("npy: %d values more than the shape %v holds", int64(t.Len())-e.left, e.shape)
 	}
-	var b [8]byte
+	// Values are encoded a block at a time into the buffer's free space.
 	if e.dtype == tensor.Float32 {
-		for _, v := range t.Data32() {
-			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
-			if _, err := e.w.Write(b[:4]); err != nil {
+		for d := t.Data32(); len(d) > 0; {
+			if e.w.Available() < 4 {
+				if err := e.w.Flush(); err != nil {
+					return fmt.Errorf("npy: write: %w", err)
+				}
+			}
+			buf := e.w.AvailableBuffer()
+			k := min(len(d), cap(buf)/4)
+			for _, v := range d[:k] {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
+			if _, err := e.w.Write(buf); err != nil {
 				return fmt.Errorf("npy: write: %w", err)
 			}
+			d = d[k:]
 		}
 	} else {
-		for _, v := range t.Data() {
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-			if _, err := e.w.Write(b[:]); err != nil {
+		for d := t.Data(); len(d) > 0; {
+			if e.w.Available() < 8 {
+				if err := e.w.Flush(); err != nil {
+					return fmt.Errorf("npy: write: %w", err)
+				}
+			}
+			buf := e.w.AvailableBuffer()
+			k := min(len(d), cap(buf)/8)
+			for _, v := range d[:k] {
+				buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+			}
+			if _, err := e.w.Write(buf); err != nil {
 				return fmt.Errorf("npy: write: %w", err)
 			}
+			d = d[k:]
 		}
 	}
 	e.left -= int64(t.Len())
