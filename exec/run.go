@@ -2,7 +2,6 @@ package exec
 
 import (
 	"slices"
-	"sync"
 
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -66,7 +65,12 @@ type compiled struct {
 	out      []layout
 	outCopy  []func(s *state, dst Values)
 	direct   []int // per output: the slab buffer the caller's memory stands in for, or -1
-	pool     sync.Pool
+	// states holds the memory of runs, one per run in flight. A stash, not
+	// a sync.Pool: a pool drops its items at collections and keeps one per
+	// processor out of reach of the others, so that runs on goroutines
+	// that move between processors (a split run's chunks) allocated a
+	// state now and then.
+	states stash[state]
 }
 
 func newCompiled(p *ir.Program) (*compiled, error) {
@@ -95,7 +99,7 @@ func newCompiled(p *ir.Program) (*compiled, error) {
 		}
 		cp.direct = append(cp.direct, d)
 	}
-	cp.pool.New = func() any {
+	cp.states.make = func() *state {
 		s := &state{}
 		s.f64.bufs = make([][]float64, len(c.bufs))
 		s.f32.bufs = make([][]float32, len(c.bufs))
@@ -122,8 +126,8 @@ func (cp *compiled) slabBytes() int {
 // run executes the steps with the inputs' data and copies the outputs
 // into dst (one per output, of the outputs' dtypes and sizes).
 func (cp *compiled) run(in []Values, dst []Values, serial bool) {
-	s := cp.pool.Get().(*state)
-	defer cp.pool.Put(s)
+	s := cp.states.get()
+	defer cp.states.put(s)
 	s.serial = serial
 	for i, b := range cp.c.bufs {
 		if b.kind == bufInput {

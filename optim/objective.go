@@ -52,20 +52,21 @@ func NewObjective(loss Loss, params []*tensor.Tensor, data ...*tensor.Tensor) (O
 func FromTraced(step *jacobi.Traced, params []*tensor.Tensor, data ...*tensor.Tensor) Objective {
 	in := append(append([]*tensor.Tensor{}, params...), data...)
 	shapes := step.OutShapes()
-	loss := tensor.Zeros(1)
+	// The loss's buffer, in the step's shape for it, made once: a run
+	// allocates nothing.
+	var loss *tensor.Tensor
+	if len(shapes) > 0 && tensor.Size(shapes[0]) == 1 {
+		loss = tensor.Zeros(shapes[0]...)
+	}
 	out := make([]*tensor.Tensor, len(shapes))
 	return func(grads []*tensor.Tensor) (float64, error) {
 		if len(shapes) != 1+len(params) || len(grads) != len(params) {
 			return 0, fmt.Errorf("the step returns %d values and is given %d gradient buffers for %d parameters; want the loss and one gradient per parameter", len(shapes), len(grads), len(params))
 		}
-		if tensor.Size(shapes[0]) != 1 {
+		if loss == nil {
 			return 0, fmt.Errorf("the loss has shape %v, want a single element", shapes[0])
 		}
-		l, err := loss.Reshape(shapes[0]...)
-		if err != nil {
-			return 0, err
-		}
-		out[0] = l
+		out[0] = loss
 		for i, g := range grads {
 			if g == nil || !tensor.SameShape(g.Shape(), shapes[1+i]) {
 				return 0, fmt.Errorf("gradient buffer %d does not have the step's gradient shape %v", i, shapes[1+i])

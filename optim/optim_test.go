@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -405,6 +406,46 @@ func TestNewObjectiveTrains(t *testing.T) {
 	}
 	if math.Abs(w.Data()[0]-2) > 1e-8 || math.Abs(c.Data()[0]+1) > 1e-8 {
 		t.Errorf("fit w=%v c=%v, want 2, −1", w.Data()[0], c.Data()[0])
+	}
+}
+
+// TestStepAllocatesNothing checks that a training step (the traced
+// objective, split over its 1024 points, and Adam's update) allocates
+// nothing once warm, as BenchmarkTrainingStep reports.
+func TestStepAllocatesNothing(t *testing.T) {
+	rng := tensor.NewRand(2)
+	params := []*tensor.Tensor{tensor.Randn(rng, 16, 2).Scale(0.3), tensor.Zeros(16), tensor.Randn(rng, 1, 16).Scale(0.3), tensor.Zeros(1)}
+	x := tensor.Uniform(rng, -1, 1, 1024, 2)
+	loss := func(ps, d []*jacobi.Node) *jacobi.Node {
+		u := func(x *jacobi.Node) *jacobi.Node {
+			return x.MatMul(ps[0].T()).Add(ps[1]).Tanh().MatMul(ps[2].T()).Add(ps[3])
+		}
+		return jacobi.BatchLaplacianOf(u, d[0]).AddScalar(1).Square().Mean()
+	}
+	obj, _, err := NewObjective(loss, params, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adam, _ := NewAdam(params, DefaultAdam())
+	grads := ZerosLike(params)
+	step := func() {
+		if _, err := obj(grads); err != nil {
+			t.Fatal(err)
+		}
+		if err := adam.Step(grads); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No collection may empty the pools that hold scratch memory meanwhile.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	n := 0.0
+	for range 50 { // warm: the pools are per processor (see split_test.go)
+		if n = testing.AllocsPerRun(10, step); n == 0 {
+			break
+		}
+	}
+	if n != 0 {
+		t.Errorf("%v allocations per step after 500 steps", n)
 	}
 }
 
