@@ -275,19 +275,22 @@ type File struct {
 
 // Create starts writing the file at path.
 func Create(path string) (*File, error) {
-	target, err := resolve(path)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := os.Stat(target); err == nil && !st.Mode().IsRegular() {
+	// What path names, through its links, decides: a link to a device or
+	// pipe (/dev/stdout is /proc/self/fd/1, a link to "pipe:[…]") is
+	// opened as it is.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
 		if st.IsDir() {
 			return nil, fmt.Errorf("npy: %s is a directory", path)
 		}
-		f, err := os.OpenFile(target, os.O_WRONLY, 0)
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
 			return nil, fmt.Errorf("npy: %w", err)
 		}
 		return &File{f: f}, nil
+	}
+	target, err := resolve(path)
+	if err != nil {
+		return nil, err
 	}
 	dir, base := filepath.Split(target)
 	if dir == "" {
