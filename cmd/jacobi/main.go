@@ -21,10 +21,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -35,7 +33,6 @@ import (
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/internal/kernels"
-	"github.com/jacobi-ad/jacobi/internal/npy"
 	"github.com/jacobi-ad/jacobi/onnx"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
@@ -116,7 +113,7 @@ func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.model, "model", "", "ONNX model `file` (default: the built-in seed network)")
 	fs.StringVar(&o.input, "input", "", "input batch, a float32 or float64 .npy `file` of shape (b, in) (default: a random batch)")
-	fs.StringVar(&o.output, "output", "", "where to write the result, a .npy `file` of shape "+c.shape+" in the precision computed in (--dtype)")
+	fs.StringVar(&o.output, "output", "", "where to write the result, a .npy `file` of shape "+c.shape+" in the precision computed in (--dtype); - for standard output")
 	fs.StringVar(&o.dtype, "dtype", "auto", "`precision` to compute and write in: auto (the model's: float32 for a float32 model), float32 or float64")
 	fs.StringVar(&o.mode, "mode", "auto", "`method` for Jacobians: auto (cheapest by the cost model), forward or reverse")
 	fs.IntVar(&o.chunk, "chunk", 0, "samples per chunk of the batch (default: the library's)")
@@ -132,13 +129,23 @@ func flags(c *command, stderr io.Writer) (*flag.FlagSet, *options) {
 		}
 		fmt.Fprintf(stderr, "\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(stderr, `
+Any batch size: the input is read and the result written a piece at a time.
+--output - writes the result to standard output; a symbolic link's target is
+replaced, a device or pipe written directly; the input file is refused.
+NaN and Inf in a sample propagate to that sample's derivatives only.
+Ctrl-C stops at once and removes the partial file.
+Exit status: 0 success, 1 refused input, model or output, 2 bad usage,
+130 interrupted.
+`)
 		fmt.Fprintf(stderr, "\nExample:\n  jacobi %s --model net.onnx --input x.npy --output out.npy\n", c.name)
 	}
 	return fs, o
 }
 
-// run is the whole tool; it returns the exit status: 0 success, 1 failure,
-// 2 bad usage. With no arguments it does its main job on the built-in
+// run is the whole tool; it returns the exit status: 0 success, 1 failure
+// (a refused input, model or output), 2 bad usage, 128 + the signal's
+// number when interrupted (130 for Ctrl-C). With no arguments it does its main job on the built-in
 // model: jacobi jacobian.
 func run(args []string, stdout, stderr io.Writer, tty bool) int {
 	if len(args) == 0 {
@@ -200,8 +207,12 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 	if err := execute(c, o, stdout, stderr, tty); err != nil {
 		fmt.Fprintf(stderr, "jacobi %s: %v\n", c.name, err)
 		var ue usageError
-		if errors.As(err, &ue) {
+		var stop interruption
+		switch {
+		case errors.As(err, &ue):
 			return 2
+		case errors.As(err, &stop):
+			return stop.status()
 		}
 		return 1
 	}
@@ -243,21 +254,50 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 			return usageError{fmt.Errorf("--dtype %q: want auto, float32 or float64", o.dtype)}
 		}
 	}
-	if o.output != "" {
-		// Fail before the work, not after it, when the output cannot be written.
-		if st, err := os.Stat(filepath.Dir(o.output)); err != nil || !st.IsDir() {
-			return fmt.Errorf("--output %s: directory %s does not exist", o.output, filepath.Dir(o.output))
-		}
-		if st, err := os.Stat(o.output); err == nil && st.IsDir() {
-			return fmt.Errorf("--output %s is a directory", o.output)
-		}
+	if err := checkOutput(o); err != nil {
+		return err
 	}
+	// With the result on standard output, the summary goes to stderr.
+	summary := stdout
+	if o.output == "-" || isStdout(o.output, stdout) {
+		summary = stderr
+	}
+
+	// An interrupt (Ctrl-C) or SIGTERM stops the run at once: the partial
+	// temporary file is removed and the exit status is 128 + the signal's
+	// number (130 for Ctrl-C).
+	out := &sink{}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	done := make(chan error, 1)
+	go func() {
+		done <- compute(c, o, mode, dtype, autoDType, out, stdout, summary, stderr, tty)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case s := <-sig:
+		if e, ok := out.stop(s); ok {
+			return e
+		}
+		return <-done // the output was complete: the run ends as it would have
+	}
+}
+
+// compute does the work of a derivative command: load the model, compile
+// the derivative, run it over the input a piece at a time into out, and
+// print the summary.
+func compute(c *command, o *options, mode jacobi.Mode, dtype tensor.DType, autoDType bool, out *sink, stdout, summary, stderr io.Writer, tty bool) error {
+	defer out.abort() // nothing once committed
 	demo := o.model == "" && o.input == ""
 	compare := o.compare || demo
 
 	// The summary's time is the whole job, model loading and lowering
 	// included (a large model can take longer to lower and check than to
-	// differentiate); its parts are marked by the clock.
+	// differentiate); its parts are marked by the clock. The input is read
+	// and the result written piece by piece during the run: its time
+	// includes them.
 	var phases phaseTimes
 	mark := phases.start()
 
@@ -276,15 +316,12 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	}
 	phases.model += mark()
 
-	// The input.
-	var x *tensor.Tensor
+	// The input, read or generated a piece at a time.
+	var src *source
 	inputName := o.input
 	if o.input != "" {
-		if x, err = npy.ReadFile(o.input); err != nil {
+		if src, err = fileSource(o.input); err != nil {
 			return err
-		}
-		if x.Rank() < 1 {
-			return fmt.Errorf("%s: input of shape %v has no batch axis", o.input, x.Shape())
 		}
 	} else {
 		sample := make([]int, 0, len(m.InputShape))
@@ -300,10 +337,11 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		if len(m.InputShape) == 0 {
 			return usageError{fmt.Errorf("the model does not declare its input shape; give --input")}
 		}
-		x = tensor.Randn(tensor.NewRand(o.seed), append([]int{o.batch}, sample...)...)
+		src = randomSource(o.seed, append([]int{o.batch}, sample...))
 		inputName = fmt.Sprintf("random normal batch (seed %d)", o.seed)
 	}
-	if err := m.CheckInput(x.Shape()); err != nil {
+	defer src.close()
+	if err := m.CheckInput(src.shape); err != nil {
 		return err
 	}
 	// The precision: the model's, unless --dtype says otherwise; the
@@ -311,9 +349,9 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	if autoDType {
 		dtype = m.DType()
 	}
-	x = x.Convert(dtype)
 	phases.input += mark()
-	f, err := m.Fn(x.Shape()[1:], jacobi.WithDType(dtype))
+	b, sample := src.shape[0], src.shape[1:]
+	f, err := m.Fn(sample, jacobi.WithDType(dtype))
 	if err != nil {
 		return err
 	}
@@ -325,13 +363,10 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 	}
 	// The Taylor-mode derivatives take vector samples: scalar samples and
 	// samples with several axes are flattened for them and the result shaped back.
-	xrun, fd := x, f
-	sample := x.Shape()[1:]
+	runSample, fd := sample, f
 	flat := (c.name == "hessian-diag" || c.name == "laplacian") && len(sample) != 1
 	if flat {
-		if xrun, err = x.Reshape(x.Shape()[0], tensor.Size(sample)); err != nil {
-			return err
-		}
+		runSample = []int{tensor.Size(sample)}
 		fd = func(v *jacobi.Node) *jacobi.Node { return f(v.Reshape(append([]int{v.Shape()[0]}, sample...)...)) }
 	}
 	var derive func(x *jacobi.Node) *jacobi.Node
@@ -346,73 +381,98 @@ func execute(c *command, o *options, stdout, stderr io.Writer, tty bool) error {
 		derive = func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(fd, x) }
 	}
 
-	comp, err := jacobi.Compile(derive, xrun.Shape()[1:], run...)
+	comp, err := jacobi.Compile(derive, runSample, run...)
 	if err != nil {
 		return err
 	}
 	phases.compile += mark()
-	res, err := runWithProgress(comp, xrun, o, stderr, tty && !o.quiet)
+	perShape := comp.OutShape()
+	if c.name == "hessian-diag" && flat {
+		perShape = append(append([]int{}, perShape[:len(perShape)-1]...), sample...)
+	}
+	resShape := append([]int{b}, perShape...)
+
+	// The naive comparison needs the whole batch and result in memory: it
+	// is made only on batches small enough for the naive way.
+	in := tensor.Size(sample)
+	what, size := naiveSize(c.name, b, in, tensor.Size(perShape))
+	keep := compare && size <= naiveLimit
+	if err := out.open(o.output, stdout, comp.OutDType(), resShape); err != nil {
+		return err
+	}
+	var x, res *tensor.Tensor
+	if keep {
+		if x, err = src.all(); err != nil {
+			return err
+		}
+		x = x.Convert(dtype)
+		src = memorySource(x)
+		res = tensor.ZerosOf(comp.OutDType(), append([]int{b}, comp.OutShape()...)...)
+	}
+	var first *tensor.Tensor // the result at sample 0
+	err = runPieces(comp, src, dtype, runSample, res, out, o, stderr, tty && !o.quiet, func(y *tensor.Tensor) {
+		first = y.Convert(tensor.Float64)
+		if first == y {
+			first, _ = tensor.New(y.Shape(), append([]float64{}, y.Data()...))
+		}
+	})
 	if err != nil {
 		return err
 	}
-	if c.name == "hessian-diag" && flat {
-		s := res.Shape()
-		if res, err = res.Reshape(append(append([]int{}, s[:len(s)-1]...), sample...)...); err != nil {
-			return err
-		}
+	if err := out.commit(); err != nil {
+		return err
 	}
 	phases.run += mark()
-	if o.output != "" {
-		// An interrupt during the write would leave the temporary file
-		// behind: the write (seconds at most) finishes first.
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		err := npy.WriteFile(o.output, res)
-		signal.Stop(sig)
-		if err != nil {
-			return err
-		}
-		select {
-		case s := <-sig:
-			return fmt.Errorf("%v while writing %s; it was written in full", s, o.output)
-		default:
-		}
+	if out.isStopped() {
+		return errStopped
 	}
 
 	// The summary.
-	fmt.Fprintf(stdout, "jacobi %s\n", c.name)
-	fmt.Fprintf(stdout, "  model   %s (opset %d", modelName, m.Opset)
+	fmt.Fprintf(summary, "jacobi %s\n", c.name)
+	fmt.Fprintf(summary, "  model   %s (opset %d", modelName, m.Opset)
 	if m.Producer != "" {
-		fmt.Fprintf(stdout, ", %s", m.Producer)
+		fmt.Fprintf(summary, ", %s", m.Producer)
 	}
-	fmt.Fprintf(stdout, ")\n  input   %s, shape %s\n", inputName, shapeStr(x.Shape()))
-	desc := c.short + " " + shapeStr(res.Shape()) + ", " + res.DType().String()
+	fmt.Fprintf(summary, ")\n  input   %s, shape %s\n", inputName, shapeStr(src.shape))
+	desc := c.short + " " + shapeStr(resShape) + ", " + comp.OutDType().String()
 	if c.modes {
 		if mode == jacobi.ModeAuto {
-			if chosen, _, _, err := jacobi.JacobianMode(f, x.Shape()[1:], jacobi.WithDType(dtype)); err == nil {
+			if chosen, _, _, err := jacobi.JacobianMode(f, sample, jacobi.WithDType(dtype)); err == nil {
 				desc += fmt.Sprintf(", %s mode (chosen by the cost model)", chosen)
 			}
 		} else {
 			desc += fmt.Sprintf(", %s mode", mode)
 		}
 	}
-	fmt.Fprintf(stdout, "  result  %s\n", desc)
-	fmt.Fprintf(stdout, "  time    %s\n", phases)
-	if o.output != "" {
-		fmt.Fprintf(stdout, "  output  %s\n", o.output)
-	} else if !demo {
-		fmt.Fprintf(stdout, "  output  none (give --output FILE.npy to save the result)\n")
+	fmt.Fprintf(summary, "  result  %s\n", desc)
+	fmt.Fprintf(summary, "  time    %s\n", phases)
+	switch o.output {
+	case "":
+		if !demo {
+			fmt.Fprintf(summary, "  output  none (give --output FILE.npy to save the result)\n")
+		}
+	case "-":
+		fmt.Fprintf(summary, "  output  standard output\n")
+	default:
+		fmt.Fprintf(summary, "  output  %s\n", o.output)
 	}
 	if compare {
-		naive(c, f, x, res, phases.compile+phases.run, stdout)
+		if keep {
+			if res, err = res.Reshape(resShape...); err != nil {
+				return err
+			}
+			naive(c, f, x, res, phases.compile+phases.run, summary)
+		} else {
+			fmt.Fprintf(summary, "  naive   %s: skipped (%.3g elements; try a smaller --batch)\n", what, size)
+		}
 	}
 	if demo {
-		per := tensor.Size(res.Shape()[1:])
-		first, _ := tensor.New(res.Shape()[1:], res.Float64s()[:per])
-		if per <= 100 {
-			fmt.Fprintf(stdout, "\nsample 0:\n%v\n", first)
+		if first != nil && first.Len() <= 100 {
+			if first, err = first.Reshape(perShape...); err == nil {
+				fmt.Fprintf(summary, "\nsample 0:\n%v\n", first)
+			}
 		}
-		fmt.Fprintf(stdout, "\n(give --model FILE.onnx --input X.npy --output OUT.npy for your own model; jacobi help %s)\n", c.name)
+		fmt.Fprintf(summary, "\n(give --model FILE.onnx --input X.npy --output OUT.npy for your own model; jacobi help %s)\n", c.name)
 	}
 	return nil
 }
@@ -450,44 +510,65 @@ func (p phaseTimes) String() string {
 // progressAfter is how long a run goes before it shows a progress bar.
 var progressAfter = time.Second
 
-// runWithProgress runs comp over x in pieces, showing a progress bar on
-// stderr once the run has taken more than a second (when show is set).
-func runWithProgress(comp *jacobi.Compiled, x *tensor.Tensor, o *options, stderr io.Writer, show bool) (*tensor.Tensor, error) {
-	b := x.Shape()[0]
-	piece := b
+// runPieces runs comp over the batch of src a piece at a time, writing each
+// piece of the result to out (and into keep, when not nil), and showing a
+// progress bar on stderr once the run has taken more than a second (when
+// show is set). first receives the result of the first piece.
+func runPieces(comp *jacobi.Compiled, src *source, dtype tensor.DType, runSample []int, keep *tensor.Tensor, out *sink, o *options, stderr io.Writer, show bool, first func(*tensor.Tensor)) error {
+	b := src.shape[0]
+	per := tensor.Size(comp.OutShape())
+	perBytes := per*comp.OutDType().Size() + 2*tensor.Size(runSample)*8
+	piece := max(1, min(b, pieceBytes/perBytes))
 	if show {
 		chunk := o.chunk
 		if chunk == 0 {
 			chunk = 256
 		}
-		piece = max(1, chunk*runtime.GOMAXPROCS(0))
+		piece = min(piece, max(1, chunk*runtime.GOMAXPROCS(0)))
 	}
-	if piece >= b {
-		return comp.Run(x)
-	}
-	in := tensor.Size(x.Shape()[1:])
-	outShape := append([]int{b}, comp.OutShape()...)
-	if tensor.Size(outShape) > math.MaxInt32*8 {
-		return nil, fmt.Errorf("the result of shape %v is too large", outShape)
-	}
-	res := tensor.ZerosOf(comp.OutDType(), outShape...)
-	per := tensor.Size(comp.OutShape())
+	var buf *tensor.Tensor // a piece of the result, when not kept
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	for lo := 0; lo < b; lo += piece {
+		if out.isStopped() {
+			return errStopped
+		}
 		hi := min(lo+piece, b)
-		xp, err := rows(x, lo*in, hi*in, append([]int{hi - lo}, x.Shape()[1:]...))
+		n := hi - lo
+		xp, err := src.next(n)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out, err := rows(res, lo*per, hi*per, append([]int{hi - lo}, comp.OutShape()...))
+		if xp, err = xp.Convert(dtype).Reshape(append([]int{n}, runSample...)...); err != nil {
+			return err
+		}
+		yShape := append([]int{n}, comp.OutShape()...)
+		var yp *tensor.Tensor
+		if keep != nil {
+			yp, err = rows(keep, lo*per, hi*per, yShape)
+		} else {
+			if buf == nil {
+				buf = tensor.ZerosOf(comp.OutDType(), piece*per)
+			}
+			yp, err = rows(buf, 0, n*per, yShape)
+		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := comp.RunInto(xp, out); err != nil {
-			return nil, err
+		if err := comp.RunInto(xp, yp); err != nil {
+			return err
 		}
-		if bar == nil && time.Since(start) > progressAfter && hi < b {
+		if lo == 0 && n > 0 {
+			y0, err := rows(yp, 0, per, comp.OutShape())
+			if err != nil {
+				return err
+			}
+			first(y0)
+		}
+		if err := out.write(yp); err != nil {
+			return err
+		}
+		if bar == nil && show && time.Since(start) > progressAfter && hi < b {
 			bar = progressbar.NewOptions(b,
 				progressbar.OptionSetWriter(stderr),
 				progressbar.OptionSetDescription("samples"),
@@ -500,13 +581,13 @@ func runWithProgress(comp *jacobi.Compiled, x *tensor.Tensor, o *options, stderr
 			bar.Add(lo)
 		}
 		if bar != nil {
-			bar.Add(hi - lo)
+			bar.Add(n)
 		}
 	}
 	if bar != nil {
 		bar.Finish()
 	}
-	return res, nil
+	return nil
 }
 
 // rows returns the tensor of the given shape over t's values lo to hi.
@@ -515,6 +596,21 @@ func rows(t *tensor.Tensor, lo, hi int, shape []int) (*tensor.Tensor, error) {
 		return tensor.New32(shape, t.Data32()[lo:hi])
 	}
 	return tensor.New(shape, t.Data()[lo:hi])
+}
+
+// naiveLimit bounds the size of the derivative of the whole batch that the
+// naive way computes.
+const naiveLimit = 5e7
+
+// naiveSize describes the naive way's derivative of the whole batch for
+// the given command, batch size, sample size and result size per sample,
+// and returns its number of elements.
+func naiveSize(name string, b, in, perSample int) (string, float64) {
+	if name == "jacobian" {
+		out := perSample / max(in, 1)
+		return "full Jacobian of the batch, then its diagonal blocks", float64(b) * float64(out) * float64(b) * float64(in)
+	}
+	return "full Hessian of the batch for each output, then its diagonal blocks", float64(b) * float64(in) * float64(b) * float64(in)
 }
 
 // naive computes the result the way generic autodiff does — the full
@@ -530,17 +626,8 @@ func naive(c *command, f jacobi.Fn, x, res *tensor.Tensor, fast time.Duration, w
 	case "hessian":
 		out /= in * in
 	}
-	var what string
-	var size float64
-	switch c.name {
-	case "jacobian":
-		what = "full Jacobian of the batch, then its diagonal blocks"
-		size = float64(b) * float64(out) * float64(b) * float64(in)
-	default:
-		what = "full Hessian of the batch for each output, then its diagonal blocks"
-		size = float64(b) * float64(in) * float64(b) * float64(in)
-	}
-	if size > 5e7 {
+	what, size := naiveSize(c.name, b, in, tensor.Size(res.Shape()[1:]))
+	if size > naiveLimit {
 		fmt.Fprintf(w, "  naive   %s: skipped (%.3g elements; try a smaller --batch)\n", what, size)
 		return
 	}
