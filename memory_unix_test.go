@@ -81,3 +81,29 @@ func TestResultLargerThanMemory(t *testing.T) {
 		assertClose(t, "sample of the mapped result", out.Data()[i*n*n:(i+1)*n*n], want.Data(), 1e-14, 1e-16)
 	}
 }
+
+// A run whose working memory does not fit (forward mode at in = 4096
+// pushes a 134 MB basis through the program; here under a Go memory limit
+// of 48 MB) returns an error that says so and what to do, instead of
+// ending the process; reverse mode, which needs little, runs.
+func TestWorkingMemoryLargerThanMemory(t *testing.T) {
+	const in = 4096
+	w := tensor.Randn(tensor.NewRand(1), in, 2)
+	f := func(x *jacobi.Node) *jacobi.Node { return x.MatMul(jacobi.Const(w)).Tanh() }
+	x := tensor.Randn(tensor.NewRand(2), 2, in)
+	old := debug.SetMemoryLimit(48 << 20)
+	defer debug.SetMemoryLimit(old)
+	_, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.ModeForward))
+	var me *exec.MemoryError
+	if !errors.As(err, &me) || !me.Working {
+		t.Fatalf("forward mode: error %v, want an *exec.MemoryError for the working memory", err)
+	}
+	for _, want := range []string{"working memory", "GOMEMLIMIT", "WithChunk"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if _, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.ModeReverse)); err != nil {
+		t.Fatalf("reverse mode: %v", err)
+	}
+}

@@ -107,8 +107,7 @@ func (pl *Plan) RunIntoSerial(in, dst []Values, serial bool) (err error) {
 			err = fmt.Errorf("exec: internal error: %v", r)
 		}
 	}()
-	pl.cp.run(in, dst, serial)
-	return nil
+	return pl.cp.run(in, dst, serial)
 }
 
 // RunInto1 is RunInto for a program of one input and one output. With
@@ -132,8 +131,7 @@ func (pl *Plan) RunInto1(in, dst Values, serial bool) (err error) {
 		}
 	}()
 	ins, outs := [1]Values{in}, [1]Values{dst}
-	pl.cp.run(ins[:], outs[:], serial)
-	return nil
+	return pl.cp.run(ins[:], outs[:], serial)
 }
 
 // Run compiles and runs p once.

@@ -124,9 +124,16 @@ func (cp *compiled) slabBytes() int {
 }
 
 // run executes the steps with the inputs' data and copies the outputs
-// into dst (one per output, of the outputs' dtypes and sizes).
-func (cp *compiled) run(in []Values, dst []Values, serial bool) {
-	s := cp.states.get()
+// into dst (one per output, of the outputs' dtypes and sizes). The memory
+// of a new run is checked against the memory available first.
+func (cp *compiled) run(in []Values, dst []Values, serial bool) error {
+	s := cp.states.tryGet()
+	if s == nil {
+		if err := checkWorkingMemory(float64(cp.slabBytes())); err != nil {
+			return err
+		}
+		s = cp.states.make()
+	}
 	defer cp.states.put(s)
 	s.serial = serial
 	for i, b := range cp.c.bufs {
@@ -157,4 +164,5 @@ func (cp *compiled) run(in []Values, dst []Values, serial bool) {
 			s.unbind(i, b)
 		}
 	}
+	return nil
 }

@@ -18,8 +18,10 @@ import (
 // below it, reading how much memory there is would cost more than it saves.
 const checkedBytes = 64 << 20
 
-// A MemoryError reports an output that does not fit in the memory there is.
+// A MemoryError reports an output, or the working memory of a run, that
+// does not fit in the memory there is.
 type MemoryError struct {
+	Working   bool // the working memory of a run (Shape and DType unset), not an output
 	Shape     []int
 	DType     tensor.DType
 	Bytes     float64 // the output's size (it may not fit an int)
@@ -30,6 +32,10 @@ type MemoryError struct {
 // Error names the output's size and the memory there is, and how to
 // compute such a result anyway.
 func (e *MemoryError) Error() string {
+	if e.Working {
+		return fmt.Sprintf("a run of the program needs %s of working memory, more than the %s of %s: run it on fewer samples at a time (WithChunk), or in the other mode (forward mode pushes an in × in basis through the program)",
+			FormatBytes(e.Bytes), FormatBytes(float64(e.Available)), e.Limit)
+	}
 	return fmt.Sprintf("an output of shape %v (%v) needs %s, more than the %s of %s: compute it into memory of your own (RunInto, on a tensor over a memory-mapped file) or in pieces of the batch (the jacobi command streams results to its output file)",
 		e.Shape, e.DType, FormatBytes(e.Bytes), FormatBytes(float64(e.Available)), e.Limit)
 }
@@ -63,6 +69,19 @@ func CheckOutput(dt tensor.DType, shape []int) error {
 	avail, limit := availableMemory()
 	if bytes > float64(math.MaxInt) || bytes > float64(avail) {
 		return &MemoryError{Shape: append([]int{}, shape...), DType: dt, Bytes: bytes, Available: avail, Limit: limit}
+	}
+	return nil
+}
+
+// checkWorkingMemory returns a *MemoryError when the working memory of a
+// run (its slab) does not fit in the memory available.
+func checkWorkingMemory(bytes float64) error {
+	if bytes < checkedBytes {
+		return nil
+	}
+	avail, limit := availableMemory()
+	if bytes > float64(math.MaxInt) || bytes > float64(avail) {
+		return &MemoryError{Working: true, Bytes: bytes, Available: avail, Limit: limit}
 	}
 	return nil
 }

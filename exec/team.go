@@ -75,6 +75,14 @@ type stash[T any] struct {
 }
 
 func (s *stash[T]) get() *T {
+	if it := s.tryGet(); it != nil {
+		return it
+	}
+	return s.make()
+}
+
+// tryGet takes a stashed item, or returns nil when there is none.
+func (s *stash[T]) tryGet() *T {
 	s.mu.Lock()
 	if n := len(s.items); n > 0 {
 		it := s.items[n-1]
@@ -84,7 +92,7 @@ func (s *stash[T]) get() *T {
 		return it
 	}
 	s.mu.Unlock()
-	return s.make()
+	return nil
 }
 
 func (s *stash[T]) put(it *T) {
