@@ -252,10 +252,24 @@ func gemm[T float](g *gemmArgs[T], kn *gemmKernel[T], workers int) {
 			if pc > 0 {
 				r.beta = 1
 			}
+			r.ngroups = 1
+			if workers > 1 && r.mblocks < 2*workers {
+				r.ngroups = min(r.npan, ceilDiv(2*workers, r.mblocks))
+			}
+			// A block whose width is not a multiple of NR ends with a panel
+			// shifted left to end at its last column, overlapping the one
+			// before, rather than with a narrow panel padded with zeros:
+			// written straight into C, with B read in place, where a narrow
+			// one is computed into a scratch tile, then copied. The columns
+			// computed twice get the same values (a tile's elements depend
+			// only on the data), but only when C is written, not updated
+			// (beta = 0), and only within one task's columns.
+			lastLo := (r.ngroups - 1) * r.npan / r.ngroups // the last column group's first panel
+			r.shiftN = r.beta == 0 && r.nb%nr != 0 && r.nb-nr >= lastLo*nr
 			// Pack B[pc:pc+kb, jc:jc+nb] into panels of NR columns.
 			switch {
 			case r.directB:
-				if r.nb%nr != 0 {
+				if r.nb%nr != 0 && !r.shiftN {
 					packB(g, r.bp, pc, r.kb, jc, r.nb, nr, r.npan-1, r.npan, kn.vecPack)
 				}
 			case workers > 1 && r.npan >= 2*workers && r.kb*r.nb >= 64*256:
@@ -267,9 +281,10 @@ func gemm[T float](g *gemmArgs[T], kn *gemmKernel[T], workers int) {
 			default:
 				packB(g, r.bp, pc, r.kb, jc, r.nb, nr, 0, r.npan, kn.vecPack)
 			}
-			r.ngroups = 1
-			if workers > 1 && r.mblocks < 2*workers {
-				r.ngroups = min(r.npan, ceilDiv(2*workers, r.mblocks))
+			if r.shiftN && !r.directB {
+				// The last panel again, shifted.
+				last := (r.npan - 1) * nr * r.kb
+				packB(g, r.bp[last:], pc, r.kb, jc+r.nb-nr, nr, nr, 0, 1, kn.vecPack)
 			}
 			if workers > 1 {
 				pool.parallelFor(r.mblocks*r.ngroups, r.task)
@@ -294,6 +309,7 @@ type gemmRun[T float] struct {
 	pc, kb           int
 	ngroups          int
 	beta             T
+	shiftN           bool // the block's last column panel is shifted (see gemm)
 }
 
 // task computes row block t/ngroups of C against column group t%ngroups of
@@ -308,42 +324,67 @@ func (r *gemmRun[T]) task(t int) {
 	defer putScratch(s)
 	s.tmp = grow(s.tmp, mr*nr)
 	full := mb / mr * mr // rows in full panels
-	if r.directA {
+	// As for columns (see gemm), the block's last rows, when they do not
+	// fill a panel, are a panel shifted up to end at its last row.
+	shiftM := r.beta == 0 && mb > mr && full < mb
+	switch {
+	case r.directA && shiftM:
+	case r.directA:
 		s.ap = grow(s.ap, mr*kb)
 		if full < mb {
 			packA(g, s.ap, ic+full, mb-full, r.pc, kb, mr, kn.vecPack)
 		}
-	} else {
+	case shiftM:
+		s.ap = grow(s.ap, (full+mr)*kb)
+		packA(g, s.ap, ic, full, r.pc, kb, mr, kn.vecPack)
+		packA(g, s.ap[full*kb:], ic+mb-mr, mr, r.pc, kb, mr, kn.vecPack)
+	default:
 		s.ap = grow(s.ap, ceilDiv(mb, mr)*mr*kb)
 		packA(g, s.ap, ic, mb, r.pc, kb, mr, kn.vecPack)
 	}
+	// rowAt and colAt place the panels that start at row i and column j.
+	rowAt := func(i int) int {
+		if shiftM && i == full {
+			return mb - mr
+		}
+		return i
+	}
+
 	plo, phi := jg*r.npan/r.ngroups, (jg+1)*r.npan/r.ngroups
 	j0, j1 := r.jc+plo*nr, r.jc+min(r.nb, phi*nr)
+	colAt := func(j int) int {
+		if r.shiftN && j+nr > j1 {
+			return j1 - nr
+		}
+		return j
+	}
 
 	if r.directA {
 		// Few, narrow B panels (they stay in L1): sweep C row panel by row
 		// panel so that its writes are sequential.
 		full := (j1 - j0) / nr // full-width tiles in a row
-		for i := 0; i < mb; i += mr {
+		for i0 := 0; i0 < mb; i0 += mr {
+			i := rowAt(i0)
 			j, p := j0, plo
 			if kn.fnRow != nil && mb-i >= mr && full > 1 {
 				r.rowTiles(ic, i, j0, plo, full)
 				j, p = j0+full*nr, plo+full
 			}
 			for ; j < j1; j, p = j+nr, p+1 {
-				r.tile(s, ic, mb, i, j, j1, p)
+				r.tile(s, ic, mb, i, colAt(j), j1, p)
 			}
 		}
 		return
 	}
-	for j, p := j0, plo; j < j1; j, p = j+nr, p+1 {
+	for j0, p := j0, plo; j0 < j1; j0, p = j0+nr, p+1 {
+		j := colAt(j0)
 		i := 0
 		if kn.fnCol != nil && j+nr <= j1 && full >= 2*mr {
 			r.colTiles(s, ic, full/mr, j, p)
 			i = full
 		}
 		for ; i < mb; i += mr {
-			r.tile(s, ic, mb, i, j, j1, p)
+			r.tile(s, ic, mb, rowAt(i), j, j1, p)
 		}
 	}
 }
@@ -383,6 +424,8 @@ func (r *gemmRun[T]) rowTiles(ic, i, j0, p0, npan int) {
 }
 
 // tile computes the MR×NR tile of C at row ic+i, column j (panel p of B).
+// A packed A panel is the one of row i rounded up to a multiple of MR: a
+// shifted last panel is packed after the full ones.
 func (r *gemmRun[T]) tile(s *gemmScratch[T], ic, mb, i, j, j1, p int) {
 	g, kn := r.g, r.kn
 	mr, nr, kb := kn.mr, kn.nr, r.kb
@@ -397,7 +440,7 @@ func (r *gemmRun[T]) tile(s *gemmScratch[T], ic, mb, i, j, j1, p int) {
 	ars, aks := 1, mr
 	switch {
 	case !r.directA:
-		apan = &s.ap[i*kb]
+		apan = &s.ap[ceilDiv(i, mr)*mr*kb]
 	case mh < mr:
 		apan = &s.ap[0]
 	case g.transA:

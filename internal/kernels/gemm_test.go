@@ -142,7 +142,7 @@ func checkOne[T float](t *testing.T, r *rand.Rand, kn *gemmKernel[T], workers in
 	newGemmCase(r, transA, transB, m, n, k, alpha, beta).check(t, kn, workers)
 }
 
-var awkward = []int{0, 1, 3, 17, 129}
+var awkward = []int{0, 1, 3, 17, 20, 129}
 
 func TestGemmShapes(t *testing.T) {
 	for _, kn := range availableKernels() {
@@ -203,8 +203,15 @@ func TestGemmDeterministic(t *testing.T) {
 
 func testDeterministic[T float](t *testing.T, kn *gemmKernel[T]) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][4]int{{517, 263, 700, 0}, {64, 1000, 300, 0}, {2000, 40, 50, 0}, {3000, 1, 300, 0}, {3000, 1, 300, 1}, {8192, 64, 64, 0}} {
+	// beta = 0: the last panels of blocks whose size is not a multiple of
+	// the tile's are shifted (see gemm), where the blocks split by workers.
+	for _, s := range [][5]int{{517, 263, 700, 0, 0}, {64, 1000, 300, 0, 0}, {2000, 40, 50, 0, 0}, {3000, 1, 300, 0, 0}, {3000, 1, 300, 1, 0}, {8192, 64, 64, 0, 0},
+		{517, 263, 700, 0, 1}, {2000, 20, 20, 0, 1}, {20, 20, 2000, 1, 1}, {1000, 52, 17, 1, 1}} {
 		m, n, k, tA := s[0], s[1], s[2], s[3] == 1
+		beta := T(0.75)
+		if s[4] == 1 {
+			beta = 0
+		}
 		a, b, c0 := randT[T](r, m*k), randT[T](r, k*n), randT[T](r, m*n)
 		lda := k
 		if tA {
@@ -213,7 +220,7 @@ func testDeterministic[T float](t *testing.T, kn *gemmKernel[T]) {
 		var ref []T
 		for _, w := range []int{1, 2, 3, 5, 8} {
 			c := append([]T(nil), c0...)
-			g := gemmArgs[T]{tA, false, m, n, k, 1, a, lda, b, n, 0.75, c, n}
+			g := gemmArgs[T]{tA, false, m, n, k, 1, a, lda, b, n, beta, c, n}
 			gemm(&g, kn, w)
 			if ref == nil {
 				ref = c
