@@ -14,6 +14,9 @@ func interleaveD6(dst, src unsafe.Pointer, ld, w, kb int)
 func interleaveD8(dst, src unsafe.Pointer, ld, w, kb int)
 
 //go:noescape
+func interleaveS6(dst, src unsafe.Pointer, ld, w, kb int)
+
+//go:noescape
 func copyRows24(dst, src unsafe.Pointer, ld, kb int)
 
 //go:noescape
@@ -32,10 +35,23 @@ func copyRows128(dst, src unsafe.Pointer, ld, kb int)
 // checked by the caller) in AVX2 code, for the widths it has; it reports
 // whether it did the work.
 func interleaveVec[T float](dst, src []T, ld, w, kb int) bool {
-	if is32[T]() || !hasAVX2 {
+	if !hasAVX2 {
 		return false
 	}
 	d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+	if is32[T]() {
+		if w != 6 || kb < 8 {
+			return false
+		}
+		// Eight k steps at a time in assembly, the rest here.
+		k8 := kb &^ 7
+		interleaveS6(d, s, ld, 6, k8)
+		for p := k8; p < kb; p++ {
+			dp := dst[p*6 : p*6+6 : p*6+6]
+			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = src[p], src[ld+p], src[2*ld+p], src[3*ld+p], src[4*ld+p], src[5*ld+p]
+		}
+		return true
+	}
 	switch w {
 	case 4:
 		interleaveD4(d, s, ld, 4, kb)

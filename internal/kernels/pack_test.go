@@ -23,7 +23,7 @@ func testPackVec[T float](t *testing.T, vec bool) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, w := range []int{3, 4, 6, 8, 12, 16, 24, 32} {
 		for _, h := range []int{1, w / 2, w - 1, w} {
-			for _, kb := range []int{1, 7, 64} {
+			for _, kb := range []int{1, 7, 8, 13, 64} {
 				ld := max(w, kb) + r.IntN(3)
 				src := make([]T, (max(w, kb)-1)*ld+max(w, kb))
 				for i := range src {
@@ -60,10 +60,15 @@ func testPackVec[T float](t *testing.T, vec bool) {
 }
 
 func BenchmarkPack(b *testing.B) {
+	b.Run("float64", benchmarkPack[float64])
+	b.Run("float32", benchmarkPack[float32])
+}
+
+func benchmarkPack[T float](b *testing.B) {
 	for _, s := range [][3]int{{6, 64, 0}, {6, 256, 0}, {8, 256, 0}, {16, 256, 0}, {6, 64, 1}, {6, 256, 1}, {8, 256, 1}, {16, 256, 1}} {
 		w, kb, vec := s[0], s[1], s[2] == 1
-		src := make([]float64, 64*kb)
-		dst := make([]float64, w*kb)
+		src := make([]T, 64*kb)
+		dst := make([]T, w*kb)
 		b.Run(fmt.Sprintf("interleave/vec=%v/w=%d/kb=%d", vec, w, kb), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				interleave(dst, src, kb, w, w, kb, vec)
