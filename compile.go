@@ -204,7 +204,10 @@ func (c *Compiled) Cost(b int) (transform.Cost, error) {
 // Run evaluates the compiled function on a batch x of shape (b, sample...).
 // Large outputs come from memory recycled from earlier outputs that
 // nothing refers to any more, so a loop of Runs rarely pays for fresh
-// memory; RunInto allocates nothing.
+// memory; RunInto allocates nothing. An output larger than the memory
+// available is refused before it is allocated, with an *exec.MemoryError
+// that says its size: RunInto computes results of any size into memory
+// of the caller's.
 func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	out, err := c.runNew(x)
 	return out, apiError(err)
@@ -239,7 +242,10 @@ func (c *Compiled) checkInput(x *tensor.Tensor) error {
 }
 
 // RunInto is Run writing into out, of shape (b, OutShape()...), so that a
-// loop of runs allocates nothing.
+// loop of runs allocates nothing. out may be any memory of the caller's —
+// a tensor over a memory-mapped file, say, for a result larger than
+// memory — or a piece of a larger result: run on consecutive pieces of the
+// batch, it writes their results bit for bit as one run of the whole.
 func (c *Compiled) RunInto(x, out *tensor.Tensor) error {
 	return apiError(c.runInto(x, out))
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jacobi-ad/jacobi/internal/npy"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -176,5 +178,30 @@ func TestNaNPropagatesPerSample(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// An input file read in pieces (here of 32 samples: --chunk 16 with the
+// progress bar on) gives the same result, bit for bit, as read whole.
+func TestInputInPieces(t *testing.T) {
+	progressAfter = 0
+	defer func() { progressAfter = time.Second }()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "x.npy")
+	if err := npy.WriteFile(in, tensor.Randn(tensor.NewRand(4), 1000, 5)); err != nil {
+		t.Fatal(err)
+	}
+	var got [2][]byte
+	for i, extra := range [][]string{{"--chunk", "16"}, {"--quiet"}} {
+		out := filepath.Join(dir, fmt.Sprintf("out%d.npy", i))
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"hessian", "--model", "../../testdata/models/mlp/model.onnx", "--input", in, "--output", out}, extra...)
+		if code := run(args, &stdout, &stderr, true); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		got[i], _ = os.ReadFile(out)
+	}
+	if len(got[0]) == 0 || !bytes.Equal(got[0], got[1]) {
+		t.Fatalf("read in pieces, the result (%d bytes) differs from read whole (%d bytes)", len(got[0]), len(got[1]))
 	}
 }

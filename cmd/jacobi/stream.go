@@ -129,7 +129,14 @@ type interruption struct {
 }
 
 func (e interruption) Error() string {
-	return fmt.Sprintf("interrupted (%v): stopped%s", e.sig, e.left)
+	name := fmt.Sprint(e.sig)
+	switch e.sig {
+	case os.Interrupt:
+		name = "SIGINT"
+	case syscall.SIGTERM:
+		name = "SIGTERM"
+	}
+	return fmt.Sprintf("interrupted (%s): stopped%s", name, e.left)
 }
 
 // status is the exit status of a run ended by the signal: 128 + its
