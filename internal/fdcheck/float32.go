@@ -192,8 +192,17 @@ func roundingRadius(e, e32 *ir.Eqn, in []*tensor.Tensor, v *tensor.Tensor) (*ten
 	dt := e32.Out.DType
 	u := dt.Epsilon() / 2
 	abs := func(x *tensor.Tensor) *tensor.Tensor { return x.Map(math.Abs) }
+	// An infinite value (max pooling's −∞ padding) is infinite in both
+	// precisions: it carries no rounding error (and u·∞ would make the
+	// bound of every output NaN, through the zero sensitivity of an
+	// unselected pad).
 	scaled := func(x *tensor.Tensor, c float64) *tensor.Tensor {
-		return x.Map(func(a float64) float64 { return c * math.Abs(a) })
+		return x.Map(func(a float64) float64 {
+			if math.IsInf(a, 0) {
+				return 0
+			}
+			return c * math.Abs(a)
+		})
 	}
 	switch p := e.Prim.(type) {
 	case op.Add, op.Sub, op.Mul, op.Div, op.Sqrt:
