@@ -222,6 +222,7 @@ func fuseAs[T tensor.Float](c *compiler, g *group, consumers map[*ir.Var][]*ir.E
 			c.bufs[m.buf].size = 0
 		}
 	}
+	members, ks, skip := combine(c, g, kept, ks)
 	strides := make([][]int, len(g.ext)+1)
 	strides[0] = tensor.Strides(shape)
 	for i, l := range g.ext {
@@ -278,7 +279,6 @@ func fuseAs[T tensor.Float](c *compiler, g *group, consumers map[*ir.Var][]*ir.E
 			targets[j].buf = len(scratch) - 1
 		}
 	}
-	members := g.members
 	nblocks := 0
 	if inner > 0 {
 		nblocks = n / inner
@@ -335,6 +335,9 @@ func fuseAs[T tensor.Float](c *compiler, g *group, consumers map[*ir.Var][]*ir.E
 				extRows[i] = sc
 			}
 			for j, m := range members {
+				if skip[j] {
+					continue
+				}
 				k := ks[j]
 				for a, r := range m.args {
 					if r.inGroup {
@@ -441,4 +444,97 @@ func blockAxes(cs []int, cst [][]int) ([]int, [][]int, int) {
 		return cs, cst, a + 1
 	}
 	return cs, cst, blk
+}
+
+// combine returns the group's members and kernels with chains that one
+// kernel computes in one pass over the rows folded into their last
+// member, and which members are left with nothing to do (values only the
+// combined chain read):
+//
+//	sub(1, mul(x, x))     → 1 − x²   (tanh's derivative: TanhDeriv)
+//	neg(add(q, q))        → −2·q     (Scale)
+//
+// The combined kernels round as the chains do (x² then 1 − x²; doubling
+// and negation are exact), so the values are the same, bit for bit.
+func combine[T tensor.Float](c *compiler, g *group, kept []bool, ks []func(d, a, b, c []T)) ([]member, []func(d, a, b, c []T), []bool) {
+	members := slices.Clone(g.members)
+	ks = slices.Clone(ks)
+	skip := make([]bool, len(members))
+	readers := make([]int, len(members)) // members reading each member's value
+	for _, m := range members {
+		for _, r := range m.args {
+			if r.inGroup {
+				readers[r.i]++
+			}
+		}
+	}
+	// only returns the member r refers to when nothing but one member
+	// reads it, or -1.
+	only := func(r operandRef) int {
+		if !r.inGroup || kept[r.i] || readers[r.i] != 1 {
+			return -1
+		}
+		return r.i
+	}
+	square := func(m member) bool { return len(m.args) == 2 && m.args[0] == m.args[1] }
+	for j, m := range members {
+		switch m.eqn.Prim.(type) {
+		case op.Sub:
+			if len(m.args) != 2 || m.args[0].inGroup || !isConstOne(c, g.ext[m.args[0].i]) {
+				continue
+			}
+			k := only(m.args[1])
+			if k < 0 || !square(members[k]) || !isPrim[op.Mul](members[k]) {
+				continue
+			}
+			members[j].args = []operandRef{members[k].args[0]}
+			ks[j] = oneMinusSquare[T]()
+			skip[k] = true
+			c.combined++
+		case op.Neg:
+			k := only(m.args[0])
+			if k < 0 || !square(members[k]) || !isPrim[op.Add](members[k]) {
+				continue
+			}
+			members[j].args = []operandRef{members[k].args[0]}
+			ks[j] = scaleBy[T](-2)
+			skip[k] = true
+			c.combined++
+		}
+	}
+	return members, ks, skip
+}
+
+func isPrim[P any](m member) bool {
+	_, ok := m.eqn.Prim.(P)
+	return ok
+}
+
+// isConstOne reports whether l is a constant whose every element is 1 (a
+// broadcast scalar).
+func isConstOne(c *compiler, l layout) bool {
+	b := c.bufs[l.buf]
+	if b.kind != bufConst || slices.ContainsFunc(l.strides, func(s int) bool { return s != 0 }) {
+		return false
+	}
+	if b.dtype == tensor.Float32 {
+		return l.off < len(b.data.f32) && b.data.f32[l.off] == 1
+	}
+	return l.off < len(b.data.f64) && b.data.f64[l.off] == 1
+}
+
+// oneMinusSquare is the row kernel d = 1 − a² (a² rounded first).
+func oneMinusSquare[T tensor.Float]() func(d, a, b, c []T) {
+	if f, ok := any(func(d, a, _, _ []float64) { kernels.TanhDeriv(d, a) }).(func(d, a, b, c []T)); ok {
+		return f
+	}
+	return any(func(d, a, _, _ []float32) { kernels.TanhDeriv32(d, a) }).(func(d, a, b, c []T))
+}
+
+// scaleBy is the row kernel d = alpha·a.
+func scaleBy[T tensor.Float](alpha T) func(d, a, b, c []T) {
+	if f, ok := any(func(d, a, _, _ []float64) { kernels.Scale(d, float64(alpha), a) }).(func(d, a, b, c []T)); ok {
+		return f
+	}
+	return any(func(d, a, _, _ []float32) { kernels.Scale32(d, float32(alpha), a) }).(func(d, a, b, c []T))
 }

@@ -75,6 +75,77 @@ func TestFusionChangesNoBits(t *testing.T) {
 	}
 }
 
+// Chains that one kernel computes (1 − x², −2·(a·b)) are combined, and
+// give the values of the chains, bit for bit, in both dtypes; a chain
+// whose intermediate value is read elsewhere is left alone.
+func TestCombinedChains(t *testing.T) {
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		for _, c := range []struct {
+			name  string
+			build func(b *ir.Builder, x, y *ir.Var) []*ir.Var
+			want  int
+		}{
+			{"one minus square", func(b *ir.Builder, x, _ *ir.Var) []*ir.Var {
+				one := b.Emit(op.Broadcast{Shape: x.Shape}, op.Const(b, tensor.ScalarOf(dt, 1)))
+				return []*ir.Var{b.Emit(op.Sub{}, one, b.Emit(op.Mul{}, x, x))}
+			}, 1},
+			{"minus twice a product", func(b *ir.Builder, x, y *ir.Var) []*ir.Var {
+				q := b.Emit(op.Mul{}, x, y)
+				return []*ir.Var{b.Emit(op.Neg{}, b.Emit(op.Add{}, q, q))}
+			}, 1},
+			{"both, after tanh", func(b *ir.Builder, x, y *ir.Var) []*ir.Var {
+				h := b.Emit(op.Tanh{}, x)
+				one := b.Emit(op.Broadcast{Shape: x.Shape}, op.Const(b, tensor.ScalarOf(dt, 1)))
+				d := b.Emit(op.Sub{}, one, b.Emit(op.Mul{}, h, h))
+				q := b.Emit(op.Mul{}, d, y)
+				return []*ir.Var{h, b.Emit(op.Neg{}, b.Emit(op.Add{}, q, q))}
+			}, 2},
+			{"square read elsewhere", func(b *ir.Builder, x, _ *ir.Var) []*ir.Var {
+				one := b.Emit(op.Broadcast{Shape: x.Shape}, op.Const(b, tensor.ScalarOf(dt, 1)))
+				sq := b.Emit(op.Mul{}, x, x)
+				return []*ir.Var{b.Emit(op.Sub{}, one, sq), sq}
+			}, 0},
+			{"minus one minus square", func(b *ir.Builder, x, _ *ir.Var) []*ir.Var {
+				two := b.Emit(op.Broadcast{Shape: x.Shape}, op.Const(b, tensor.ScalarOf(dt, 2)))
+				return []*ir.Var{b.Emit(op.Sub{}, two, b.Emit(op.Mul{}, x, x))}
+			}, 0},
+		} {
+			b := ir.NewBuilder(nil)
+			x, y := b.InputOf(dt, []int{300, 7}), b.InputOf(dt, []int{300, 7})
+			p, err := b.Build(c.build(b, x, y)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := tensor.NewRand(4)
+			in := []*tensor.Tensor{tensor.Randn(rng, 300, 7).Convert(dt), tensor.Randn(rng, 300, 7).Convert(dt)}
+			var outs [2][]*tensor.Tensor
+			for i, f := range []bool{true, false} {
+				fusing = f
+				cp, err := newCompiled(p)
+				fusing = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f && cp.c.combined != c.want {
+					t.Errorf("%v %s: %d chains combined, want %d", dt, c.name, cp.c.combined, c.want)
+				}
+				pl := &Plan{prog: p, cp: cp}
+				if outs[i], err = pl.Run(in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for j := range outs[0] {
+				a, b := outs[0][j].Float64s(), outs[1][j].Float64s() // exact: float32 values convert exactly
+				for k := range a {
+					if a[k] != b[k] {
+						t.Fatalf("%v %s: output %d element %d: fused %v, unfused %v", dt, c.name, j, k, a[k], b[k])
+					}
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkFusion times the plans of mlpGradient with and without fused
 // elementwise groups, in one run so that the ratio means something.
 func BenchmarkFusion(b *testing.B) {

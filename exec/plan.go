@@ -20,9 +20,10 @@ import (
 // (pooled across runs) and allocates only its outputs.
 
 type compiler struct {
-	bufs  []bufInfo
-	steps []step
-	lay   map[*ir.Var]layout
+	bufs     []bufInfo
+	steps    []step
+	lay      map[*ir.Var]layout
+	combined int // chains of fused members run as one kernel (see combine)
 }
 
 func (c *compiler) newBuf(size int, dt tensor.DType) int {
