@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/jacobi-ad/jacobi/internal/kernels"
+	"github.com/jacobi-ad/jacobi/internal/workcount"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -149,6 +150,7 @@ func (g *group) add(c *compiler, e *ir.Eqn, in []layout) {
 		at := [2]int{l.buf, l.off}
 		k := -1
 		for _, j := range g.extAt[at] {
+			workcount.Add(1)
 			if sameLayout(g.ext[j], l) {
 				k = j
 				break

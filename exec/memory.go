@@ -3,6 +3,7 @@ package exec
 import (
 	"container/heap"
 
+	"github.com/jacobi-ad/jacobi/internal/workcount"
 	"github.com/jacobi-ad/jacobi/tensor"
 )
 
@@ -119,6 +120,7 @@ func (t *slabTree) firstFit(size int) int {
 // find looks for the first gap of at least size in n's subtree, the gap
 // before its first region starting at prev.
 func (n *slabNode) find(prev, size int) (int, bool) {
+	workcount.Add(1)
 	if n.lo-prev >= size {
 		return prev, true
 	}
@@ -159,6 +161,7 @@ func (t *slabTree) remove(off int) {
 
 // split cuts n into the regions at offsets below off and the others.
 func split(n *slabNode, off int) (*slabNode, *slabNode) {
+	workcount.Add(1)
 	if n == nil {
 		return nil, nil
 	}
@@ -176,6 +179,7 @@ func split(n *slabNode, off int) (*slabNode, *slabNode) {
 
 // merge joins two treaps, every offset of a below every offset of b.
 func merge(a, b *slabNode) *slabNode {
+	workcount.Add(1)
 	switch {
 	case a == nil:
 		return b

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"slices"
 
+	"github.com/jacobi-ad/jacobi/internal/workcount"
 	"github.com/jacobi-ad/jacobi/ir"
 	"github.com/jacobi-ad/jacobi/op"
 	"github.com/jacobi-ad/jacobi/tensor"
@@ -157,6 +158,7 @@ func linearChain(p *ir.Program, v *ir.Var, konst map[*ir.Var]bool, users map[*ir
 	// equation comes off the heap its operands from the chain are known.
 	for next.Len() > 0 {
 		k := heap.Pop(&next).(int)
+		workcount.Add(1)
 		e := p.Eqns[k]
 		if !linearIn(e, dep, konst) {
 			for _, x := range e.In {
