@@ -85,7 +85,14 @@ func gatherRun[T tensor.Float](g gather, out, src []T) {
 	base := g.off
 	for o := 0; o < len(out); o += blk {
 		dst := out[o : o+blk]
-		if s0 == 1 || s0 == 0 {
+		if s1 == 0 && s0 == 1 && n1 > 1 {
+			// One row repeated (a per-sample value broadcast over the
+			// tangents): copied once, then the copies doubled.
+			copy(dst[:n0], src[base:base+n0])
+			for have := n0; have < blk; have *= 2 {
+				copy(dst[have:], dst[:have])
+			}
+		} else if s0 == 1 || s0 == 0 {
 			for i1 := 0; i1 < n1; i1++ {
 				copyRow(dst[i1*n0:(i1+1)*n0], src, base+i1*s1, s0)
 			}
