@@ -33,6 +33,12 @@ p.add_argument("--lbfgs", type=int, default=50000)
 p.add_argument("--history", type=int, default=50)
 p.add_argument("--target", type=float, default=0)
 p.add_argument("--check-every", type=int, default=100)
+# L-BFGS stops when the loss or the step changes by less than this. PyTorch's
+# default, 1e-9, is absolute: with the loss near 1e-5 it stopped a run at a
+# relative error of 1.8e-3 after 3743 iterations. The default here is
+# float64's epsilon, as jacobi's optim.DefaultLBFGS (ChangeTol) and SciPy's
+# L-BFGS-B in Raissi et al. (ftol = eps).
+p.add_argument("--tolerance-change", type=float, default=2.0**-52)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--json", default="")
 args = p.parse_args()
@@ -129,7 +135,7 @@ if args.lbfgs > 0 and reached is None:
     t_adam, e_adam = train, evals
     c_lbfgs = time.process_time()
     opt = torch.optim.LBFGS(net.parameters(), lr=1, max_iter=args.check_every, max_eval=args.check_every * 10,
-                            history_size=args.history, tolerance_grad=1e-7, tolerance_change=1e-9,
+                            history_size=args.history, tolerance_grad=1e-7, tolerance_change=args.tolerance_change,
                             line_search_fn="strong_wolfe")
     done = 0
     while done < args.lbfgs:
