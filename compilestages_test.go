@@ -186,8 +186,10 @@ func processCPU() time.Duration {
 
 // BenchmarkCompileStages reports, for every stage and program size n (the
 // per-sample function's equations), the stage's CPU time per node
-// (cpu-ns/node: flat in n when the stage is linear), its allocations per
-// node and the size of what it built per node.
+// (cpu-ns/node: flat in n when the stage is linear, up to the caches: maps
+// of 10^5 values miss them), its allocations per node, the size of what
+// it built per node and the steps of its searches per node (package
+// workcount; what TestCompileLinear counts).
 //
 //	go test -run '^$' -bench CompileStages -benchtime 1x
 //
@@ -206,6 +208,7 @@ func BenchmarkCompileStages(b *testing.B) {
 					}
 					var cpu time.Duration
 					var mallocs uint64
+					var steps int64
 					size := 0
 					var ms runtime.MemStats
 					b.ResetTimer()
@@ -213,7 +216,7 @@ func BenchmarkCompileStages(b *testing.B) {
 						b.StopTimer()
 						runtime.GC()
 						runtime.ReadMemStats(&ms)
-						m0, c0 := ms.Mallocs, processCPU()
+						m0, c0, s0 := ms.Mallocs, processCPU(), workcount.Steps()
 						b.StartTimer()
 						var err error
 						if size, err = st.run(in); err != nil {
@@ -221,6 +224,7 @@ func BenchmarkCompileStages(b *testing.B) {
 						}
 						b.StopTimer()
 						cpu += processCPU() - c0
+						steps += workcount.Steps() - s0
 						runtime.ReadMemStats(&ms)
 						mallocs += ms.Mallocs - m0
 						b.StartTimer()
@@ -229,6 +233,7 @@ func BenchmarkCompileStages(b *testing.B) {
 					b.ReportMetric(float64(cpu.Nanoseconds())/per, "cpu-ns/node")
 					b.ReportMetric(float64(mallocs)/per, "allocs/node")
 					b.ReportMetric(float64(size)/float64(n), "eqns/node")
+					b.ReportMetric(float64(steps)/per, "steps/node")
 				})
 			}
 		}
