@@ -177,6 +177,9 @@ func unbatched(f Fn, batchShape []int, dt tensor.DType) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	if batchShape[0] == 1 {
+		ps, outAxes = transform.BatchFirstAtOne(p, ps, outAxes)
+	}
 	switch outAxes[0] {
 	case 0:
 		return ps, nil

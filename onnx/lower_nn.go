@@ -154,9 +154,12 @@ func opSoftmax(l *lowering, logOut bool) ([]*value, error) {
 	n := x.node()
 	coerce := l.m.Opset < 13 && axis != len(s)-1
 	if coerce {
-		// Before opset 13 the input is flattened to 2-D at axis.
-		n = n.Reshape(tensor.Size(s[:axis]), tensor.Size(s[axis:]))
-		axis = 1
+		// Before opset 13 the input is flattened to 2-D at axis: a
+		// softmax over the axes from axis on. Only those are merged, the
+		// ones before stay apart, so that a batch axis among them stays
+		// one (merging it with the next axis would be refused as mixing
+		// samples although every row of the matrix lies in one sample).
+		n = n.Reshape(append(append([]int{}, s[:axis]...), tensor.Size(s[axis:]))...)
 	}
 	// Subtracting the maximum changes neither the value nor any derivative
 	// (softmax is invariant to a shift along its axis) but avoids overflow.

@@ -275,7 +275,7 @@ var unaryOps = []struct {
 func (g *fuzzGraph) perSampleOp() {
 	c := g.cur
 	r := c.rank()
-	switch g.src.intn(27) {
+	switch g.src.intn(28) {
 	case 0, 1, 2: // unary
 		u := unaryOps[g.src.intn(len(unaryOps))]
 		if !u.smooth {
@@ -422,6 +422,12 @@ func (g *fuzzGraph) perSampleOp() {
 			g.unsqueeze()
 			return
 		}
+		if g.opset < 13 && a < c.ax {
+			// Before opset 13 the input is seen as a matrix, the axes from
+			// axis on its columns: those must not include the batch axis.
+			g.transpose()
+			return
+		}
 		op := []string{"Softmax", "LogSoftmax"}[g.src.intn(2)]
 		g.set(g.emit(op, []string{c.name}, attrI("axis", int64(a-r*g.src.intn(2)))), c.shape, c.ax)
 	case 15: // a reduction over sample axes
@@ -482,9 +488,15 @@ func (g *fuzzGraph) perSampleOp() {
 		}
 		d := c.shape[a]
 		first := 1 + g.src.intn(d-1)
-		in := []string{c.name, g.constI(false, int64(first), int64(d-first))}
+		in := []string{c.name}
+		attrs := []*pb.AttributeProto{attrI("axis", int64(a))}
+		if g.opset >= 13 {
+			in = append(in, g.constI(false, int64(first), int64(d-first)))
+		} else {
+			attrs = append(attrs, attrIs("split", int64(first), int64(d-first)))
+		}
 		outs := []string{g.name("v"), g.name("v")}
-		g.nodes = append(g.nodes, &pb.NodeProto{Name: proto.String(fmt.Sprintf("/Split_%d", len(g.nodes))), OpType: proto.String("Split"), Input: in, Output: outs, Attribute: []*pb.AttributeProto{attrI("axis", int64(a))}})
+		g.nodes = append(g.nodes, &pb.NodeProto{Name: proto.String(fmt.Sprintf("/Split_%d", len(g.nodes))), OpType: proto.String("Split"), Input: in, Output: outs, Attribute: attrs})
 		g.ops = append(g.ops, "Split")
 		if g.src.intn(2) == 0 {
 			g.set(outs[0], replaced(c.shape, a, first), c.ax)
@@ -581,6 +593,32 @@ func (g *fuzzGraph) perSampleOp() {
 			}
 		}
 		g.unsqueeze()
+	case 27: // Conv or a pool over the last axis of (b, C, L)
+		if r != 3 || c.ax != 0 {
+			g.unsqueeze()
+			return
+		}
+		ch, n := c.shape[1], c.shape[2]
+		k := 1 + g.src.intn(min(n, 3))
+		stride := 1 + g.src.intn(2)
+		pad := g.src.intn(k)
+		out := (n+2*pad-k)/stride + 1
+		attrs := []*pb.AttributeProto{attrIs("kernel_shape", int64(k)), attrIs("strides", int64(stride)), attrIs("pads", int64(pad), int64(pad))}
+		switch g.src.intn(4) {
+		case 0, 1:
+			m := 1 + g.src.intn(3)
+			in := []string{c.name, g.constF([]int{m, ch, k})}
+			if g.src.intn(2) == 0 {
+				in = append(in, g.constF([]int{m}))
+			}
+			g.set(g.emit("Conv", in, attrs...), []int{-1, m, out}, 0)
+		case 2:
+			attrs = append(attrs, attrI("count_include_pad", int64(g.src.intn(2))))
+			g.set(g.emit("AveragePool", []string{c.name}, attrs...), []int{-1, ch, out}, 0)
+		default:
+			g.notSmooth()
+			g.set(g.emit("MaxPool", []string{c.name}, attrs...), []int{-1, ch, out}, 0)
+		}
 	case 25: // Einsum: a weight, or a product with an earlier value
 		if r != 2 || c.ax != 0 {
 			g.transpose()
@@ -761,7 +799,8 @@ func (g *fuzzGraph) mixingOp() {
 		}
 		g.end("Einsum over the batch", g.emit("Einsum", []string{c.name, c.name}, &pb.AttributeProto{Name: proto.String("equation"), Type: pb.AttributeProto_STRING.Enum(), S: []byte("bi,ci->bc")}))
 	case 10: // the sample's index used as a value: Range(0, b)
-		n := g.emit("Squeeze", []string{g.batchDim(c), g.constI(false, 0)})
+		sq, attrs := g.axesArg([]string{g.batchDim(c)}, 13, 0)
+		n := g.emit("Squeeze", sq, attrs...)
 		rg := g.emit("Range", []string{g.constI(true, 0), n, g.constI(true, 1)})
 		f := g.emit("Cast", []string{rg}, attrI("to", int64(g.elem())))
 		// (b) → (b, 1, …) along cur's axes after the batch axis
@@ -770,7 +809,8 @@ func (g *fuzzGraph) mixingOp() {
 			axes = append(axes, int64(i-c.ax))
 		}
 		if len(axes) > 0 {
-			f = g.emit("Unsqueeze", []string{f, g.constI(false, axes...)})
+			un, attrs := g.axesArg([]string{f}, 13, axes...)
+			f = g.emit("Unsqueeze", un, attrs...)
 		}
 		g.mix("the sample's index used as a value", g.emit("Add", []string{c.name, f}), c.shape, c.ax)
 	case 11: // batch normalization in training mode
@@ -804,7 +844,7 @@ func make1(n int) []float64 {
 func buildFuzzGraph(data []byte) (model []byte, g *fuzzGraph) {
 	src := &byteSource{b: data}
 	g = &fuzzGraph{src: src, smooth: true}
-	g.opset = []int64{13, 17, 18}[src.intn(3)]
+	g.opset = []int64{13, 17, 18, 12}[src.intn(4)]
 	g.double = src.intn(3) == 0
 	rank := 1 + src.intn(2)
 	for range rank {

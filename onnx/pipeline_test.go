@@ -18,28 +18,30 @@ var pipelineSeeds = []struct {
 	ops   string // what the graph's operators include
 	mixes bool   // whether it mixes samples
 }{
-	// opset 13, double, sample [3]: Gemm → Shape → ConstantOfShape → Add
-	{"Gemm, ConstantOfShape of Shape", []byte{0x6f, 0x90, 0x80, 0xe2, 0x99, 0x9, 0x59, 0xa8, 0x67, 0x17, 0xe8, 0x28, 0x25, 0x2d, 0x91, 0xb8, 0x9a, 0xe5}, "Gemm → Shape → ConstantOfShape", false},
-	// opset 17, double, sample [3 1]: Shape → Slice → Concat → Reshape
-	{"Reshape to the batch read from Shape", []byte{0x76, 0x1e, 0xc1, 0x5e, 0x74, 0x88, 0x42, 0xac, 0xe1, 0xa1, 0x6d, 0x24, 0xfe}, "Shape → Slice → Concat → Reshape", false},
-	// opset 17, double, sample [1 4]: Shape → Mul → Div → Concat → Expand → Gather
-	{"Expand to a shape computed from the batch", []byte{0x52, 0xf, 0xb5, 0xe8, 0xe3, 0xd1, 0xa2, 0xbc, 0x3b, 0x4a, 0x69, 0xb4, 0x4d, 0x66, 0xe, 0xc3}, "Shape → Mul → Div → Concat → Expand", false},
-	// opset 18, float, sample [4 1]: Tanh → LeakyRelu → LayerNormalization
-	{"LayerNormalization", []byte{0x3e, 0xca, 0xb, 0x3, 0xbc, 0xaa, 0x2d, 0xa7, 0xb, 0xf5, 0xcd, 0xde, 0xdf, 0x4a, 0xdc, 0x1d, 0xda, 0x9f, 0xf}, "LayerNormalization", false},
-	// opset 18, float, sample [2 4]: Split → Mish → Shape → ConstantOfShape → Add → Unsqueeze → Transpose
-	{"Split, Transpose", []byte{0xfb, 0x35, 0xc3, 0xc1, 0xa3, 0x3b, 0x8f, 0xd0, 0x24, 0x38, 0x17, 0x0, 0x6a, 0x25, 0x4c, 0x64, 0xb3, 0x2b, 0x27}, "Split → Mish", false},
-	// opset 18, double, sample [3 2]: Shape → Gather → Cast → Div
-	{"a sample dimension used as a value", []byte{0x17, 0xed, 0xdb, 0x72, 0x81, 0xc8, 0x9f, 0xd5, 0xe3, 0xd9, 0xf2, 0xc6, 0x36, 0x69, 0x4f, 0x88, 0x90, 0x31, 0xdd}, "Shape → Gather → Cast → Div", false},
-	// opset 18, float, sample [1 4]: ReduceMean → Add → Tanh → … (mixes samples)
-	{"ReduceMean over the batch axis", []byte{0x32, 0x9a, 0x8b, 0x44, 0x1f, 0x9c, 0xb4, 0x68, 0x49, 0x5e}, "ReduceMean → Add", true},
-	// opset 18, float, sample [3 4]: Shape → Cast → Div → … (depends on the batch size)
-	{"the batch size used as a value", []byte{0x1a, 0x97, 0xd7, 0x8a, 0xcb, 0xbb, 0xf0, 0x3, 0x5e, 0xc1}, "Shape → Cast → Div", true},
-	// opset 17, float, sample [3 4]: Tile → Shape → Slice → Squeeze → Range → Cast → Unsqueeze → Add (mixes samples)
-	{"the sample's index used as a value", []byte{0xf4, 0x16, 0x85, 0x12, 0xe7, 0x41, 0xac, 0x17, 0x6c, 0xb4, 0x3c, 0x4b, 0x25, 0xdd, 0x98, 0x56, 0xde}, "Range → Cast → Unsqueeze → Add", true},
-	// opset 13, float, sample [4]: Shape → Gather → Cast → Div → Mul → HardSigmoid → Reshape (depends on the batch size)
-	{"Reshape to a literal [2, -1]", []byte{0xc0, 0x67, 0x2c, 0x7b, 0xae, 0xbf, 0x33, 0x7a, 0xa5, 0x4e, 0x31, 0x11, 0xc5, 0xc0, 0x1d, 0xce, 0xa, 0x6d}, "Reshape", true},
-	// opset 13, float, sample [3]: Gather → Add → … (mixes samples)
-	{"sample 0 used by every sample", []byte{0x33, 0x4, 0x86, 0xd6, 0x45, 0x32, 0x6, 0xac, 0x6b, 0xe3, 0x93, 0x93, 0xa0, 0x72, 0x90, 0xe6, 0x70, 0xa9}, "Gather → Add", true},
+	// opset 13, double, sample [2]: Gemm → Shape → ConstantOfShape → Mul
+	{"Gemm, ConstantOfShape of Shape", []byte{0x80, 0x6, 0x48, 0x4d, 0x21, 0x9b, 0x8, 0x65, 0xda, 0xbb, 0x5a, 0xc5, 0x4a, 0xa7, 0x99, 0x3e, 0x4e}, "Gemm → Shape → ConstantOfShape", false},
+	// opset 17, float, sample [4]: Shape → Slice → Concat → Reshape
+	{"Reshape to the batch read from Shape", []byte{0x79, 0xbf, 0x22, 0xdf, 0x90, 0xa5, 0x42, 0xa8, 0x53, 0x59, 0xa0, 0x68, 0xcb, 0xf3, 0x8e, 0xbe, 0x7d, 0x78}, "Shape → Slice → Concat → Reshape", false},
+	// opset 13, float, sample [1]: Shape → Gather → Mul → Div → Concat → Expand
+	{"Expand to a shape computed from the batch", []byte{0x4c, 0x41, 0x4a, 0x70, 0x10, 0x48, 0xa6, 0x83}, "Mul → Div → Concat → Expand", false},
+	// opset 18, float, sample [3 1]: Mul → Add → Reciprocal → Transpose → Transpose → LayerNormalization
+	{"LayerNormalization", []byte{0x12, 0x8b, 0xc9, 0xe2, 0xfc, 0xdb, 0xd8, 0x55, 0x45, 0xa9, 0x25, 0xce, 0x10, 0x1d, 0x8a, 0x27, 0x4e, 0xdb, 0x68}, "LayerNormalization", false},
+	// opset 18, double, sample [2]: Split → Einsum → Pad
+	{"Split, Einsum, Pad", []byte{0xb6, 0xa2, 0x50, 0x15, 0x32, 0xb6, 0xd7, 0x32, 0x61, 0xa5, 0x26, 0x4b, 0xae, 0xd4, 0xf3, 0xdb, 0x27}, "Split → ", false},
+	// opset 18, float, sample [4 2]: Slice → Flatten → Unsqueeze → Conv
+	{"Conv", []byte{0x52, 0x5e, 0x6f, 0xd3, 0x11, 0xe3, 0x7a, 0xf1, 0xe8, 0x27, 0x60, 0xe9, 0xeb, 0xe0, 0x52, 0xe9, 0x36, 0x1b, 0xda}, "Conv", false},
+	// opset 12, float, sample [2 3]: Unsqueeze → Shape → Gather → Cast → Div
+	{"a sample dimension used as a value", []byte{0x53, 0xf1, 0xdd, 0xf1, 0x1e, 0x39, 0x2f, 0x44, 0x3, 0xc4, 0xdc, 0x39, 0x63, 0x16, 0x7d}, "Shape → Gather → Cast → Div", false},
+	// opset 17, double, sample [3 2]: Tanh → Mul → ReduceMean → Add → ReduceSum → Add (mixes samples: ReduceMean over the batch axis)
+	{"ReduceMean over the batch axis", []byte{0x41, 0x45, 0x59, 0xa2, 0xcd, 0xb3, 0x21, 0x59, 0xdb, 0x57, 0xd8, 0xfb, 0xf2, 0x4c, 0x46, 0x26, 0x89}, "ReduceMean over the batch", true},
+	// opset 17, float, sample [1 4]: Shape → Cast → Div → Transpose → Concat (mixes samples: the batch size used as a value)
+	{"the batch size used as a value", []byte{0xc1, 0x74, 0x77, 0xc8, 0x8b, 0xda, 0x82, 0x37, 0x2e, 0xe, 0x24, 0x17, 0xa1, 0xe4, 0x80, 0xaa, 0x2c}, "batch size used as a value", true},
+	// opset 17, float, sample [4 2]: Shape → Slice → Mul → Div → Squeeze → Range → Cast → Unsqueeze → Add (mixes samples: the sample's index used as a value)
+	{"the sample's index used as a value", []byte{0xd9, 0x88, 0x6b, 0x43, 0xe9, 0xc8, 0x0, 0x8c, 0xb7, 0xb1, 0x6d, 0x21, 0x79, 0x28, 0x9e, 0x8e, 0x75, 0x86, 0x4f}, "sample's index", true},
+	// opset 12, float, sample [3 4]: Split → Reshape → Reshape (mixes samples: Reshape to a literal [2, -1])
+	{"Reshape to a literal [2, -1]", []byte{0xe3, 0xe0, 0xf5, 0x16, 0xeb, 0x37, 0xa2, 0xbb, 0x39, 0xa1, 0x2d, 0x34, 0xb2, 0xd8, 0x95, 0x96, 0xd5}, "literal [2, -1]", true},
+	// opset 13, double, sample [1]: Transpose → Unsqueeze → Slice → Add → LessOrEqual → Where (mixes samples: sample 0 used by every sample)
+	{"sample 0 used by every sample", []byte{0xa0, 0xb4, 0xe6, 0x5c, 0xc3, 0xc9, 0x79, 0x95, 0xbd, 0x44, 0x94, 0x50, 0x6, 0x85, 0x1d, 0x31, 0x53}, "sample 0 used", true},
 	{"no bytes: a reduction over the batch axis", []byte{}, "ReduceSum → Add", true},
 }
 
@@ -259,5 +261,59 @@ func TestPipelineSeeds(t *testing.T) {
 		if d := g.describe(); !strings.Contains(d, s.ops) || (g.mixes != "") != s.mixes {
 			t.Errorf("seed %q builds %s", s.name, d)
 		}
+	}
+}
+
+// Graphs FuzzPipeline found refused although they map samples
+// independently (each failed before its fix).
+func TestPipelineFindings(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		// opset 12, float, sample [4 2]: … → Expand → Softsign → Tanh → Tanh → Softmax.
+		// Before opset 13 Softmax flattens its input to a matrix at axis:
+		// lowered as a reshape to (b·…, …) that merged the batch axis with
+		// the next one, refused as mixing samples.
+		{"Softmax at opset 12 on a sample of rank 3", []byte{219, 8, 99, 87, 161, 198, 202, 217, 98, 193, 76, 250, 101, 239, 222, 179, 25, 69, 2, 127, 97, 12, 93, 167, 167, 42, 19, 186, 59, 182, 200, 181, 138, 20, 225, 119, 14, 86, 28, 39, 54, 106, 250, 82, 198, 114, 101, 107}},
+		// opset 13, double, sample [1 3]: MatMul → ReduceSumSquare → Softmax → Sin → Concat →
+		// Shape → Gather → Cast → Div → Unsqueeze → Unsqueeze → Transpose.
+		// BatchJacobian at b = 2 and 3: the derivative mapped over the
+		// batch was simplified with linear folding, which folded a chain
+		// over the whole batch (b·k values) into one product across the
+		// samples, refused as mixing them; at b = 1 the batch axis after
+		// Unsqueeze (a reshape to (1, 1, 2)) and Transpose was taken to
+		// be axis 1.
+		{"one-shot Jacobians at small batches", []byte{128, 141, 171, 168, 10, 111, 21, 91, 212, 76, 185, 47, 228, 135, 71, 214, 12, 230, 204, 126, 240, 180, 117, 2, 50, 105, 128, 228, 172, 207, 24, 58, 153, 225, 231, 213, 162, 35, 154, 4, 147, 98, 213, 106, 118, 129, 214, 130}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, g := buildFuzzGraph(c.data)
+			if g.mixes != "" {
+				t.Fatalf("the graph mixes samples: %s", g.describe())
+			}
+			m, err := Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn, err := m.Fn(g.sample)
+			if err != nil {
+				t.Fatalf("%v\ngraph: %s", err, g.describe())
+			}
+			for _, n := range []int{1, 2, 3, 4} {
+				x := tensor.Randn(tensor.NewRand(uint64(n)), append([]int{n}, g.sample...)...).Convert(m.DType())
+				j, err := jacobi.BatchJacobian(fn, x)
+				if err != nil {
+					t.Fatalf("BatchJacobian at b = %d: %v\ngraph: %s", n, err, g.describe())
+				}
+				for i := range n {
+					want, err := jacobi.Jacobian(fn, rowOf(x, i))
+					if err != nil {
+						t.Fatal(err)
+					}
+					fdcheck.Compare(t, "BatchJacobian against the sample's full Jacobian", sampleOf(j, i), want.Float64s(), nil, pipelineTol(m.DType(), want.Float64s()))
+				}
+			}
+			checkPerSample(t, g, m, fn)
+		})
 	}
 }

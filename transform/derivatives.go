@@ -195,6 +195,9 @@ func PerSample(p *ir.Program, derive func(*ir.Program) (*ir.Program, error)) (*i
 	if err != nil {
 		return nil, err
 	}
+	if n == 1 {
+		ps, outAxes = BatchFirstAtOne(p, ps, outAxes)
+	}
 	switch outAxes[0] {
 	case 0:
 	case -1:
@@ -218,7 +221,45 @@ func PerSample(p *ir.Program, derive func(*ir.Program) (*ir.Program, error)) (*i
 	if err != nil {
 		return nil, err
 	}
-	return Simplify(v)
+	// Without linear folding: derive's program was folded per sample, and
+	// a chain folded over the batch would be one product across the
+	// samples (reshape(v, 1×b·k)·M), which Unbatch must then refuse as
+	// mixing them (the one-shot derivatives at b = 2 or 3, where b·k is
+	// small enough to fold).
+	return simplify(v)
+}
+
+// BatchFirstAtOne takes Unbatch's per-sample program ps of p, a program
+// over a batch of one sample, and its outputs' batch axes, and moves to
+// axis 0 the batch axis of every output that has it elsewhere while axis 0
+// also has size 1. At one sample the batch axis cannot always be told from
+// the shapes (x of shape (1, 2) reshaped to (1, 1, 2) — an ONNX Unsqueeze —
+// then transposed), but removing either axis of size 1 leaves the same
+// values in the same order: the output is the same with the batch first.
+func BatchFirstAtOne(p, ps *ir.Program, outAxes []int) (*ir.Program, []int) {
+	move := false
+	for i, a := range outAxes {
+		if s := p.Out[i].Shape; a > 0 && s[0] == 1 && s[a] == 1 {
+			move = true
+		}
+	}
+	if !move {
+		return ps, outAxes
+	}
+	b, args := inputsLike(ps)
+	outs := b.Inline(ps, args)
+	axes := slices.Clone(outAxes)
+	for i, a := range outAxes {
+		if s := p.Out[i].Shape; a > 0 && s[0] == 1 && s[a] == 1 {
+			outs[i] = op.ReshapeTo(b, outs[i], s[1:])
+			axes[i] = 0
+		}
+	}
+	q, err := b.Build(outs...)
+	if err != nil {
+		return ps, outAxes
+	}
+	return q, axes
 }
 
 // ---- helpers ----
