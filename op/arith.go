@@ -78,10 +78,14 @@ func (Sub) Name() string { return "sub" }
 func (Sub) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 2) }
 
 // Kernel implements Elementwise.
-func (Sub) Kernel() RowKernel { return subRow[float64] }
+func (Sub) Kernel() RowKernel {
+	return func(d, a, b, _ []float64) { kernels.Sub(d, a[:len(d)], b[:len(d)]) }
+}
 
 // Kernel32 implements Elementwise.
-func (Sub) Kernel32() RowKernel32 { return subRow[float32] }
+func (Sub) Kernel32() RowKernel32 {
+	return func(d, a, b, _ []float32) { kernels.Sub32(d, a[:len(d)], b[:len(d)]) }
+}
 
 // ElementFLOPs implements Elementwise.
 func (Sub) ElementFLOPs() float64 { return 1 }
@@ -281,10 +285,14 @@ func (Neg) Name() string { return "neg" }
 func (Neg) OutShape(in [][]int) ([]int, error) { return sameShapes(in, 1) }
 
 // Kernel implements Elementwise.
-func (Neg) Kernel() RowKernel { return negRow[float64] }
+func (Neg) Kernel() RowKernel {
+	return func(d, a, _, _ []float64) { kernels.Neg(d, a[:len(d)]) }
+}
 
 // Kernel32 implements Elementwise.
-func (Neg) Kernel32() RowKernel32 { return negRow[float32] }
+func (Neg) Kernel32() RowKernel32 {
+	return func(d, a, _, _ []float32) { kernels.Neg32(d, a[:len(d)]) }
+}
 
 // ElementFLOPs implements Elementwise.
 func (Neg) ElementFLOPs() float64 { return 1 }

@@ -117,24 +117,10 @@ func sameDTypes(in []*tensor.Tensor) error {
 
 // Row kernels written once for both dtypes.
 
-func subRow[T tensor.Float](d, a, b, _ []T) {
-	x, y := a[:len(d)], b[:len(d)]
-	for i := range d {
-		d[i] = x[i] - y[i]
-	}
-}
-
 func divRow[T tensor.Float](d, a, b, _ []T) {
 	x, y := a[:len(d)], b[:len(d)]
 	for i := range d {
 		d[i] = x[i] / y[i]
-	}
-}
-
-func negRow[T tensor.Float](d, a, _, _ []T) {
-	x := a[:len(d)]
-	for i := range d {
-		d[i] = -x[i]
 	}
 }
 
