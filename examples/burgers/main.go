@@ -79,7 +79,7 @@ func run(args []string) error {
 	fs.Float64Var(&c.target, "target", 0, "stop once the relative L2 error is at most this (0: train to the end)")
 	fs.IntVar(&c.every, "check-every", 100, "measure the error every this many steps")
 	fs.StringVar(&c.form, "form", "operator", "how the loss takes its derivatives: operator (BatchOperatorOf and JVPOf, forward mode), grad (BatchGradOf and BatchOperatorOf) or hessdiag (BatchGradOf and BatchHessianDiagOf)")
-	fs.StringVar(&c.exportDir, "export", "", "write the training points and initial weights into this directory (for bench/pinn/burgers_torch.py) and stop")
+	fs.StringVar(&c.exportDir, "export", "", "write the training points and initial weights into this directory (for examples/burgers/burgers_torch.py) and stop")
 	fs.StringVar(&c.json, "json", "", "write the timings and errors here as JSON (as burgers_torch.py --json does)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -380,7 +380,7 @@ func picture(path string, p *problem, pred *tensor.Tensor) error {
 	})
 }
 
-// export writes what bench/pinn/burgers_torch.py needs to train the same
+// export writes what examples/burgers/burgers_torch.py needs to train the same
 // network from the same start on the same points.
 func export(dir string, m *nn.MLP, p *problem) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
