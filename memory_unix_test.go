@@ -82,10 +82,12 @@ func TestResultLargerThanMemory(t *testing.T) {
 	}
 }
 
-// A run whose working memory does not fit (forward mode at in = 4096
-// pushes a 134 MB basis through the program; here under a Go memory limit
-// of 48 MB) returns an error that says so and what to do, instead of
-// ending the process; reverse mode, which needs little, runs.
+// A run whose working memory does not fit (the Laplacian by nested
+// differentiation at in = 4096 holds each sample's 4096 × 4096 Hessian,
+// 134 MB; here under a Go memory limit of 48 MB) returns an error that says
+// so and what to do, instead of ending the process. The derivatives whose
+// basis is in × in run: Simplify reduces the identity's products (I·W = W)
+// so it is never generated, and reverse mode's basis is out × out.
 func TestWorkingMemoryLargerThanMemory(t *testing.T) {
 	const in = 4096
 	w := tensor.Randn(tensor.NewRand(1), in, 2)
@@ -93,17 +95,25 @@ func TestWorkingMemoryLargerThanMemory(t *testing.T) {
 	x := tensor.Randn(tensor.NewRand(2), 2, in)
 	old := debug.SetMemoryLimit(48 << 20)
 	defer debug.SetMemoryLimit(old)
-	_, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.ModeForward))
+	_, err := jacobi.BatchLaplacian(f, x, jacobi.WithMethod(jacobi.MethodNested))
 	var me *exec.MemoryError
 	if !errors.As(err, &me) || !me.Working {
-		t.Fatalf("forward mode: error %v, want an *exec.MemoryError for the working memory", err)
+		t.Fatalf("nested Laplacian: error %v, want an *exec.MemoryError for the working memory", err)
 	}
 	for _, want := range []string{"working memory", "GOMEMLIMIT", "WithChunk"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q: %v", want, err)
 		}
 	}
-	if _, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(jacobi.ModeReverse)); err != nil {
-		t.Fatalf("reverse mode: %v", err)
+	for _, m := range []jacobi.Mode{jacobi.ModeForward, jacobi.ModeReverse} {
+		if _, err := jacobi.BatchJacobian(f, x, jacobi.WithMode(m)); err != nil {
+			t.Fatalf("Jacobian, mode %v: %v", m, err)
+		}
+	}
+	if _, err := jacobi.BatchHessianDiag(f, x); err != nil {
+		t.Fatalf("Hessian diagonal: %v", err)
+	}
+	if _, err := jacobi.BatchLaplacian(f, x); err != nil {
+		t.Fatalf("Laplacian (Taylor): %v", err)
 	}
 }

@@ -33,7 +33,7 @@ type MemoryError struct {
 // compute such a result anyway.
 func (e *MemoryError) Error() string {
 	if e.Working {
-		return fmt.Sprintf("a run of the program needs %s of working memory, more than the %s of %s: run it on fewer samples at a time (WithChunk), or in the other mode (forward mode pushes an in × in basis through the program)",
+		return fmt.Sprintf("a run of the program needs %s of working memory, more than the %s of %s: run it on fewer samples at a time (WithChunk), or choose a method that holds less per sample (a nested Laplacian holds each sample's whole Hessian; Taylor mode does not)",
 			FormatBytes(e.Bytes), FormatBytes(float64(e.Available)), e.Limit)
 	}
 	return fmt.Sprintf("an output of shape %v (%v) needs %s, more than the %s of %s: compute it into memory of your own (RunInto, on a tensor over a memory-mapped file) or in pieces of the batch (the jacobi command streams results to its output file)",

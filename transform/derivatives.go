@@ -305,7 +305,19 @@ func basisProducts(b *ir.Builder, p *ir.Program, args []*ir.Var, m Mode, n int, 
 		return nil, err
 	}
 	// The n basis vectors of shape, generated (see op.Basis).
-	return b.Inline(vm, append(args, b.Emit(op.Basis{Shape: shape, DType: dt})))[1], nil
+	return b.Inline(vm, append(args, identity(b, n, shape, dt)))[1], nil
+}
+
+// identity emits the n basis vectors of shape, stacked (n, shape...): the
+// identity matrix of order n, reshaped. Simplify reduces the identity's
+// products (I·W = W, also through the reshape), so the n × n values are
+// generated at run time only where nothing absorbs them.
+func identity(b *ir.Builder, n int, shape []int, dt tensor.DType) *ir.Var {
+	eye := b.Emit(op.Basis{Shape: []int{n}, DType: dt})
+	if len(shape) == 1 {
+		return eye
+	}
+	return b.Emit(op.Reshape{Shape: append([]int{n}, shape...)}, eye)
 }
 
 // inputsLike starts a builder with inputs shaped as p's.

@@ -83,7 +83,7 @@ func HessianDiagTaylor(p *ir.Program) (*ir.Program, error) {
 	}
 	b, args := inputsLike(p)
 	dt := p.In[0].DType
-	dirs := b.Emit(op.Basis{Shape: []int{1, n}, DType: dt}) // (n, 1, n): one direction each
+	dirs := identity(b, n, []int{1, n}, dt) // (n, 1, n): one direction each
 	outs := b.Inline(vm, append(args, dirs, op.Const(b, tensor.ZerosOf(dt, n))))
 	d := moveFirstToLast(b, outs[2*len(p.Out)]) // (y..., n)
 	q, err := b.Build(d)

@@ -40,6 +40,7 @@ func simplify(p *ir.Program) (*ir.Program, error) {
 		fill:     map[*ir.Var]float64{},
 		perm:     map[*ir.Var]transposeOf{},
 		reshaped: map[*ir.Var]*ir.Var{},
+		eye:      map[*ir.Var]bool{},
 	}
 	for _, v := range p.In {
 		s.env[v] = s.b.InputLike(v)
@@ -80,7 +81,11 @@ type simplifier struct {
 	perm  map[*ir.Var]transposeOf // vars defined by a transpose
 	// reshaped maps vars defined by a reshape to the reshaped var.
 	reshaped map[*ir.Var]*ir.Var
-	key      []byte // the last CSE key, for its memory
+	// eye holds the vars that are a generated identity matrix (the basis
+	// of a vector shape, too large to fold): a product with one is its
+	// other operand, so forward mode's n × n basis is never generated.
+	eye map[*ir.Var]bool
+	key []byte // the last CSE key, for its memory
 }
 
 type transposeOf struct {
@@ -148,6 +153,15 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 			args[i] = in[a]
 		}
 		return s.emit(w.Prim, args)
+	}
+	// I·y = y and x·I = x, for an identity matrix too large to fold.
+	if _, ok := p.(op.MatMul); ok && len(in) == 2 && in[0].DType == in[1].DType {
+		if s.eye[in[0]] && in[1].Rank() == 2 {
+			return in[1], nil
+		}
+		if s.eye[in[1]] && in[0].Rank() == 2 {
+			return in[0], nil
+		}
 	}
 	// Rewrites of layout chains and products.
 	if t, ok := p.(op.Transpose); ok && movesOnlyUnitAxes(t.Perm, shapes[0]) {
@@ -243,6 +257,11 @@ func (s *simplifier) emitPlain(p ir.Primitive, in []*ir.Var) *ir.Var {
 	}
 	v := s.fold(p, in)
 	s.cse[key] = v
+	if b, ok := p.(op.Basis); ok && len(b.Shape) == 1 {
+		if _, folded := s.konst[v]; !folded {
+			s.eye[v] = true
+		}
+	}
 	return v
 }
 
