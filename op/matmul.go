@@ -35,6 +35,21 @@ func (MatMul) OutShape(in [][]int) ([]int, error) {
 	return append(out, y[len(y)-1]), nil
 }
 
+// Identity implements IdentityRule: I·y = y and x·I = x (for matrices), so
+// the basis forward mode pushes into a first layer is never generated.
+func (MatMul) Identity(in []Operand, _ []int) Rewrite {
+	if in[0].Var.DType != in[1].Var.DType {
+		return Rewrite{}
+	}
+	if in[0].Identity && in[1].Var.Rank() == 2 {
+		return Rewrite{Kind: UseInput, Input: 1}
+	}
+	if in[1].Identity && in[0].Var.Rank() == 2 {
+		return Rewrite{Kind: UseInput, Input: 0}
+	}
+	return Rewrite{}
+}
+
 // FLOPs implements CostRule: a multiply and an add per term.
 func (MatMul) FLOPs(in [][]int, out []int) float64 {
 	x := in[0]

@@ -153,12 +153,14 @@ type CostRule interface {
 }
 
 // An Operand is what Simplify knows of one input of an equation: the
-// variable (never nil), and the value it holds at every position when
-// Uniform.
+// variable (never nil), the value it holds at every position when
+// Uniform, and whether it is an identity matrix (a Basis of a vector
+// shape, generated at run time).
 type Operand struct {
-	Var     *ir.Var
-	Uniform bool
-	Fill    float64
+	Var      *ir.Var
+	Uniform  bool
+	Fill     float64
+	Identity bool
 }
 
 // IsFill reports whether the operand holds c at every position.

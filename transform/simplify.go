@@ -82,8 +82,8 @@ type simplifier struct {
 	// reshaped maps vars defined by a reshape to the reshaped var.
 	reshaped map[*ir.Var]*ir.Var
 	// eye holds the vars that are a generated identity matrix (the basis
-	// of a vector shape, too large to fold): a product with one is its
-	// other operand, so forward mode's n × n basis is never generated.
+	// of a vector shape, too large to fold), for the primitives'
+	// identities (MatMul's I·y = y).
 	eye map[*ir.Var]bool
 	key []byte // the last CSE key, for its memory
 }
@@ -131,7 +131,7 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 	for i, v := range in {
 		shapes[i], dtypes[i] = v.Shape, v.DType
 		f, ok := s.fill[v]
-		operands[i] = op.Operand{Var: v, Uniform: ok, Fill: f}
+		operands[i] = op.Operand{Var: v, Uniform: ok, Fill: f, Identity: s.eye[v]}
 	}
 	out, err := p.OutShape(shapes)
 	if err != nil {
@@ -153,15 +153,6 @@ func (s *simplifier) emit(p ir.Primitive, in []*ir.Var) (*ir.Var, error) {
 			args[i] = in[a]
 		}
 		return s.emit(w.Prim, args)
-	}
-	// I·y = y and x·I = x, for an identity matrix too large to fold.
-	if _, ok := p.(op.MatMul); ok && len(in) == 2 && in[0].DType == in[1].DType {
-		if s.eye[in[0]] && in[1].Rank() == 2 {
-			return in[1], nil
-		}
-		if s.eye[in[1]] && in[0].Rank() == 2 {
-			return in[0], nil
-		}
 	}
 	// Rewrites of layout chains and products.
 	if t, ok := p.(op.Transpose); ok && movesOnlyUnitAxes(t.Perm, shapes[0]) {
