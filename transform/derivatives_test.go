@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -134,5 +135,59 @@ func TestPerSampleProgram(t *testing.T) {
 	fdcheck.Valid(t, "mixing program", mixed, err)
 	if _, err := transform.PerSample(mixed, transform.Hessian); err == nil {
 		t.Error("a program that mixes samples was accepted")
+	}
+}
+
+// TestValueAndGradSharesBeforeReverse: a loss that computes one
+// subexpression twice (as a loss does that takes two derivatives of one
+// network, each transform tracing the network again) gets the reverse
+// pass of a loss that computes it once: ValueAndGrad(3·f + 5·f) does the
+// work of ValueAndGrad(8·f), up to the scalars, and gives its gradient.
+func TestValueAndGradSharesBeforeReverse(t *testing.T) {
+	build := func(twice bool) *ir.Program {
+		b := ir.NewBuilder(nil)
+		x, w := b.Input([]int{4, 3}), b.Input([]int{3, 3})
+		f := func() *ir.Var {
+			// A constant that each trace makes anew (equal values, another
+			// tensor), as a folded broadcast of an input scaling is.
+			s := op.Const(b, tensor.MustNew([]int{4, 3}, []float64{2, 1, 1, 2, 1, 1, 2, 1, 1, 2, 1, 1}))
+			h := b.Emit(op.Tanh{}, b.Emit(op.MatMul{}, b.Emit(op.Mul{}, x, s), w))
+			return b.Emit(op.ReduceSum{Axes: []int{0, 1}}, b.Emit(op.Mul{}, h, h))
+		}
+		var y *ir.Var
+		scaled := func(c float64, v *ir.Var) *ir.Var { return b.Emit(op.Mul{}, op.Full(b, c, tensor.Float64, nil), v) }
+		if twice {
+			y = b.Emit(op.Add{}, scaled(3, f()), scaled(5, f()))
+		} else {
+			y = scaled(8, f())
+		}
+		p, err := b.Build(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rng := tensor.NewRand(9)
+	in := []*tensor.Tensor{tensor.Randn(rng, 4, 3), tensor.Randn(rng, 3, 3)}
+	var outs [2][]*tensor.Tensor
+	var flops [2]float64
+	for i, twice := range []bool{false, true} {
+		q, err := transform.ValueAndGrad(build(twice), []bool{false, true})
+		q = fdcheck.Valid(t, "value and grad", q, err)
+		outs[i] = fdcheck.Run(t, q, in...)
+		flops[i] = transform.CostOf(q).FLOPs
+		if n := count(q, "tanh"); n != 1 {
+			t.Errorf("twice %v: %d tanh equations, want 1:\n%v", twice, n, q)
+		}
+	}
+	if flops[1] > flops[0]+4 { // the scalars' products and sum
+		t.Errorf("ValueAndGrad(3·f + 5·f): %g FLOPs, ValueAndGrad(8·f) %g", flops[1], flops[0])
+	}
+	for k := range outs[0] {
+		for j, w := range outs[0][k].Data() {
+			if g := outs[1][k].Data()[j]; math.Abs(g-w) > 1e-13*(1+math.Abs(w)) {
+				t.Fatalf("output %d element %d: 3·f + 5·f gives %v, 8·f %v", k, j, g, w)
+			}
+		}
 	}
 }

@@ -41,6 +41,7 @@ func simplify(p *ir.Program) (*ir.Program, error) {
 		perm:     map[*ir.Var]transposeOf{},
 		reshaped: map[*ir.Var]*ir.Var{},
 		eye:      map[*ir.Var]bool{},
+		byValue:  map[uint64][]*ir.Var{},
 	}
 	for _, v := range p.In {
 		s.env[v] = s.b.InputLike(v)
@@ -86,6 +87,11 @@ type simplifier struct {
 	// identities (MatMul's I·y = y).
 	eye map[*ir.Var]bool
 	key []byte // the last CSE key, for its memory
+	// byValue holds the constants emitted so far by a hash of their
+	// contents: equal constants from different traces (a broadcast folded
+	// in two transforms of one function) become one var, so what they
+	// feed is shared too.
+	byValue map[uint64][]*ir.Var
 }
 
 type transposeOf struct {
@@ -312,13 +318,22 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 				// dtype: a folded float32 constant is the float32 number
 				// nearest the subexpression's value.
 				c := t.Convert(dt)
+				if v, ok := s.sameConstant(c); ok {
+					return v
+				}
 				v := s.b.Emit(op.Constant{Value: c})
 				s.konst[v] = t
 				if f, ok := uniform(c); ok {
 					s.fill[v] = f
 				}
+				s.remember(v, c)
 				return v
 			}
+		}
+	}
+	if c, ok := p.(op.Constant); ok {
+		if v, ok := s.sameConstant(c.Value); ok {
+			return v
 		}
 	}
 	v := s.b.Emit(p, in...)
@@ -327,8 +342,72 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 		if f, ok := uniform(c.Value); ok {
 			s.fill[v] = f
 		}
+		s.remember(v, c.Value)
 	}
 	return v
+}
+
+// sameConstant returns the constant var already emitted with c's dtype,
+// shape and values, if any.
+func (s *simplifier) sameConstant(c *tensor.Tensor) (*ir.Var, bool) {
+	for _, v := range s.byValue[contentHash(c)] {
+		if v.DType == c.DType() && tensor.SameShape(v.Shape, c.Shape()) && sameValues(s.constValue(v), c) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (s *simplifier) remember(v *ir.Var, c *tensor.Tensor) {
+	h := contentHash(c)
+	s.byValue[h] = append(s.byValue[h], v)
+}
+
+// constValue is the value v's constant holds, in its own dtype.
+func (s *simplifier) constValue(v *ir.Var) *tensor.Tensor {
+	return s.konst[v].Convert(v.DType)
+}
+
+// contentHash hashes a constant's dtype, shape and bits, a word at a time
+// (FNV-1a's scheme on 64-bit words: collisions only cost a comparison).
+func contentHash(t *tensor.Tensor) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(x uint64) { h = (h ^ x) * 1099511628211 }
+	mix(uint64(t.DType()))
+	for _, d := range t.Shape() {
+		mix(uint64(d))
+	}
+	if t.DType() == tensor.Float32 {
+		for _, x := range t.Data32() {
+			mix(uint64(math.Float32bits(x)))
+		}
+	} else {
+		for _, x := range t.Data() {
+			mix(math.Float64bits(x))
+		}
+	}
+	return h
+}
+
+// sameValues reports whether a and b (of one dtype and shape) hold the same
+// bits everywhere: −0 and +0 differ, a NaN equals itself.
+func sameValues(a, b *tensor.Tensor) bool {
+	if a.DType() == tensor.Float32 {
+		x, y := a.Data32(), b.Data32()
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	x, y := a.Data(), b.Data()
+	for i := range x {
+		if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // evalFloat64 evaluates p on float64 arguments in float64. A conversion to

@@ -1,6 +1,8 @@
 package transform_test
 
 import (
+	"math"
+	"slices"
 	"testing"
 
 	"github.com/jacobi-ad/jacobi/internal/fdcheck"
@@ -122,6 +124,23 @@ func TestSimplifyRules(t *testing.T) {
 		{"common subexpressions", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			return b.Emit(op.Add{}, b.Emit(op.Exp{}, x), b.Emit(op.Exp{}, x))
 		}, nil, map[string]int{"exp": 1}},
+		{"equal constants from two traces", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			// Two tensors with the same values (not the same pointer), and
+			// two folds that give equal values: each pair is one constant,
+			// so the products that read them are one product.
+			v := []float64{1, 2, 3, 4, 5, 6}
+			c1, c2 := op.Const(b, tensor.MustNew(s23, v)), op.Const(b, tensor.MustNew(s23, slices.Clone(v)))
+			row := []float64{2, -1, 0.5}
+			f1 := b.Emit(op.Broadcast{Shape: s23, Dims: []int{1}}, op.Const(b, tensor.MustNew([]int{3}, row)))
+			f2 := b.Emit(op.Broadcast{Shape: s23, Dims: []int{1}}, op.Const(b, tensor.MustNew([]int{3}, slices.Clone(row))))
+			return b.Emit(op.Add{}, b.Emit(op.Mul{}, b.Emit(op.Mul{}, x, c1), f1), b.Emit(op.Mul{}, b.Emit(op.Mul{}, x, c2), f2))
+		}, nil, map[string]int{"mul": 2, "constant": 2}},
+		{"constants that differ only in the sign of zero", func(b *ir.Builder, x *ir.Var) *ir.Var {
+			// 1/(x·(+0)) and 1/(x·(−0)) differ: the constants stay apart.
+			pz := op.Const(b, tensor.MustNew(s23, []float64{0, 1, 1, 1, 1, 1}))
+			nz := op.Const(b, tensor.MustNew(s23, []float64{math.Copysign(0, -1), 1, 1, 1, 1, 1}))
+			return b.Emit(op.Add{}, b.Emit(op.Mul{}, x, pz), b.Emit(op.Mul{}, x, nz))
+		}, nil, map[string]int{"mul": 2, "constant": 2}},
 		{"constant folding", func(b *ir.Builder, x *ir.Var) *ir.Var {
 			c := b.Emit(op.Exp{}, op.Const(b, tensor.MustNew(s23, []float64{1, 2, 3, 4, 5, 6})))
 			return b.Emit(op.Mul{}, x, b.Emit(op.Add{}, c, c))
