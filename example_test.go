@@ -85,6 +85,27 @@ func ExampleBatchLaplacian() {
 	// [3 1] [8 8 8]
 }
 
+func ExampleBatchJet() {
+	// u(t, x) = t·x² at (t, x) = (2, 3) and (1, −1): the value, u_x along
+	// e_x, and u_t − 0.5·u_xx (weight −0.5 on e_xᵀ H e_x, drift e_t), from
+	// one Taylor pass: u_x = 2tx, u_t = x², u_xx = 2t.
+	u := func(p *jacobi.Node) *jacobi.Node {
+		t, x := p.Slice(1, 0, 1), p.Slice(1, 1, 2)
+		return t.Mul(x.Square())
+	}
+	pts := tensor.MustNew([]int{2, 2}, []float64{2, 3, 1, -1})
+	alongX := tensor.MustNew([]int{1, 2}, []float64{0, 1})
+	dt := tensor.MustNew([]int{2}, []float64{1, 0})
+	y, ux, op, err := jacobi.BatchJet(u, pts, alongX, []float64{-0.5}, dt)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(y.Data(), ux.Shape(), ux.Data(), op.Data())
+	// Output:
+	// [18 1] [2 1 1] [12 -2] [7 0]
+}
+
 func ExampleCompile() {
 	// Trace and transform once; run at any batch size.
 	c, err := jacobi.Compile(func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchJacobianOf(f, x) }, []int{2})

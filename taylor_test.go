@@ -5,9 +5,12 @@ import (
 	"math"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/jacobi-ad/jacobi"
 	"github.com/jacobi-ad/jacobi/nn"
@@ -275,4 +278,147 @@ func TestSecondOrderOnMatrixSamples(t *testing.T) {
 	}
 	assertClose(t, "laplacian", lap.Data(), lapFlat.Data(), 1e-13, 1e-15)
 	assertClose(t, "diagonal", diag.Data(), diagFlat.Data(), 1e-13, 1e-15)
+}
+
+// BatchJetOf's three results against independent computations: the value
+// against Eval, the directional derivatives against the reverse-mode
+// Jacobian, the operator against its definition from the nested Hessian
+// and against finite differences of f along each direction; samples of
+// any shape; and bad directions, weights and drift are errors.
+func TestBatchJet(t *testing.T) {
+	rng := tensor.NewRand(41)
+	m, err := nn.RandomMLP(rng, []int{3, 8, 7, 2}, "tanh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const b, n, k, out = 5, 3, 2, 2
+	x := tensor.Randn(rng, b, n)
+	dirs := tensor.Randn(rng, k, n)
+	weights := []float64{0.7, -1.3}
+	drift := tensor.Randn(rng, n)
+	for _, tc := range []struct {
+		name    string
+		weights []float64
+		drift   *tensor.Tensor
+	}{{"weights and drift", weights, drift}, {"unit weights, no drift", nil, nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			y, dy, lf, err := jacobi.BatchJet(m.Apply, x, dirs, tc.weights, tc.drift)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tensor.SameShape(y.Shape(), []int{b, out}) || !tensor.SameShape(dy.Shape(), []int{b, out, k}) || !tensor.SameShape(lf.Shape(), []int{b, out}) {
+				t.Fatalf("shapes %v, %v, %v", y.Shape(), dy.Shape(), lf.Shape())
+			}
+			val, err := jacobi.Eval(m.Apply, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jac, err := jacobi.BatchJacobian(m.Apply, x, jacobi.WithMode(jacobi.ModeReverse))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hess, err := jacobi.BatchHessian(m.Apply, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := func(j int) float64 {
+				if tc.weights == nil {
+					return 1
+				}
+				return tc.weights[j]
+			}
+			for i := 0; i < b; i++ {
+				for o := 0; o < out; o++ {
+					if !relClose(y.At(i, o), val.At(i, o), 1e-14) {
+						t.Fatalf("y[%d,%d] = %v, Eval %v", i, o, y.At(i, o), val.At(i, o))
+					}
+					want := 0.0
+					for j := 0; j < k; j++ {
+						d := 0.0
+						for p := 0; p < n; p++ {
+							d += jac.At(i, o, p) * dirs.At(j, p)
+							for q := 0; q < n; q++ {
+								want += w(j) * dirs.At(j, p) * hess.At(i, o, p, q) * dirs.At(j, q)
+							}
+						}
+						if !relClose(dy.At(i, o, j), d, 1e-12) {
+							t.Fatalf("dy[%d,%d,%d] = %v, J·v %v", i, o, j, dy.At(i, o, j), d)
+						}
+					}
+					for p := 0; tc.drift != nil && p < n; p++ {
+						want += tc.drift.At(p) * jac.At(i, o, p)
+					}
+					if !relClose(lf.At(i, o), want, 1e-11) {
+						t.Fatalf("operator[%d,%d] = %v, from the Hessian %v", i, o, lf.At(i, o), want)
+					}
+				}
+			}
+			// Finite differences of f along each direction (sample 0,
+			// output 0): second derivatives and the drift's first.
+			f0 := func(v []float64, s float64) float64 {
+				xs := tensor.Zeros(1, n)
+				for p := range n {
+					xs.Data()[p] = x.At(0, p) + s*v[p]
+				}
+				r, err := jacobi.Eval(m.Apply, xs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.At(0, 0)
+			}
+			fdOp := 0.0
+			for j := 0; j < k; j++ {
+				v := dirs.Data()[j*n : (j+1)*n]
+				fdOp += w(j) * fd.Derivative(func(s float64) float64 { return f0(v, s) }, 0, &fd.Settings{Formula: fd.Central2nd, Step: 1e-4})
+			}
+			if tc.drift != nil {
+				fdOp += fd.Derivative(func(s float64) float64 { return f0(tc.drift.Data(), s) }, 0, &fd.Settings{Formula: fd.Central, Step: 1e-6})
+			}
+			if !relClose(lf.At(0, 0), fdOp, 1e-6) {
+				t.Errorf("operator[0,0] = %v, finite differences %v", lf.At(0, 0), fdOp)
+			}
+		})
+	}
+	t.Run("matrix samples", func(t *testing.T) {
+		wm := tensor.Randn(rng, 6, 2)
+		f := func(x *jacobi.Node) *jacobi.Node { return x.Reshape(x.Shape()[0], 6).MatMul(jacobi.Const(wm)).Tanh() }
+		flat := func(x *jacobi.Node) *jacobi.Node { return x.MatMul(jacobi.Const(wm)).Tanh() }
+		xm := tensor.Randn(rng, 4, 2, 3)
+		xf, _ := xm.Reshape(4, 6)
+		d6, dr6 := tensor.Randn(rng, 2, 6), tensor.Randn(rng, 6)
+		y, dy, lf, err := jacobi.BatchJet(f, xm, d6, []float64{1, -2}, dr6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		yf, dyf, lff, err := jacobi.BatchJet(flat, xf, d6, []float64{1, -2}, dr6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tensor.SameShape(dy.Shape(), []int{4, 2, 2}) || !tensor.SameShape(lf.Shape(), []int{4, 2}) {
+			t.Fatalf("shapes %v and %v", dy.Shape(), lf.Shape())
+		}
+		assertClose(t, "value", y.Data(), yf.Data(), 1e-13, 1e-15)
+		assertClose(t, "derivatives", dy.Data(), dyf.Data(), 1e-13, 1e-15)
+		assertClose(t, "operator", lf.Data(), lff.Data(), 1e-13, 1e-15)
+	})
+	for _, bad := range []struct {
+		name    string
+		dirs    *tensor.Tensor
+		weights []float64
+		drift   *tensor.Tensor
+		want    string
+	}{
+		{"directions of the wrong width", tensor.Zeros(2, 4), nil, nil, "directions have shape [2 4]"},
+		{"no directions", nil, nil, nil, "directions have shape []"},
+		{"weights of the wrong length", dirs, []float64{1}, nil, "1 weights for 2 directions"},
+		{"drift of the wrong shape", dirs, nil, tensor.Zeros(2), "drift has shape [2]"},
+		{"a NaN weight", dirs, []float64{1, math.NaN()}, nil, "NaN"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			_, _, _, err := jacobi.BatchJet(m.Apply, x, bad.dirs, bad.weights, bad.drift)
+			if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "BatchJetOf") {
+				t.Errorf("got %v, want an error naming BatchJetOf and saying %q", err, bad.want)
+			}
+		})
+	}
 }

@@ -300,6 +300,27 @@ func VJP(f Fn, x, u *tensor.Tensor) (y, vj *tensor.Tensor, err error) {
 	return pair(f, x, u, VJPOf)
 }
 
+// BatchJet returns, per sample of the batch x, f(x), the derivatives of f
+// along the rows of dirs and the second-order operator with weights and
+// drift, from one pass of collapsed Taylor mode: see BatchJetOf.
+func BatchJet(f Fn, x, dirs *tensor.Tensor, weights []float64, drift *tensor.Tensor) (y, dy, op *tensor.Tensor, err error) {
+	if x == nil {
+		return nil, nil, nil, apiError(fmt.Errorf("BatchJet: input is nil"))
+	}
+	t, err := traceOnce(func(in []*Node) []*Node {
+		y, dy, op := BatchJetOf(f, in[0], dirs, weights, drift)
+		return []*Node{y, dy, op}
+	}, [][]int{x.Shape()}, []tensor.DType{x.DType()})
+	if err != nil {
+		return nil, nil, nil, apiError(err)
+	}
+	out, err := t.run([]*tensor.Tensor{x})
+	if err != nil {
+		return nil, nil, nil, apiError(err)
+	}
+	return out[0], out[1], out[2], nil
+}
+
 func pair(f Fn, x, v *tensor.Tensor, of func(Fn, *Node, *Node) (*Node, *Node)) (*tensor.Tensor, *tensor.Tensor, error) {
 	if x == nil || v == nil {
 		return nil, nil, apiError(fmt.Errorf("nil input"))

@@ -113,6 +113,56 @@ func Operator(p *ir.Program, a, drift *tensor.Tensor) (*ir.Program, error) {
 	return TaylorOperator(p, v, w, drift)
 }
 
+// Jet returns the program of, for p's single output y, in one collapsed
+// Taylor pass in p's first input x (a vector of n): y itself, its
+// derivatives J·V_k along the k rows of dirs (k, n), shaped y.shape ++ (k),
+// and the operator Σ_k w_k V_kᵀ H V_k + J·drift, shaped as y (weights nil:
+// all 1; drift nil: none). A residual that needs a value, first
+// derivatives and a second-order operator of one network gets all three
+// from the chains one operator already carries.
+func Jet(p *ir.Program, dirs *tensor.Tensor, weights []float64, drift *tensor.Tensor) (*ir.Program, error) {
+	n, err := sampleVector(p, "jet")
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Out) != 1 {
+		return nil, fmt.Errorf("jet: the function has %d outputs, want 1", len(p.Out))
+	}
+	if dirs == nil || dirs.Rank() != 2 || dirs.Shape()[0] < 1 || dirs.Shape()[1] != n {
+		var s []int
+		if dirs != nil {
+			s = dirs.Shape()
+		}
+		return nil, fmt.Errorf("jet: the directions have shape %v, want (k, %d) with k ≥ 1", s, n)
+	}
+	k := dirs.Shape()[0]
+	if weights != nil && len(weights) != k {
+		return nil, fmt.Errorf("jet: %d weights for %d directions", len(weights), k)
+	}
+	if drift != nil && !tensor.SameShape(drift.Shape(), []int{n}) {
+		return nil, fmt.Errorf("jet: the drift has shape %v, want [%d]", drift.Shape(), n)
+	}
+	if !allFinite(dirs.Convert(tensor.Float64).Data()) || !allFinite(weights) || (drift != nil && !allFinite(drift.Convert(tensor.Float64).Data())) {
+		return nil, fmt.Errorf("jet: the directions, weights or drift hold a NaN or an infinity")
+	}
+	tp, err := Taylor(p, k, weights)
+	if err != nil {
+		return nil, err
+	}
+	b, args := inputsLike(p)
+	dt := p.In[0].DType
+	dv := op.Full(b, 0, dt, []int{n})
+	if drift != nil {
+		dv = op.Const(b, drift.Convert(dt))
+	}
+	outs := b.Inline(tp, append(args, op.Const(b, dirs.Convert(dt)), dv))
+	q, err := b.Build(outs[0], moveFirstToLast(b, outs[1]), outs[2]) // (k, y...) → (y..., k)
+	if err != nil {
+		return nil, err
+	}
+	return Simplify(q)
+}
+
 // operatorDirections factors the symmetric part of a as Σ_k w_k v_k v_kᵀ
 // (eigendecomposition; w_k = ±1, v_k scaled by √|λ_k|).
 func operatorDirections(a *tensor.Tensor, n int) (*tensor.Tensor, []float64, error) {
@@ -161,8 +211,9 @@ func operatorDirections(a *tensor.Tensor, n int) (*tensor.Tensor, []float64, err
 
 // FlatSample applies derive, written for programs whose first input is a
 // vector, to a program whose first input has any shape: it is flattened
-// on the way in, and when the result ends with one axis per input element
-// (diag set: a Hessian diagonal), that axis gets the input's shape back.
+// on the way in, and when the (first) result ends with one axis per input
+// element (diag set: a Hessian diagonal), that axis gets the input's shape
+// back.
 func FlatSample(p *ir.Program, diag bool, derive func(*ir.Program) (*ir.Program, error)) (*ir.Program, error) {
 	shape := p.In[0].Shape
 	if len(shape) == 1 {
@@ -186,14 +237,23 @@ func FlatSample(p *ir.Program, diag bool, derive func(*ir.Program) (*ir.Program,
 	}
 	b, outer := inputsLike(p)
 	outer[0] = op.ReshapeTo(b, outer[0], []int{n})
-	res := b.Inline(d, outer)[0]
+	res := b.Inline(d, outer)
 	if diag {
-		lead := res.Shape[:res.Rank()-1]
-		res = op.ReshapeTo(b, res, append(append([]int{}, lead...), shape...))
+		lead := res[0].Shape[:res[0].Rank()-1]
+		res[0] = op.ReshapeTo(b, res[0], append(append([]int{}, lead...), shape...))
 	}
-	q, err := b.Build(res)
+	q, err := b.Build(res...)
 	if err != nil {
 		return nil, err
 	}
 	return Simplify(q)
+}
+
+func allFinite(xs []float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }

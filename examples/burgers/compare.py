@@ -24,7 +24,7 @@ p.add_argument("--rounds", type=int, default=3)
 p.add_argument("--target", type=float, default=1e-3)
 p.add_argument("--torch-limit", type=float, default=3600)
 p.add_argument("--skip-target", action="store_true")
-p.add_argument("--form", default="operator")
+p.add_argument("--form", default="jet")
 p.add_argument("--threads", default="2,1", help="thread counts to time, comma-separated")
 args = p.parse_args()
 

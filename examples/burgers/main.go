@@ -78,7 +78,7 @@ func run(args []string) error {
 	fs.IntVar(&c.nu, "nu", 100, "initial and boundary points N_u")
 	fs.Float64Var(&c.target, "target", 0, "stop once the relative L2 error is at most this (0: train to the end)")
 	fs.IntVar(&c.every, "check-every", 100, "measure the error every this many steps")
-	fs.StringVar(&c.form, "form", "operator", "how the loss takes its derivatives: operator (BatchOperatorOf and JVPOf, forward mode), grad (BatchGradOf and BatchOperatorOf) or hessdiag (BatchGradOf and BatchHessianDiagOf)")
+	fs.StringVar(&c.form, "form", "jet", "how the loss takes its derivatives: jet (BatchJetOf: u, u_x and u_t − ν·u_xx from one Taylor pass), operator (BatchOperatorOf and JVPOf, forward mode), grad (BatchGradOf and BatchOperatorOf) or hessdiag (BatchGradOf and BatchHessianDiagOf)")
 	fs.StringVar(&c.exportDir, "export", "", "write the training points and initial weights into this directory (for examples/burgers/burgers_torch.py) and stop")
 	fs.StringVar(&c.json, "json", "", "write the timings and errors here as JSON (as burgers_torch.py --json does)")
 	if err := fs.Parse(args); err != nil {
@@ -87,8 +87,8 @@ func run(args []string) error {
 	if err := c.Check(); err != nil {
 		return err
 	}
-	if c.form != "operator" && c.form != "grad" && c.form != "hessdiag" {
-		return fmt.Errorf("--form %q: want operator, grad or hessdiag", c.form)
+	if c.form != "jet" && c.form != "operator" && c.form != "grad" && c.form != "hessdiag" {
+		return fmt.Errorf("--form %q: want jet, operator, grad or hessdiag", c.form)
 	}
 	return train(c)
 }
@@ -149,10 +149,16 @@ func network(m *nn.MLP) func(ps []*jacobi.Node, x *jacobi.Node) *jacobi.Node {
 // mean squared residual u_t + u·u_x − ν·u_xx on the collocation points.
 // The residual's derivatives come, by form:
 //
+//   - "jet": u, u_x (the derivative along e_x) and u_t − ν·u_xx (the
+//     operator with direction e_x, weight −ν and drift e_t) from one pass
+//     of collapsed Taylor mode (BatchJetOf): the fastest, as the value,
+//     the first-order chain along x and the collapsed second-order chain
+//     are each carried once;
 //   - "operator": u_t − ν·u_xx as one second-order operator
 //     (BatchOperatorOf, collapsed Taylor mode), u and u_x by a
 //     forward-mode JVP along x (JVPOf with the tangent (0, 1) in every row,
-//     passed as data[3]) — forward mode throughout, the fastest;
+//     passed as data[3]) — forward mode throughout, but the first-order
+//     chain along x twice (the JVP's and the operator's);
 //   - "grad": u_t, u_x by BatchGradOf (reverse mode), u_xx by
 //     BatchOperatorOf;
 //   - "hessdiag": u_t, u_x by BatchGradOf, u_xx by BatchHessianDiagOf —
@@ -162,11 +168,15 @@ func loss(m *nn.MLP, form string) optim.Loss {
 	d2x := tensor.MustNew([]int{2, 2}, []float64{0, 0, 0, 1})    // picks u_xx
 	heat := tensor.MustNew([]int{2, 2}, []float64{0, 0, 0, -nu}) // −ν·u_xx …
 	dt := tensor.MustNew([]int{2}, []float64{1, 0})              // … + u_t
+	alongX := tensor.MustNew([]int{1, 2}, []float64{0, 1})       // u_x, and u_xx with weight −ν
 	return func(ps, data []*jacobi.Node) *jacobi.Node {
 		xu, uu, xf := data[0], data[1], data[2]
 		u := func(x *jacobi.Node) *jacobi.Node { return net(ps, x) }
 		var f *jacobi.Node
 		switch form {
+		case "jet":
+			uf, ux, op := jacobi.BatchJetOf(u, xf, alongX, []float64{-nu}, dt)
+			f = op.Add(uf.Mul(ux.Reshape(xf.Shape()[0], 1))) // ux: (N, 1, 1)
 		case "operator":
 			uf, ux := jacobi.JVPOf(u, xf, data[3])
 			f = jacobi.BatchOperatorOf(u, xf, heat, dt).Add(uf.Mul(ux))

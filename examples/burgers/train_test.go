@@ -33,7 +33,7 @@ func setup(tb testing.TB, form string, nf int) (optim.Objective, []*tensor.Tenso
 // respect to all 3021 parameters on the paper's 10 100 points, with u_xx
 // taken by each formulation.
 func BenchmarkLossStep(b *testing.B) {
-	for _, form := range []string{"operator", "grad", "hessdiag"} {
+	for _, form := range []string{"jet", "operator", "grad", "hessdiag"} {
 		b.Run(form, func(b *testing.B) {
 			obj, params, _ := setup(b, form, 10000)
 			grads := optim.ZerosLike(params)
@@ -49,11 +49,11 @@ func BenchmarkLossStep(b *testing.B) {
 	}
 }
 
-// TestFormsAgree checks that the three ways of writing the residual give
+// TestFormsAgree checks that the four ways of writing the residual give
 // the same loss and gradients, and against a finite-difference residual.
 func TestFormsAgree(t *testing.T) {
 	var ref []float64
-	for _, form := range []string{"operator", "grad", "hessdiag"} {
+	for _, form := range []string{"jet", "operator", "grad", "hessdiag"} {
 		obj, params, _ := setup(t, form, 300)
 		grads := optim.ZerosLike(params)
 		l, err := obj(grads)
@@ -70,7 +70,7 @@ func TestFormsAgree(t *testing.T) {
 		}
 		for i, v := range flat {
 			if math.Abs(v-ref[i]) > 1e-12*math.Max(1, math.Abs(ref[i])) {
-				t.Fatalf("%s: value %d is %.17g, operator form %.17g", form, i, v, ref[i])
+				t.Fatalf("%s: value %d is %.17g, jet form %.17g", form, i, v, ref[i])
 			}
 		}
 	}
@@ -87,7 +87,7 @@ func TestResidualAgainstFiniteDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := nn.NewMLPFrom([]int{2, 20, 20, 1}, "tanh", nn.XavierNormal, 3)
-	obj, _, err := optim.NewObjective(loss(m, "operator"), m.Params(), p.data()...)
+	obj, _, err := optim.NewObjective(loss(m, "jet"), m.Params(), p.data()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestResidualAgainstFiniteDifferences(t *testing.T) {
 // problem and checks that the loss falls and the error against the exact
 // solution with it.
 func TestTrainingReducesLoss(t *testing.T) {
-	obj, params, _ := setup(t, "operator", 500)
+	obj, params, _ := setup(t, "jet", 500)
 	adam, _ := optim.NewAdam(params, optim.DefaultAdam())
 	h, err := optim.Loop{Steps: 20}.Run(adam, obj)
 	if err != nil {
