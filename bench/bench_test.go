@@ -34,7 +34,7 @@ var wantMethods = map[string][]string{
 	Jacobian:  {MethodJacobi, MethodForward, MethodReverse, MethodNaive, MethodLoop},
 	Hessian:   {MethodJacobi, MethodNested, MethodRevRev, MethodNaive, MethodLoop},
 	Laplacian: {MethodJacobi, MethodTaylor, MethodNested, MethodHessDiag, MethodLoop},
-	PINNStep:  {MethodJacobi, MethodNested, MethodValueAndGrad},
+	PINNStep:  {MethodJacobi, MethodTaylor, MethodNested, MethodValueAndGrad},
 }
 
 func runSmall(t *testing.T) []Result {

@@ -11,13 +11,13 @@ import (
 // Method names. MethodJacobi is the library's default way for the case's
 // derivative and the reference the others' Err is measured against.
 const (
-	MethodJacobi       = "jacobi"       // the default: BatchJacobianOf (Auto mode), BatchHessianOf, BatchLaplacianOf, compiled PINN step
+	MethodJacobi       = "jacobi"       // the default: BatchJacobianOf (Auto mode), BatchHessianOf, BatchLaplacianOf, compiled PINN step (BatchJetOf)
 	MethodForward      = "forward"      // BatchJacobianOf with WithMode(Forward)
 	MethodReverse      = "reverse"      // BatchJacobianOf with WithMode(Reverse)
 	MethodNaive        = "naive"        // full Jacobian (Hessian) of the whole batch, then its diagonal blocks
 	MethodLoop         = "loop"         // the compiled default run on one sample at a time
 	MethodNested       = "nested"       // second order from first-order transforms: forward-over-reverse
-	MethodTaylor       = "taylor"       // Laplacian by collapsed second-order Taylor mode
+	MethodTaylor       = "taylor"       // Laplacian by collapsed second-order Taylor mode; PINN step with BatchLaplacianOf and BatchGradOf
 	MethodRevRev       = "rev_rev"      // Hessian as reverse-over-reverse
 	MethodHessDiag     = "hessdiag"     // Laplacian as the sum of BatchHessianDiagOf
 	MethodValueAndGrad = "valueandgrad" // PINN step with the one-shot jacobi.ValueAndGrad (traces every call)
@@ -139,8 +139,9 @@ func methodsFor(kind string) []method {
 		}
 	case PINNStep:
 		return []method{
-			{name: MethodJacobi, prepare: pinnCompiled(false)},
-			{name: MethodNested, prepare: pinnCompiled(true)},
+			{name: MethodJacobi, prepare: pinnCompiled(pinnJet)},
+			{name: MethodTaylor, prepare: pinnCompiled(pinnTaylor)},
+			{name: MethodNested, prepare: pinnCompiled(pinnHessian)},
 			{name: MethodValueAndGrad, prepare: pinnValueAndGrad},
 		}
 	}
@@ -274,21 +275,34 @@ func naiveHessian(s *setup) (*prepared, error) {
 	}}, nil
 }
 
+// pinnForm is how pinnLoss takes its derivatives.
+type pinnForm int
+
+const (
+	pinnJet     pinnForm = iota // u, g and the Laplacian from one Taylor pass (BatchJetOf)
+	pinnTaylor                  // BatchLaplacianOf (Taylor), BatchGradOf (reverse) and u
+	pinnHessian                 // the trace of the forward-over-reverse Hessian, BatchGradOf and u
+)
+
 // pinnLoss is the physics-informed loss of bench/README.md for the network
 // m with parameters ps at the batch x: u = f(x), g = grad_x u,
-// mean((laplacian(u) + u)^2) + mean(|g|^2). With viaHessian the Laplacian
-// is the trace of the forward-over-reverse Hessian instead of the Taylor
-// Laplacian.
-func pinnLoss(m *nn.MLP, ps []*jacobi.Node, x *jacobi.Node, eye *tensor.Tensor, viaHessian bool) *jacobi.Node {
+// mean((laplacian(u) + u)^2) + mean(|g|^2), its derivatives taken as form
+// says.
+func pinnLoss(m *nn.MLP, ps []*jacobi.Node, x *jacobi.Node, eye *tensor.Tensor, form pinnForm) *jacobi.Node {
 	u := func(x *jacobi.Node) *jacobi.Node { return m.ApplyWith(ps, x) }
-	var lap *jacobi.Node // (b, 1)
-	if viaHessian {
-		lap = traceOf(jacobi.BatchHessianOf(u, x), eye)
-	} else {
-		lap = jacobi.BatchLaplacianOf(u, x)
+	var y, lap, g *jacobi.Node // (b, 1), (b, 1), (b, in)
+	switch form {
+	case pinnJet:
+		// The basis directions: the gradient's columns and the trace.
+		var d *jacobi.Node // (b, 1, in)
+		y, d, lap = jacobi.BatchJetOf(u, x, eye, nil, nil)
+		g = d.Reshape(x.Shape()[0], x.Shape()[1])
+	case pinnTaylor:
+		y, lap, g = u(x), jacobi.BatchLaplacianOf(u, x), jacobi.BatchGradOf(u, x)
+	default:
+		y, lap, g = u(x), traceOf(jacobi.BatchHessianOf(u, x), eye), jacobi.BatchGradOf(u, x)
 	}
-	g := jacobi.BatchGradOf(u, x) // (b, in)
-	return lap.Add(u(x)).Square().Mean().Add(g.Square().Sum(1).Mean())
+	return lap.Add(y).Square().Mean().Add(g.Square().Sum(1).Mean())
 }
 
 // flatParams concatenates the network's parameters into one vector, in
@@ -305,7 +319,7 @@ func flatParams(m *nn.MLP) *tensor.Tensor {
 // parameters (packed into one vector so that one VJP gives them all) once,
 // and times running that program. The result is the loss followed by the
 // parameter gradients in Params order.
-func pinnCompiled(viaHessian bool) func(s *setup) (*prepared, error) {
+func pinnCompiled(form pinnForm) func(s *setup) (*prepared, error) {
 	return func(s *setup) (*prepared, error) {
 		shapes := [][]int{}
 		for _, p := range s.m.Params() {
@@ -328,7 +342,7 @@ func pinnCompiled(viaHessian bool) func(s *setup) (*prepared, error) {
 				// live in theta's trace; with x left in the outer trace the two
 				// traces are unrelated and jacobi refuses to combine them.
 				xin := x.Add(theta.Slice(0, 0, 1).Scale(0))
-				return pinnLoss(s.m, ps, xin, s.eye, viaHessian)
+				return pinnLoss(s.m, ps, xin, s.eye, form)
 			}
 			v, g := jacobi.VJPOf(loss, theta, jacobi.Scalar(1))
 			return []*jacobi.Node{v.Reshape(1), g}
@@ -348,7 +362,7 @@ func pinnValueAndGrad(s *setup) (*prepared, error) {
 	params := s.m.Params()
 	args := append(append([]*tensor.Tensor{}, params...), s.x)
 	loss := func(in []*jacobi.Node) *jacobi.Node {
-		return pinnLoss(s.m, in[:len(params)], in[len(params)], s.eye, false)
+		return pinnLoss(s.m, in[:len(params)], in[len(params)], s.eye, pinnJet)
 	}
 	return &prepared{run: func() ([]*tensor.Tensor, error) {
 		v, gs, err := jacobi.ValueAndGrad(loss, args...)
