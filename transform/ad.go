@@ -73,6 +73,14 @@ func JVP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 // cotangent per output; its outputs are p's outputs followed by the
 // cotangent of each input i with wrt[i].
 func VJP(p *ir.Program, wrt []bool) (*ir.Program, error) {
+	// Shared subexpressions first: a program that computes one value twice
+	// (a loss that takes two derivatives of one network, each transform
+	// tracing the network anew) would get a reverse pass for each copy,
+	// which no later sharing merges, as their cotangents differ.
+	p, err := Simplify(p)
+	if err != nil {
+		return nil, err
+	}
 	jp, err := JVP(p, wrt)
 	if err != nil {
 		return nil, err

@@ -349,13 +349,6 @@ func ValueAndGrad(p *ir.Program, wrt []bool) (*ir.Program, error) {
 	if n := p.Out[0].Size(); n != 1 {
 		return nil, fmt.Errorf("the function's output has shape %v; grad needs a single element", p.Out[0].Shape)
 	}
-	// Shared subexpressions first (a loss that takes two derivatives of
-	// one network computes its forward pass once), so that the reverse
-	// pass is built once for them too.
-	p, err := Simplify(p)
-	if err != nil {
-		return nil, err
-	}
 	vp, err := VJP(p, wrt)
 	if err != nil {
 		return nil, err
