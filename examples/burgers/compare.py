@@ -6,8 +6,9 @@
 2. Per-step timings: short runs (--adam and --lbfgs steps), jacobi and
    PyTorch alternating, --rounds times; the best of each.
 3. Time to a relative L2 error of --target: one full run of each from the
-   same start (PyTorch stopped after --torch-limit seconds).
-Prints a Markdown table. Both use 2 threads, float64.
+   same start, jacobi on 2 threads and PyTorch on each of --target-threads
+   (stopped after --torch-limit seconds).
+Prints a Markdown table. float64 throughout.
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ p.add_argument("--torch-limit", type=float, default=3600)
 p.add_argument("--skip-target", action="store_true")
 p.add_argument("--form", default="jet")
 p.add_argument("--threads", default="2,1", help="thread counts to time, comma-separated")
+p.add_argument("--target-threads", default="2,1", help="PyTorch's thread counts for the runs to --target (jacobi's: 2)")
 args = p.parse_args()
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -72,14 +74,15 @@ env["GOMAXPROCS"] = "2"
 
 target = {}
 if not args.skip_target:
-    for name, fn in (("jacobi", jacobi), ("pytorch", torch)):
+    runs = [("jacobi", jacobi, 2)] + [("pytorch", torch, int(t)) for t in args.target_threads.split(",")]
+    for name, fn, threads in runs:
         extra = ["--lbfgs", "50000", "--target", str(args.target)]
+        out = os.path.join(work, f"{name}-{threads}-target.json")
         t0 = time.time()
-        res = fn(extra, os.path.join(work, f"{name}-target.json")) if name == "jacobi" else \
-            fn(extra, os.path.join(work, f"{name}-target.json"), args.torch_limit)
+        res = fn(extra, out) if name == "jacobi" else fn(extra + ["--threads", str(threads)], out, args.torch_limit)
         res["wall"] = time.time() - t0
-        target[name] = res
-        print(name, "target", json.dumps(res), file=sys.stderr)
+        target[(name, threads)] = res
+        print(name, threads, "threads, target", json.dumps(res), file=sys.stderr, flush=True)
 
 
 print(f"| Burgers (10 100 points, 2→8×20 tanh→1, float64) | jacobi ({args.form} form) | PyTorch | PyTorch / jacobi |")
@@ -91,16 +94,21 @@ for threads in [int(t) for t in args.threads.split(",")]:
         j, t = best[("jacobi", threads, k)], best[("pytorch", threads, k)]
         print(f"| {label}, {threads} thread{'s' if threads > 1 else ''} (best of {args.rounds}) | {j:.4f} | {t:.4f} | {t / j:.1f}× |")
 if target:
-    j, t = target["jacobi"], target["pytorch"]
+    j = target[("jacobi", 2)]
     jr = j.get("reached_target_seconds")
-    if "timeout" in t:
-        last = t["last"] or {}
-        tr = None
-        tdesc = f"not reached in {t['timeout']:.0f} s (error {last.get('rel_l2', float('nan')):.2e} after {last.get('lbfgs_iterations', '?')} iterations)"
-    else:
-        tr = t.get("reached_target_seconds")
-        tdesc = f"{tr:.1f}" if tr is not None else f"not reached ({t['lbfgs_iterations']} iterations)"
     jdesc = f"{jr:.1f} ({j['lbfgs_iterations']} iterations)" if jr is not None else f"not reached ({j['lbfgs_iterations']} iterations)"
-    ratio = f"{tr / jr:.1f}×" if (jr and tr) else (f"> {t['timeout'] / jr:.1f}×" if jr and "timeout" in t else "—")
-    print(f"| training s to relative L2 error {args.target:g} | {jdesc} | {tdesc}{'' if 'timeout' in t else ' (' + str(t.get('lbfgs_iterations')) + ' iterations)'} | {ratio} |")
-    print(f"| final relative L2 error | {j['final_rel_l2']:.2e} | {t.get('final_rel_l2', float('nan')):.2e} | |")
+    for (name, threads), t in target.items():
+        if name != "pytorch":
+            continue
+        if "timeout" in t:
+            last = t["last"] or {}
+            tr = None
+            tdesc = f"not reached in {t['timeout']:.0f} s (error {last.get('rel_l2', float('nan')):.2e} after {last.get('lbfgs_iterations', '?')} iterations)"
+        else:
+            tr = t.get("reached_target_seconds")
+            tdesc = f"{tr:.1f} ({t.get('lbfgs_iterations')} iterations)" if tr is not None else f"not reached ({t['lbfgs_iterations']} iterations)"
+        ratio = f"{tr / jr:.1f}×" if (jr and tr) else (f"> {t['timeout'] / jr:.1f}×" if jr and "timeout" in t else "—")
+        print(f"| training s to relative L2 error {args.target:g}, jacobi 2 threads, PyTorch {threads} thread{'s' if threads > 1 else ''} | {jdesc} | {tdesc} | {ratio} |")
+    for (name, threads), t in target.items():
+        if name == "pytorch":
+            print(f"| final relative L2 error, PyTorch {threads} thread{'s' if threads > 1 else ''} | {j['final_rel_l2']:.2e} | {t.get('final_rel_l2', float('nan')):.2e} | |")
