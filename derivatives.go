@@ -250,16 +250,16 @@ func BatchOperatorOf(f Fn, x *Node, a, b *tensor.Tensor) *Node {
 // BatchJetOf returns, per sample, three things from one pass of collapsed
 // Taylor mode, inside a traced function: the value f(x) (b, out...); the
 // derivatives of f along the k rows v_k of dirs (k, in), J·v_k, shape
-// (b, out..., k); and the second-order operator Σ_k w_k v_kᵀ H v_k + J·drift
-// (b, out...), with weights w (nil: all 1) and drift (nil: none). in is the
-// number of elements of a sample.
+// (b, out..., k); and lf, the second-order operator
+// Σ_k w_k v_kᵀ H v_k + J·drift (b, out...), with weights w (nil: all 1)
+// and drift (nil: none). in is the number of elements of a sample.
 //
 // A physics-informed residual that needs u, some first derivatives and a
 // second-order operator of one network — Burgers' u_t + u·u_x − ν·u_xx is
 // u + u·(J·e_x) + (−ν·e_xᵀ H e_x + J·e_t) — gets them all from the chains
 // the operator alone carries, where BatchOperatorOf and a JVPOf for u_x
 // carry the first-order chain twice.
-func BatchJetOf(f Fn, x *Node, dirs *tensor.Tensor, weights []float64, drift *tensor.Tensor) (y, dy, op *Node) {
+func BatchJetOf(f Fn, x *Node, dirs *tensor.Tensor, weights []float64, drift *tensor.Tensor) (y, dy, lf *Node) {
 	c := transformation{what: "BatchJetOf", args: []*Node{x}, nout: 3}
 	if f != nil {
 		c.fn = func(in []*Node) []*Node { return []*Node{f(in[0])} }

@@ -96,12 +96,12 @@ func ExampleBatchJet() {
 	pts := tensor.MustNew([]int{2, 2}, []float64{2, 3, 1, -1})
 	alongX := tensor.MustNew([]int{1, 2}, []float64{0, 1})
 	dt := tensor.MustNew([]int{2}, []float64{1, 0})
-	y, ux, op, err := jacobi.BatchJet(u, pts, alongX, []float64{-0.5}, dt)
+	y, ux, lf, err := jacobi.BatchJet(u, pts, alongX, []float64{-0.5}, dt)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(y.Data(), ux.Shape(), ux.Data(), op.Data())
+	fmt.Println(y.Data(), ux.Shape(), ux.Data(), lf.Data())
 	// Output:
 	// [18 1] [2 1 1] [12 -2] [7 0]
 }

@@ -68,8 +68,8 @@ func pinnFormulations() []pinnFormulation {
 		}},
 		{"jet", "burgers", func(u jacobi.Fn, x, ex *jacobi.Node) *jacobi.Node {
 			// u, u_x along e_x and −ν·u_xx + u_t, from one Taylor pass.
-			uf, ux, op := jacobi.BatchJetOf(u, x, tensor.MustNew([]int{1, 2}, []float64{0, 1}), []float64{-nu}, dt)
-			return op.Add(uf.Mul(ux.Reshape(n(x), 1)))
+			uf, ux, lf := jacobi.BatchJetOf(u, x, tensor.MustNew([]int{1, 2}, []float64{0, 1}), []float64{-nu}, dt)
+			return lf.Add(uf.Mul(ux.Reshape(n(x), 1)))
 		}},
 		{"grad and operator", "burgers", func(u jacobi.Fn, x, ex *jacobi.Node) *jacobi.Node {
 			return burgers(u, x, jacobi.BatchGradOf(u, x), jacobi.BatchOperatorOf(u, x, d2x, nil))

@@ -303,13 +303,13 @@ func VJP(f Fn, x, u *tensor.Tensor) (y, vj *tensor.Tensor, err error) {
 // BatchJet returns, per sample of the batch x, f(x), the derivatives of f
 // along the rows of dirs and the second-order operator with weights and
 // drift, from one pass of collapsed Taylor mode: see BatchJetOf.
-func BatchJet(f Fn, x, dirs *tensor.Tensor, weights []float64, drift *tensor.Tensor) (y, dy, op *tensor.Tensor, err error) {
+func BatchJet(f Fn, x, dirs *tensor.Tensor, weights []float64, drift *tensor.Tensor) (y, dy, lf *tensor.Tensor, err error) {
 	if x == nil {
 		return nil, nil, nil, apiError(fmt.Errorf("BatchJet: input is nil"))
 	}
 	t, err := traceOnce(func(in []*Node) []*Node {
-		y, dy, op := BatchJetOf(f, in[0], dirs, weights, drift)
-		return []*Node{y, dy, op}
+		y, dy, lf := BatchJetOf(f, in[0], dirs, weights, drift)
+		return []*Node{y, dy, lf}
 	}, [][]int{x.Shape()}, []tensor.DType{x.DType()})
 	if err != nil {
 		return nil, nil, nil, apiError(err)

@@ -175,8 +175,8 @@ func loss(m *nn.MLP, form string) optim.Loss {
 		var f *jacobi.Node
 		switch form {
 		case "jet":
-			uf, ux, op := jacobi.BatchJetOf(u, xf, alongX, []float64{-nu}, dt)
-			f = op.Add(uf.Mul(ux.Reshape(xf.Shape()[0], 1))) // ux: (N, 1, 1)
+			uf, ux, lf := jacobi.BatchJetOf(u, xf, alongX, []float64{-nu}, dt)
+			f = lf.Add(uf.Mul(ux.Reshape(xf.Shape()[0], 1))) // ux: (N, 1, 1)
 		case "operator":
 			uf, ux := jacobi.JVPOf(u, xf, data[3])
 			f = jacobi.BatchOperatorOf(u, xf, heat, dt).Add(uf.Mul(ux))
