@@ -283,8 +283,9 @@ func TestSecondOrderOnMatrixSamples(t *testing.T) {
 // BatchJetOf's three results against independent computations: the value
 // against Eval, the directional derivatives against the reverse-mode
 // Jacobian, the operator against its definition from the nested Hessian
-// and against finite differences of f along each direction; samples of
-// any shape; and bad directions, weights and drift are errors.
+// and against finite differences of f along each direction; float32
+// models and samples of any shape; and bad directions, weights and drift
+// are errors.
 func TestBatchJet(t *testing.T) {
 	rng := tensor.NewRand(41)
 	m, err := nn.RandomMLP(rng, []int{3, 8, 7, 2}, "tanh")
@@ -379,6 +380,25 @@ func TestBatchJet(t *testing.T) {
 			}
 		})
 	}
+	t.Run("float32", func(t *testing.T) {
+		// A float32 model's jet runs in float32 and stays within float32's
+		// rounding of the float64 one.
+		m32 := m.Convert(tensor.Float32)
+		y, dy, lf, err := jacobi.BatchJet(m32.Apply, x.Convert(tensor.Float32), dirs, weights, drift)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y64, dy64, lf64, err := jacobi.BatchJet(m.Apply, x, dirs, weights, drift)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, pair := range [][2]*tensor.Tensor{{y, y64}, {dy, dy64}, {lf, lf64}} {
+			if pair[0].DType() != tensor.Float32 {
+				t.Fatalf("result %d is %v, want float32", i, pair[0].DType())
+			}
+			assertClose(t, fmt.Sprint("result ", i), pair[0].Convert(tensor.Float64).Data(), pair[1].Data(), 1e-4, 1e-5)
+		}
+	})
 	t.Run("matrix samples", func(t *testing.T) {
 		wm := tensor.Randn(rng, 6, 2)
 		f := func(x *jacobi.Node) *jacobi.Node { return x.Reshape(x.Shape()[0], 6).MatMul(jacobi.Const(wm)).Tanh() }
