@@ -37,6 +37,7 @@
 //	BatchHessianDiag  BatchHessianDiagOf  (b, out, in)               WithMethod
 //	BatchLaplacian    BatchLaplacianOf    (b, out)                   WithMethod, WithEstimator
 //	BatchOperator     BatchOperatorOf     (b, out)                   —
+//	BatchJet          BatchJetOf          f, (b, out, k), (b, out)   —
 //	Jacobian          JacobianOf          f(x).shape ++ x.shape      WithMode
 //	Grad              GradOf              x.shape, one output        —
 //	Hessian           HessianOf           x.shape ++ x.shape         —
