@@ -41,7 +41,7 @@ func simplify(p *ir.Program) (*ir.Program, error) {
 		perm:     map[*ir.Var]transposeOf{},
 		reshaped: map[*ir.Var]*ir.Var{},
 		eye:      map[*ir.Var]bool{},
-		byValue:  map[uint64][]*ir.Var{},
+		byValue:  map[uint64][]emitted{},
 	}
 	for _, v := range p.In {
 		s.env[v] = s.b.InputLike(v)
@@ -91,7 +91,13 @@ type simplifier struct {
 	// contents: equal constants from different traces (a broadcast folded
 	// in two transforms of one function) become one var, so what they
 	// feed is shared too.
-	byValue map[uint64][]*ir.Var
+	byValue map[uint64][]emitted
+}
+
+// emitted is a constant var and the value it was emitted with.
+type emitted struct {
+	v     *ir.Var
+	value *tensor.Tensor
 }
 
 type transposeOf struct {
@@ -318,7 +324,8 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 				// dtype: a folded float32 constant is the float32 number
 				// nearest the subexpression's value.
 				c := t.Convert(dt)
-				if v, ok := s.sameConstant(c); ok {
+				h := contentHash(c)
+				if v, ok := s.sameConstant(c, h); ok {
 					return v
 				}
 				v := s.b.Emit(op.Constant{Value: c})
@@ -326,46 +333,39 @@ func (s *simplifier) fold(p ir.Primitive, in []*ir.Var) *ir.Var {
 				if f, ok := uniform(c); ok {
 					s.fill[v] = f
 				}
-				s.remember(v, c)
+				s.byValue[h] = append(s.byValue[h], emitted{v, c})
 				return v
 			}
 		}
 	}
-	if c, ok := p.(op.Constant); ok {
-		if v, ok := s.sameConstant(c.Value); ok {
+	c, isConst := p.(op.Constant)
+	var h uint64
+	if isConst {
+		h = contentHash(c.Value)
+		if v, ok := s.sameConstant(c.Value, h); ok {
 			return v
 		}
 	}
 	v := s.b.Emit(p, in...)
-	if c, ok := p.(op.Constant); ok {
+	if isConst {
 		s.konst[v] = c.Value.Convert(tensor.Float64)
 		if f, ok := uniform(c.Value); ok {
 			s.fill[v] = f
 		}
-		s.remember(v, c.Value)
+		s.byValue[h] = append(s.byValue[h], emitted{v, c.Value})
 	}
 	return v
 }
 
 // sameConstant returns the constant var already emitted with c's dtype,
-// shape and values, if any.
-func (s *simplifier) sameConstant(c *tensor.Tensor) (*ir.Var, bool) {
-	for _, v := range s.byValue[contentHash(c)] {
-		if v.DType == c.DType() && tensor.SameShape(v.Shape, c.Shape()) && sameValues(s.constValue(v), c) {
-			return v, true
+// shape and values, if any; h is c's contentHash.
+func (s *simplifier) sameConstant(c *tensor.Tensor, h uint64) (*ir.Var, bool) {
+	for _, e := range s.byValue[h] {
+		if e.value.DType() == c.DType() && tensor.SameShape(e.value.Shape(), c.Shape()) && sameValues(e.value, c) {
+			return e.v, true
 		}
 	}
 	return nil, false
-}
-
-func (s *simplifier) remember(v *ir.Var, c *tensor.Tensor) {
-	h := contentHash(c)
-	s.byValue[h] = append(s.byValue[h], v)
-}
-
-// constValue is the value v's constant holds, in its own dtype.
-func (s *simplifier) constValue(v *ir.Var) *tensor.Tensor {
-	return s.konst[v].Convert(v.DType)
 }
 
 // contentHash hashes a constant's dtype, shape and bits, a word at a time
