@@ -306,9 +306,9 @@ func BatchJacobian(f Fn, x *tensor.Tensor, opts ...BatchJacobianOption) (*tensor
 }
 
 // BatchHessian returns the per-sample Hessians, shape (b, out, in, in).
-func BatchHessian(f Fn, x *tensor.Tensor, opts ...RunOption) (*tensor.Tensor, error) {
-	_, rc, err := configure(opts)
-	return runPerSample("BatchHessian", func(x *Node) *Node { return BatchHessianOf(f, x) }, x, rc, err)
+func BatchHessian(f Fn, x *tensor.Tensor, opts ...BatchHessianOption) (*tensor.Tensor, error) {
+	d, rc, err := configure(opts)
+	return runPerSample("BatchHessian", func(x *Node) *Node { return batchHessianOf("BatchHessianOf", f, x, d, nil) }, x, rc, err)
 }
 
 // BatchHessianDiag returns the diagonals of the per-sample Hessians, shape

@@ -133,12 +133,50 @@ func BatchGradOf(f Fn, x *Node) *Node {
 	return batchJacobianOf("BatchGradOf", g, x, derivConfig{mode: ModeReverse}, nil)
 }
 
-// BatchHessianOf returns the per-sample Hessian, shape (b, out, in, in), by
-// forward-over-reverse differentiation.
-func BatchHessianOf(f Fn, x *Node) *Node {
-	return of("BatchHessianOf", f, x, nil, func(p *ir.Program) (*ir.Program, error) {
-		return transform.PerSample(p, transform.Hessian)
+// BatchHessianOf returns the per-sample Hessian, shape (b, out, in, in),
+// by forward-over-reverse differentiation or as a sum of Gram matrices of
+// forward Jacobians (see MethodGram): WithMethod chooses, by default the
+// cost model picks the one of fewer FLOPs.
+func BatchHessianOf(f Fn, x *Node, opts ...HessianOption) *Node {
+	d, _, err := configure(opts)
+	return batchHessianOf("BatchHessianOf", f, x, d, err)
+}
+
+func batchHessianOf(what string, f Fn, x *Node, d derivConfig, err error) *Node {
+	if err == nil {
+		err = hessianMethodCheck(d.method)
+	}
+	return of(what, f, x, optionsCheck(err), func(p *ir.Program) (*ir.Program, error) {
+		return transform.PerSample(p, func(p *ir.Program) (*ir.Program, error) { return hessian(p, d.method) })
 	})
+}
+
+// hessianMethodCheck refuses the methods that do not compute Hessians.
+func hessianMethodCheck(m Method) error {
+	if m == MethodTaylor {
+		return fmt.Errorf("WithMethod(%v): Hessians are computed by MethodAuto, MethodNested or MethodGram", m)
+	}
+	return nil
+}
+
+// hessian is the Hessian program by method m; MethodAuto builds both and
+// keeps the one of fewer FLOPs (nested where Gram matrices do not apply).
+func hessian(p *ir.Program, m Method) (*ir.Program, error) {
+	switch m {
+	case MethodNested:
+		return transform.Hessian(p)
+	case MethodGram:
+		return transform.HessianGram(p)
+	}
+	nested, err := transform.Hessian(p)
+	if err != nil {
+		return nil, err
+	}
+	gram, err := transform.HessianGram(p)
+	if err != nil || transform.CostOf(nested).FLOPs <= transform.CostOf(gram).FLOPs {
+		return nested, nil
+	}
+	return gram, nil
 }
 
 // BatchHessianDiagOf returns the diagonal of every per-sample Hessian,
@@ -152,6 +190,9 @@ func BatchHessianDiagOf(f Fn, x *Node, opts ...HessianDiagOption) *Node {
 }
 
 func batchHessianDiagOf(f Fn, x *Node, d derivConfig, err error) *Node {
+	if err == nil && d.method == MethodGram {
+		err = fmt.Errorf("WithMethod(%v): Hessian diagonals are computed by MethodAuto, MethodTaylor or MethodNested", d.method)
+	}
 	return of("BatchHessianDiagOf", f, x, optionsCheck(err), func(p *ir.Program) (*ir.Program, error) {
 		return transform.PerSample(p, func(p *ir.Program) (*ir.Program, error) {
 			return transform.FlatSample(p, true, func(p *ir.Program) (*ir.Program, error) { return hessianDiag(p, d.method) })
@@ -190,6 +231,9 @@ func BatchLaplacianOf(f Fn, x *Node, opts ...LaplacianOption) *Node {
 }
 
 func batchLaplacianOf(f Fn, x *Node, d derivConfig, err error) *Node {
+	if err == nil && d.method == MethodGram {
+		err = fmt.Errorf("WithMethod(%v): Laplacians are computed by MethodAuto, MethodTaylor or MethodNested", d.method)
+	}
 	return of("BatchLaplacianOf", f, x, optionsCheck(err), func(p *ir.Program) (*ir.Program, error) {
 		return transform.PerSample(p, func(p *ir.Program) (*ir.Program, error) {
 			return transform.FlatSample(p, false, func(p *ir.Program) (*ir.Program, error) { return laplacian(p, d) })
@@ -298,13 +342,17 @@ func GradOf(f Fn, x *Node) *Node {
 
 // HessianOf returns the full Hessian of a single-element function, shaped
 // x.shape ++ x.shape.
-func HessianOf(f Fn, x *Node) *Node {
-	return of("HessianOf", f, x, nil, func(p *ir.Program) (*ir.Program, error) {
+func HessianOf(f Fn, x *Node, opts ...HessianOption) *Node {
+	d, _, err := configure(opts)
+	if err == nil {
+		err = hessianMethodCheck(d.method)
+	}
+	return of("HessianOf", f, x, optionsCheck(err), func(p *ir.Program) (*ir.Program, error) {
 		s, err := transform.ScalarOutput(p, "hessian")
 		if err != nil {
 			return nil, err
 		}
-		return transform.Hessian(s)
+		return hessian(s, d.method)
 	})
 }
 

@@ -21,7 +21,9 @@
 //
 // First derivatives use forward or reverse mode by the cost model (ModeAuto,
 // see JacobianMode); Laplacians and operators use collapsed second-order
-// Taylor mode, Hessians forward-over-reverse.
+// Taylor mode, Hessians forward-over-reverse or, when the cost model finds
+// it cheaper (few inputs, wide layers), as a sum of Gram matrices of
+// forward Jacobians, one per nonlinear operation (MethodGram).
 //
 // # API at a glance
 //
@@ -33,14 +35,14 @@
 //	tensors           nodes               result                     options
 //	BatchJacobian     BatchJacobianOf     (b, out, in)               WithMode
 //	BatchGrad         BatchGradOf         (b, in), out = 1           —
-//	BatchHessian      BatchHessianOf      (b, out, in, in)           —
+//	BatchHessian      BatchHessianOf      (b, out, in, in)           WithMethod
 //	BatchHessianDiag  BatchHessianDiagOf  (b, out, in)               WithMethod
 //	BatchLaplacian    BatchLaplacianOf    (b, out)                   WithMethod, WithEstimator
 //	BatchOperator     BatchOperatorOf     (b, out)                   —
 //	BatchJet          BatchJetOf          f, (b, out, k), (b, out)   —
 //	Jacobian          JacobianOf          f(x).shape ++ x.shape      WithMode
 //	Grad              GradOf              x.shape, one output        —
-//	Hessian           HessianOf           x.shape ++ x.shape         —
+//	Hessian           HessianOf           x.shape ++ x.shape         WithMethod
 //	JVP               JVPOf               f(x) and J·v               —
 //	VJP               VJPOf               f(x) and uᵀ·J              —
 //	ValueAndGrad      ValueAndGradOf      f(xs) and ∇f for each x    —

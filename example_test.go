@@ -85,6 +85,39 @@ func ExampleBatchLaplacian() {
 	// [3 1] [8 8 8]
 }
 
+func ExampleBatchHessian() {
+	// u(x) = sin(x0)·x1² has the Hessian
+	// [[−sin(x0)·x1², 2·cos(x0)·x1], [2·cos(x0)·x1, 2·sin(x0)]].
+	u := func(x *jacobi.Node) *jacobi.Node {
+		x0, x1 := x.Slice(1, 0, 1), x.Slice(1, 1, 2)
+		return x0.Sin().Mul(x1.Square())
+	}
+	x := tensor.MustNew([]int{2, 2}, []float64{
+		math.Pi / 2, 3, // sample 0
+		0, 1, // sample 1
+	})
+	// By default the cost model picks forward over reverse or Gram
+	// matrices; both give the same Hessians.
+	for _, m := range []jacobi.Method{jacobi.MethodNested, jacobi.MethodGram} {
+		h, err := jacobi.BatchHessian(u, x, jacobi.WithMethod(m))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(m, h.Shape())
+		for i := 0; i < 2; i++ {
+			fmt.Printf("sample %d: [[%.4f %.4f] [%.4f %.4f]]\n", i, h.At(i, 0, 0, 0), h.At(i, 0, 0, 1), h.At(i, 0, 1, 0), h.At(i, 0, 1, 1))
+		}
+	}
+	// Output:
+	// nested [2 1 2 2]
+	// sample 0: [[-9.0000 0.0000] [0.0000 2.0000]]
+	// sample 1: [[0.0000 2.0000] [2.0000 0.0000]]
+	// gram [2 1 2 2]
+	// sample 0: [[-9.0000 0.0000] [0.0000 2.0000]]
+	// sample 1: [[0.0000 2.0000] [2.0000 0.0000]]
+}
+
 func ExampleBatchJet() {
 	// u(t, x) = t·x² at (t, x) = (2, 3) and (1, −1): the value, u_x along
 	// e_x, and u_t − 0.5·u_xx (weight −0.5 on e_xᵀ H e_x, drift e_t), from

@@ -84,6 +84,13 @@ func TestFloat32Derivatives(t *testing.T) {
 		{"BatchHessian", func(f jacobi.Fn) jacobi.Fn {
 			return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(f, x) }
 		}, func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return jacobi.BatchHessian(f, x) }, nil},
+		{"BatchHessian, Gram matrices", func(f jacobi.Fn) jacobi.Fn {
+			return func(x *jacobi.Node) *jacobi.Node {
+				return jacobi.BatchHessianOf(f, x, jacobi.WithMethod(jacobi.MethodGram))
+			}
+		}, func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
+			return jacobi.BatchHessian(f, x, jacobi.WithMethod(jacobi.MethodGram))
+		}, nil},
 		{"BatchHessianDiag taylor", func(f jacobi.Fn) jacobi.Fn {
 			return func(x *jacobi.Node) *jacobi.Node {
 				return jacobi.BatchHessianDiagOf(f, x, jacobi.WithMethod(jacobi.MethodTaylor))
@@ -162,7 +169,7 @@ func TestFloat32Derivatives(t *testing.T) {
 		{"Jacobian", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.JacobianOf(f, x) },
 			func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return jacobi.Jacobian(f, x) }, nil},
 		{"Grad", jacobi.GradOf, jacobi.Grad, h},
-		{"Hessian", jacobi.HessianOf, jacobi.Hessian, h},
+		{"Hessian", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.HessianOf(f, x) }, func(f jacobi.Fn, x *tensor.Tensor) (*tensor.Tensor, error) { return jacobi.Hessian(f, x) }, h},
 	}
 	for _, c := range whole {
 		t.Run(c.name, func(t *testing.T) {

@@ -47,14 +47,22 @@ func (m Mode) String() string {
 type Method int
 
 const (
-	// MethodAuto uses collapsed Taylor mode for Laplacians, and for
-	// Hessian diagonals whichever of Taylor and nested differentiation the
-	// cost model finds cheaper.
+	// MethodAuto uses collapsed Taylor mode for Laplacians, for Hessian
+	// diagonals whichever of Taylor and nested differentiation the cost
+	// model finds cheaper, and for Hessians whichever of nested
+	// differentiation and Gram matrices it finds cheaper.
 	MethodAuto Method = iota
-	// MethodTaylor propagates second-order Taylor coefficients forward.
+	// MethodTaylor propagates second-order Taylor coefficients forward
+	// (Hessian diagonals and Laplacians).
 	MethodTaylor
 	// MethodNested differentiates twice: forward over reverse.
 	MethodNested
+	// MethodGram computes a Hessian as a sum of weighted Gram matrices of
+	// forward Jacobians: one forward pass with a tangent per input, one
+	// reverse pass, and a small product per nonlinear operation (Hessians
+	// only; functions built of elementwise operations, products and
+	// linear maps, which is every function jacobi traces today).
+	MethodGram
 )
 
 // String returns the method's name.
@@ -66,6 +74,8 @@ func (m Method) String() string {
 		return "taylor"
 	case MethodNested:
 		return "nested"
+	case MethodGram:
+		return "gram"
 	}
 	return fmt.Sprintf("Method(%d)", int(m))
 }
@@ -138,8 +148,8 @@ func WithMode(m Mode) ModeOption { return ModeOption{m} }
 // MethodOption chooses how a second-order derivative is computed (WithMethod).
 type MethodOption struct{ method Method }
 
-// WithMethod chooses how Hessian diagonals and Laplacians are computed
-// (default MethodAuto).
+// WithMethod chooses how Hessians, Hessian diagonals and Laplacians are
+// computed (default MethodAuto).
 func WithMethod(m Method) MethodOption { return MethodOption{m} }
 
 // EstimatorOption asks for a stochastic estimate (WithEstimator).
@@ -188,6 +198,10 @@ func WithDType(dt tensor.DType) RunOption { return RunOption{dtype: dt, set: set
 // JacobianOption shapes a Jacobian: WithMode.
 type JacobianOption interface{ jacobianOption() }
 
+// HessianOption shapes a Hessian: WithMethod (MethodAuto, MethodNested or
+// MethodGram).
+type HessianOption interface{ hessianOption() }
+
 // HessianDiagOption shapes a Hessian diagonal: WithMethod.
 type HessianDiagOption interface{ hessianDiagOption() }
 
@@ -197,6 +211,10 @@ type LaplacianOption interface{ laplacianOption() }
 // BatchJacobianOption is an option of BatchJacobian: WithMode, WithChunk
 // or WithWorkers.
 type BatchJacobianOption interface{ batchJacobianOption() }
+
+// BatchHessianOption is an option of BatchHessian: WithMethod, WithChunk,
+// WithWorkers or WithDType.
+type BatchHessianOption interface{ batchHessianOption() }
 
 // BatchHessianDiagOption is an option of BatchHessianDiag: WithMethod,
 // WithChunk or WithWorkers.
@@ -208,6 +226,9 @@ type BatchLaplacianOption interface{ batchLaplacianOption() }
 
 func (ModeOption) jacobianOption()            {}
 func (ModeOption) batchJacobianOption()       {}
+func (MethodOption) hessianOption()           {}
+func (MethodOption) batchHessianOption()      {}
+func (RunOption) batchHessianOption()         {}
 func (MethodOption) hessianDiagOption()       {}
 func (MethodOption) laplacianOption()         {}
 func (MethodOption) batchHessianDiagOption()  {}
@@ -254,8 +275,8 @@ func configure[O any](opts []O) (derivConfig, runConfig, error) {
 			}
 			d.mode = o.mode
 		case MethodOption:
-			if o.method < MethodAuto || o.method > MethodNested {
-				return d, r, fmt.Errorf("WithMethod(%v): not a method (want MethodAuto, MethodTaylor or MethodNested)", o.method)
+			if o.method < MethodAuto || o.method > MethodGram {
+				return d, r, fmt.Errorf("WithMethod(%v): not a method (want MethodAuto, MethodTaylor, MethodNested or MethodGram)", o.method)
 			}
 			d.method = o.method
 		case EstimatorOption:

@@ -85,6 +85,23 @@ func TestInvalidOptions(t *testing.T) {
 			_, err := jacobi.BatchHessian(f, x, jacobi.WithWorkers(-5))
 			return err
 		}, "WithWorkers(-5)"},
+		{"BatchHessian by Taylor mode", func() error {
+			_, err := jacobi.BatchHessian(f, x, jacobi.WithMethod(jacobi.MethodTaylor))
+			return err
+		}, "Hessians are computed by MethodAuto, MethodNested or MethodGram"},
+		{"HessianOf by Taylor mode", func() error {
+			return inTrace(func(x *jacobi.Node) *jacobi.Node {
+				return jacobi.HessianOf(func(x *jacobi.Node) *jacobi.Node { return f(x).Sum() }, x, jacobi.WithMethod(jacobi.MethodTaylor))
+			})
+		}, "Hessians are computed by"},
+		{"BatchLaplacian by Gram matrices", func() error {
+			_, err := jacobi.BatchLaplacian(f, x, jacobi.WithMethod(jacobi.MethodGram))
+			return err
+		}, "Laplacians are computed by MethodAuto, MethodTaylor or MethodNested"},
+		{"BatchHessianDiag by Gram matrices", func() error {
+			_, err := jacobi.BatchHessianDiag(f, x, jacobi.WithMethod(jacobi.MethodGram))
+			return err
+		}, "Hessian diagonals are computed by"},
 		{"BatchGrad chunk 0", func() error {
 			_, err := jacobi.BatchGrad(f, x, jacobi.WithChunk(0))
 			return err

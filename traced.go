@@ -280,9 +280,9 @@ func Jacobian(f Fn, x *tensor.Tensor, opts ...JacobianOption) (*tensor.Tensor, e
 }
 
 // Hessian returns the full Hessian of a function with a single-element
-// output, shaped x.shape ++ x.shape.
-func Hessian(f Fn, x *tensor.Tensor) (*tensor.Tensor, error) {
-	return evalOne(func(x *Node) *Node { return HessianOf(f, x) }, x)
+// output, shaped x.shape ++ x.shape (WithMethod: as HessianOf).
+func Hessian(f Fn, x *tensor.Tensor, opts ...HessianOption) (*tensor.Tensor, error) {
+	return evalOne(func(x *Node) *Node { return HessianOf(f, x, opts...) }, x)
 }
 
 // Grad returns the gradient of a function with a single-element output.

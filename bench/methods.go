@@ -19,6 +19,7 @@ const (
 	MethodNested       = "nested"       // second order from first-order transforms: forward-over-reverse
 	MethodTaylor       = "taylor"       // Laplacian by collapsed second-order Taylor mode; PINN step with BatchLaplacianOf and BatchGradOf
 	MethodRevRev       = "rev_rev"      // Hessian as reverse-over-reverse
+	MethodGram         = "gram"         // Hessian as a sum of Gram matrices of forward Jacobians
 	MethodHessDiag     = "hessdiag"     // Laplacian as the sum of BatchHessianDiagOf
 	MethodValueAndGrad = "valueandgrad" // PINN step with the one-shot jacobi.ValueAndGrad (traces every call)
 )
@@ -115,6 +116,11 @@ func methodsFor(kind string) []method {
 			{name: MethodJacobi, prepare: compiled(hess)},
 			{name: MethodNested, prepare: compiled(overGrad(jacobi.ModeForward))},
 			{name: MethodRevRev, prepare: compiled(overGrad(jacobi.ModeReverse))},
+			{name: MethodGram, prepare: compiled(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node {
+					return jacobi.BatchHessianOf(s.m.Apply, x, jacobi.WithMethod(jacobi.MethodGram))
+				}
+			})},
 			{name: MethodNaive, skip: tooBigNaive, prepare: naiveHessian},
 			{name: MethodLoop, skip: tooBigLoop, prepare: loop(hess)},
 		}

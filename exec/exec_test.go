@@ -60,6 +60,17 @@ var layoutCases = []struct {
 		x := b.Emit(op.Transpose{Perm: []int{1, 0, 2}}, in[0]) // (3,2,4)
 		return []*ir.Var{b.Emit(op.MatMul{}, x, in[1])}
 	}},
+	{"batched Gram products in place: Jᵀ as a view, tiny and Dgemm-sized", [][]int{{6, 3, 9}, {6, 8, 9}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		small := b.Emit(op.MatMul{}, in[0], b.Emit(op.Transpose{Perm: []int{0, 2, 1}}, in[0])) // (6,3,3): dot products
+		large := b.Emit(op.MatMul{}, in[1], b.Emit(op.Transpose{Perm: []int{0, 2, 1}}, in[1])) // (6,8,8): Dgemm
+		xt := b.Emit(op.Transpose{Perm: []int{0, 2, 1}}, in[0])                                // (6,9,3) view
+		lhsT := b.Emit(op.MatMul{}, b.Emit(op.Transpose{Perm: []int{0, 2, 1}}, xt), xt)        // (6,3,3)
+		return []*ir.Var{small, large, lhsT}
+	}},
+	{"batched products over a batch that does not collapse", [][]int{{2, 3, 2, 4}, {3, 2, 4, 2}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
+		x := b.Emit(op.Transpose{Perm: []int{1, 0, 2, 3}}, in[0]) // (3,2,2,4): batch axes (3,2) of strides (8,24)
+		return []*ir.Var{b.Emit(op.MatMul{}, x, in[1])}
+	}},
 	{"reshape of a transposed view", [][]int{{3, 4}}, func(b *ir.Builder, in []*ir.Var) []*ir.Var {
 		x := b.Emit(op.Transpose{Perm: []int{1, 0}}, in[0])
 		return []*ir.Var{b.Emit(op.Reshape{Shape: []int{2, 6}}, x)}

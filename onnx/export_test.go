@@ -463,7 +463,7 @@ var derivatives = []derivative{
 	{"jacobian_reverse", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node {
 		return jacobi.BatchJacobianOf(f, x, jacobi.WithMode(jacobi.ModeReverse))
 	}, false},
-	{"hessian", jacobi.BatchHessianOf, false},
+	{"hessian", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(f, x) }, false},
 	{"hessian_diag", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(f, x) }, true},
 	{"laplacian", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(f, x) }, true},
 }

@@ -25,47 +25,68 @@ func JVP(p *ir.Program, wrt []bool) (*ir.Program, error) {
 		return nil, fmt.Errorf("jvp: %d flags for %d inputs", len(wrt), len(p.In))
 	}
 	b := ir.NewBuilder(nil)
-	env := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
-	tan := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
-	for _, v := range p.In {
-		env[v] = b.InputLike(v)
+	args := make([]*ir.Var, len(p.In))
+	for i, v := range p.In {
+		args[i] = b.InputLike(v)
 	}
+	tans := make([]*ir.Var, len(p.In))
 	for i, v := range p.In {
 		if wrt[i] {
-			tan[v] = b.InputLike(v)
+			tans[i] = b.InputLike(v)
 		}
 	}
+	outs, outTans, err := jvpEmit(b, p, args, tans)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range p.Out {
+		outs = append(outs, op.OrZeros(b, outTans[i], v.DType, v.Shape))
+	}
+	return b.Build(outs...)
+}
+
+// jvpEmit emits into b the forward-mode pass of p at args with input
+// tangents tans (nil: zero) and returns p's outputs and their tangents
+// (nil where symbolically zero).
+func jvpEmit(b *ir.Builder, p *ir.Program, args, tans []*ir.Var) (outs, outTans []*ir.Var, err error) {
+	env := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
+	tan := make(map[*ir.Var]*ir.Var, len(p.In)+len(p.Eqns))
+	for i, v := range p.In {
+		env[v] = args[i]
+		if tans[i] != nil {
+			tan[v] = tans[i]
+		}
+	}
+	src := b.Src
 	for _, e := range p.Eqns {
 		r, err := rules(e)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b.Src = e.Src
-		args := make([]*ir.Var, len(e.In))
+		in := make([]*ir.Var, len(e.In))
 		ts := make([]*ir.Var, len(e.In))
 		any := false
 		for i, v := range e.In {
-			args[i] = env[v]
+			in[i] = env[v]
 			ts[i] = tan[v]
 			any = any || ts[i] != nil
 		}
-		out := b.Emit(e.Prim, args...)
+		out := b.Emit(e.Prim, in...)
 		env[e.Out] = out
 		if any {
-			if t := r.JVP(b, args, out, ts); t != nil {
+			if t := r.JVP(b, in, out, ts); t != nil {
 				tan[e.Out] = t
 			}
 		}
 	}
-	b.Src = ""
-	outs := make([]*ir.Var, 0, 2*len(p.Out))
-	for _, v := range p.Out {
-		outs = append(outs, env[v])
+	b.Src = src
+	outs = make([]*ir.Var, len(p.Out))
+	outTans = make([]*ir.Var, len(p.Out))
+	for i, v := range p.Out {
+		outs[i], outTans[i] = env[v], tan[v]
 	}
-	for _, v := range p.Out {
-		outs = append(outs, op.OrZeros(b, tan[v], v.DType, v.Shape))
-	}
-	return b.Build(outs...)
+	return outs, outTans, nil
 }
 
 // VJP returns the reverse-mode program of p, built by linearizing p (its JVP)

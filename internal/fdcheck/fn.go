@@ -1,6 +1,7 @@
 package fdcheck
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -274,15 +275,17 @@ func checkVmapFn(t *testing.T, c Case, rng *rand.Rand, outShape []int) {
 	}
 	Compare(t, "batch jacobian against per-sample jacobians", bj.Data(), want.Data(), want.Shape(), Tight)
 
-	bh, err := jacobi.BatchHessian(vf, X)
-	if err != nil {
-		t.Fatalf("batch hessian: %v", err)
-	}
 	want = Stack(jjs)
-	if !sameInts(bh.Shape(), want.Shape()) {
-		t.Fatalf("batch hessian shape %v, want %v", bh.Shape(), want.Shape())
+	for _, m := range []jacobi.Method{jacobi.MethodAuto, jacobi.MethodNested, jacobi.MethodGram} {
+		bh, err := jacobi.BatchHessian(vf, X, jacobi.WithMethod(m))
+		if err != nil {
+			t.Fatalf("batch hessian, method %v: %v", m, err)
+		}
+		if !sameInts(bh.Shape(), want.Shape()) {
+			t.Fatalf("batch hessian shape %v, want %v", bh.Shape(), want.Shape())
+		}
+		Compare(t, fmt.Sprintf("batch hessian (method %v) against per-sample second derivatives", m), bh.Data(), want.Data(), want.Shape(), Tol{Rel: 1e-9, Abs: 1e-11})
 	}
-	Compare(t, "batch hessian against per-sample second derivatives", bh.Data(), want.Data(), want.Shape(), Tol{Rel: 1e-9, Abs: 1e-11})
 
 	if len(c.Shape) != 1 {
 		return

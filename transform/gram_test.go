@@ -1,0 +1,78 @@
+package transform_test
+
+import (
+	"fmt"
+	"testing"
+
+	"gonum.org/v1/gonum/diff/fd"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/jacobi-ad/jacobi/internal/fdcheck"
+	"github.com/jacobi-ad/jacobi/ir"
+	"github.com/jacobi-ad/jacobi/op"
+	"github.com/jacobi-ad/jacobi/tensor"
+	"github.com/jacobi-ad/jacobi/transform"
+)
+
+// TestHessianGram checks the Hessian as a sum of Gram matrices against
+// forward over reverse, on networks of every kind of primitive (products
+// of two values that depend on x, quotients, reductions, matrix samples,
+// several outputs) and on random programs, and against central
+// differences of the gradient on the small network.
+func TestHessianGram(t *testing.T) {
+	rng := tensor.NewRand(23)
+	cases := networks()
+	for seed := uint64(1); seed <= 40; seed++ {
+		cases = append(cases, randomProgram(seed, 6))
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Program(t)
+			xs := c.Sample(t, rng)
+			want := fdcheck.Run(t, fdcheck.Must(t, "nested")(transform.Hessian(p)), xs...)[0]
+			q := fdcheck.Valid(t, "gram", fdcheck.Must(t, "gram")(transform.HessianGram(p)), nil)
+			got := fdcheck.Run(t, q, xs...)[0]
+			if !tensor.SameShape(got.Shape(), want.Shape()) {
+				t.Fatalf("shape %v, nested %v", got.Shape(), want.Shape())
+			}
+			fdcheck.Compare(t, "gram against nested", got.Data(), want.Data(), want.Shape(), fdcheck.Tight)
+		})
+	}
+
+	p, in := smallNet(t)
+	x := in[0]
+	jp := fdcheck.Must(t, "jacobian")(transform.Jacobian(p, transform.Reverse))
+	hf := mat.NewDense(6, 3, nil)
+	fd.Jacobian(hf, func(y, xv []float64) {
+		args := append([]*tensor.Tensor{tensor.MustNew([]int{3}, append([]float64{}, xv...))}, in[1:]...)
+		copy(y, fdcheck.Run(t, jp, args...)[0].Data())
+	}, x.Data(), &fd.JacobianSettings{Formula: fd.Central})
+	h := fdcheck.Run(t, fdcheck.Must(t, "gram")(transform.HessianGram(p)), in...)[0]
+	fdcheck.Compare(t, "gram against differences", h.Data(), hf.RawMatrix().Data, []int{2, 3, 3}, fdcheck.Second)
+}
+
+// TestHessianGramPrograms: an affine function's Hessian is zero, and
+// programs it cannot take are errors that name the primitive.
+func TestHessianGramPrograms(t *testing.T) {
+	b := ir.NewBuilder(nil)
+	x, w := b.Input([]int{2, 3}), b.Input([]int{3, 2})
+	p, err := b.Build(b.Emit(op.MatMul{}, x, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := fdcheck.Must(t, "gram")(transform.HessianGram(p))
+	rng := tensor.NewRand(3)
+	h := fdcheck.Run(t, q, tensor.Randn(rng, 2, 3), tensor.Randn(rng, 3, 2))[0]
+	if want := []int{2, 2, 2, 3, 2, 3}; !tensor.SameShape(h.Shape(), want) {
+		t.Fatalf("shape %v, want %v", h.Shape(), want)
+	}
+	for i, v := range h.Data() {
+		if v != 0 {
+			t.Fatalf("affine function: H[%d] = %g", i, v)
+		}
+	}
+	if _, err := transform.HessianGram(&ir.Program{In: p.In, Out: []*ir.Var{p.Out[0], p.Out[0]}, Eqns: p.Eqns}); err == nil {
+		t.Error("two outputs accepted")
+	}
+	_ = fmt.Sprint
+}
