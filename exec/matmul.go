@@ -112,6 +112,10 @@ const tinyProduct = 16
 // given row and column strides, each entry a dot product summed in four
 // interleaved parts.
 func tinyMatMul[T tensor.Float](out, x, y []T, m, n, k, xr, xc, yr, yc int) {
+	if xc == 1 && yr == 1 {
+		tinyDots(out, x, y, m, n, k, xr, yc)
+		return
+	}
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			xi, yj := i*xr, j*yc
@@ -147,4 +151,68 @@ func batchOperand(l layout, rows, cols int) (bs int, trans bool, ld int, ok bool
 	}
 	trans, ld, ok = gemmOperand(rows, cols, l.strides[r-2], l.strides[r-1])
 	return bs, trans, ld, ok
+}
+
+// tinyDots is tinyMatMul for rows of x and columns of y that are
+// contiguous (x·Jᵀ, a Gram product), in blocks of two rows by two columns
+// that share their loads; every entry is summed as tinyMatMul sums it.
+func tinyDots[T tensor.Float](out, x, y []T, m, n, k, xr, yc int) {
+	i := 0
+	for ; i+2 <= m; i += 2 {
+		x0, x1 := x[i*xr:i*xr+k], x[(i+1)*xr:(i+1)*xr+k]
+		j := 0
+		for ; j+2 <= n; j += 2 {
+			y0, y1 := y[j*yc:j*yc+k], y[(j+1)*yc:(j+1)*yc+k]
+			var a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3 T
+			kk := 0
+			for ; kk+4 <= k; kk += 4 {
+				p0, p1, p2, p3 := x0[kk], x0[kk+1], x0[kk+2], x0[kk+3]
+				q0, q1, q2, q3 := x1[kk], x1[kk+1], x1[kk+2], x1[kk+3]
+				r0, r1, r2, r3 := y0[kk], y0[kk+1], y0[kk+2], y0[kk+3]
+				s0, s1, s2, s3 := y1[kk], y1[kk+1], y1[kk+2], y1[kk+3]
+				a0, a1, a2, a3 = a0+p0*r0, a1+p1*r1, a2+p2*r2, a3+p3*r3
+				b0, b1, b2, b3 = b0+p0*s0, b1+p1*s1, b2+p2*s2, b3+p3*s3
+				c0, c1, c2, c3 = c0+q0*r0, c1+q1*r1, c2+q2*r2, c3+q3*r3
+				d0, d1, d2, d3 = d0+q0*s0, d1+q1*s1, d2+q2*s2, d3+q3*s3
+			}
+			for ; kk < k; kk++ {
+				a0 += x0[kk] * y0[kk]
+				b0 += x0[kk] * y1[kk]
+				c0 += x1[kk] * y0[kk]
+				d0 += x1[kk] * y1[kk]
+			}
+			out[i*n+j] = (a0 + a1) + (a2 + a3)
+			out[i*n+j+1] = (b0 + b1) + (b2 + b3)
+			out[(i+1)*n+j] = (c0 + c1) + (c2 + c3)
+			out[(i+1)*n+j+1] = (d0 + d1) + (d2 + d3)
+		}
+		for ; j < n; j++ {
+			out[i*n+j] = dot4(x0, y[j*yc:j*yc+k])
+			out[(i+1)*n+j] = dot4(x1, y[j*yc:j*yc+k])
+		}
+	}
+	for ; i < m; i++ {
+		xi := x[i*xr : i*xr+k]
+		for j := 0; j < n; j++ {
+			out[i*n+j] = dot4(xi, y[j*yc:j*yc+k])
+		}
+	}
+}
+
+// dot4 is the dot product of a and b[:len(a)] summed in four interleaved
+// parts, as tinyMatMul sums.
+func dot4[T tensor.Float](a, b []T) T {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 T
+	kk := 0
+	for ; kk+4 <= len(a); kk += 4 {
+		s0 += a[kk] * b[kk]
+		s1 += a[kk+1] * b[kk+1]
+		s2 += a[kk+2] * b[kk+2]
+		s3 += a[kk+3] * b[kk+3]
+	}
+	for ; kk < len(a); kk++ {
+		s0 += a[kk] * b[kk]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
