@@ -182,17 +182,15 @@ func hessian(p *ir.Program, m Method) (*ir.Program, error) {
 // BatchHessianDiagOf returns the diagonal of every per-sample Hessian,
 // shape (b, out, in), inside a traced function; for samples of shape
 // (in...), (b, out..., in...). WithMethod chooses Taylor mode (one pass
-// per input dimension) or nested differentiation; by default the cost
-// model picks.
+// per input dimension), nested differentiation or the diagonals of Gram
+// matrices (one forward pass with a tangent per input and one reverse
+// pass); by default the cost model picks.
 func BatchHessianDiagOf(f Fn, x *Node, opts ...HessianDiagOption) *Node {
 	d, _, err := configure(opts)
 	return batchHessianDiagOf(f, x, d, err)
 }
 
 func batchHessianDiagOf(f Fn, x *Node, d derivConfig, err error) *Node {
-	if err == nil && d.method == MethodGram {
-		err = fmt.Errorf("WithMethod(%v): Hessian diagonals are computed by MethodAuto, MethodTaylor or MethodNested", d.method)
-	}
 	return of("BatchHessianDiagOf", f, x, optionsCheck(err), func(p *ir.Program) (*ir.Program, error) {
 		return transform.PerSample(p, func(p *ir.Program) (*ir.Program, error) {
 			return transform.FlatSample(p, true, func(p *ir.Program) (*ir.Program, error) { return hessianDiag(p, d.method) })
@@ -206,6 +204,8 @@ func hessianDiag(p *ir.Program, m Method) (*ir.Program, error) {
 		return transform.HessianDiagTaylor(p)
 	case MethodNested:
 		return transform.HessianDiagNested(p)
+	case MethodGram:
+		return transform.HessianDiagGram(p)
 	}
 	taylor, err := transform.HessianDiagTaylor(p)
 	if err != nil {
@@ -215,10 +215,14 @@ func hessianDiag(p *ir.Program, m Method) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if transform.CostOf(nested).FLOPs < transform.CostOf(taylor).FLOPs {
-		return nested, nil
+	best := taylor
+	if transform.CostOf(nested).FLOPs < transform.CostOf(best).FLOPs {
+		best = nested
 	}
-	return taylor, nil
+	if gram, err := transform.HessianDiagGram(p); err == nil && transform.CostOf(gram).FLOPs < transform.CostOf(best).FLOPs {
+		best = gram
+	}
+	return best, nil
 }
 
 // BatchLaplacianOf returns the per-sample Laplacian (trace of the Hessian)
@@ -231,9 +235,6 @@ func BatchLaplacianOf(f Fn, x *Node, opts ...LaplacianOption) *Node {
 }
 
 func batchLaplacianOf(f Fn, x *Node, d derivConfig, err error) *Node {
-	if err == nil && d.method == MethodGram {
-		err = fmt.Errorf("WithMethod(%v): Laplacians are computed by MethodAuto, MethodTaylor or MethodNested", d.method)
-	}
 	return of("BatchLaplacianOf", f, x, optionsCheck(err), func(p *ir.Program) (*ir.Program, error) {
 		return transform.PerSample(p, func(p *ir.Program) (*ir.Program, error) {
 			return transform.FlatSample(p, false, func(p *ir.Program) (*ir.Program, error) { return laplacian(p, d) })
@@ -248,8 +249,11 @@ func laplacian(p *ir.Program, d derivConfig) (*ir.Program, error) {
 		v, w := d.estimator.directions(p.In[0].Size())
 		return transform.TaylorOperator(p, v, w, nil)
 	}
-	if d.method == MethodNested {
+	switch d.method {
+	case MethodNested:
 		return transform.LaplacianNested(p)
+	case MethodGram:
+		return transform.LaplacianGram(p)
 	}
 	return transform.Laplacian(p)
 }

@@ -47,10 +47,10 @@ func (m Mode) String() string {
 type Method int
 
 const (
-	// MethodAuto uses collapsed Taylor mode for Laplacians, for Hessian
-	// diagonals whichever of Taylor and nested differentiation the cost
-	// model finds cheaper, and for Hessians whichever of nested
-	// differentiation and Gram matrices it finds cheaper.
+	// MethodAuto uses collapsed Taylor mode for Laplacians, and for
+	// Hessians and their diagonals whichever of the methods that compute
+	// them (Taylor mode for diagonals, nested differentiation, Gram
+	// matrices) the cost model finds cheaper.
 	MethodAuto Method = iota
 	// MethodTaylor propagates second-order Taylor coefficients forward
 	// (Hessian diagonals and Laplacians).
@@ -59,9 +59,10 @@ const (
 	MethodNested
 	// MethodGram computes a Hessian as a sum of weighted Gram matrices of
 	// forward Jacobians: one forward pass with a tangent per input, one
-	// reverse pass, and a small product per nonlinear operation (Hessians
-	// only; functions built of elementwise operations, products and
-	// linear maps, which is every function jacobi traces today).
+	// reverse pass, and a small product per nonlinear operation; a Hessian
+	// diagonal or Laplacian forms only the matrices' diagonals. It takes
+	// functions built of elementwise operations, products and linear maps,
+	// which is every function jacobi traces today.
 	MethodGram
 )
 

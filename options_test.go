@@ -94,14 +94,6 @@ func TestInvalidOptions(t *testing.T) {
 				return jacobi.HessianOf(func(x *jacobi.Node) *jacobi.Node { return f(x).Sum() }, x, jacobi.WithMethod(jacobi.MethodTaylor))
 			})
 		}, "Hessians are computed by"},
-		{"BatchLaplacian by Gram matrices", func() error {
-			_, err := jacobi.BatchLaplacian(f, x, jacobi.WithMethod(jacobi.MethodGram))
-			return err
-		}, "Laplacians are computed by MethodAuto, MethodTaylor or MethodNested"},
-		{"BatchHessianDiag by Gram matrices", func() error {
-			_, err := jacobi.BatchHessianDiag(f, x, jacobi.WithMethod(jacobi.MethodGram))
-			return err
-		}, "Hessian diagonals are computed by"},
 		{"BatchGrad chunk 0", func() error {
 			_, err := jacobi.BatchGrad(f, x, jacobi.WithChunk(0))
 			return err

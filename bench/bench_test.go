@@ -33,7 +33,7 @@ var smallCases = []Case{
 var wantMethods = map[string][]string{
 	Jacobian:  {MethodJacobi, MethodForward, MethodReverse, MethodNaive, MethodLoop},
 	Hessian:   {MethodJacobi, MethodNested, MethodRevRev, MethodGram, MethodNaive, MethodLoop},
-	Laplacian: {MethodJacobi, MethodTaylor, MethodNested, MethodHessDiag, MethodLoop},
+	Laplacian: {MethodJacobi, MethodTaylor, MethodNested, MethodHessDiag, MethodGram, MethodLoop},
 	PINNStep:  {MethodJacobi, MethodTaylor, MethodNested, MethodValueAndGrad},
 }
 

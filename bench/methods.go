@@ -19,7 +19,7 @@ const (
 	MethodNested       = "nested"       // second order from first-order transforms: forward-over-reverse
 	MethodTaylor       = "taylor"       // Laplacian by collapsed second-order Taylor mode; PINN step with BatchLaplacianOf and BatchGradOf
 	MethodRevRev       = "rev_rev"      // Hessian as reverse-over-reverse
-	MethodGram         = "gram"         // Hessian as a sum of Gram matrices of forward Jacobians
+	MethodGram         = "gram"         // Hessian (Laplacian) as a sum of Gram matrices of forward Jacobians (their diagonals)
 	MethodHessDiag     = "hessdiag"     // Laplacian as the sum of BatchHessianDiagOf
 	MethodValueAndGrad = "valueandgrad" // PINN step with the one-shot jacobi.ValueAndGrad (traces every call)
 )
@@ -140,6 +140,11 @@ func methodsFor(kind string) []method {
 			})},
 			{name: MethodHessDiag, prepare: compiled(func(s *setup) jacobi.Fn {
 				return func(x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(s.m.Apply, x).Sum(2) }
+			})},
+			{name: MethodGram, prepare: compiled(func(s *setup) jacobi.Fn {
+				return func(x *jacobi.Node) *jacobi.Node {
+					return jacobi.BatchLaplacianOf(s.m.Apply, x, jacobi.WithMethod(jacobi.MethodGram))
+				}
 			})},
 			{name: MethodLoop, skip: tooBigLoop, prepare: loop(lap)},
 		}

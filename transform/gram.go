@@ -27,7 +27,38 @@ import (
 //
 // It fails for programs with an equation that is neither elementwise, nor
 // linear in x, nor a product; Hessian handles every program.
-func HessianGram(p *ir.Program) (*ir.Program, error) {
+func HessianGram(p *ir.Program) (*ir.Program, error) { return gram(p, false) }
+
+// HessianDiagGram returns the diagonal of d²y/dx² (y.shape ++ x.shape), by
+// the sum of HessianGram with only the diagonal of each Gram matrix
+// formed: one forward pass with a tangent per input and one reverse pass,
+// where Taylor mode (HessianDiagTaylor) carries two coefficients per input
+// through the forward pass.
+func HessianDiagGram(p *ir.Program) (*ir.Program, error) { return gram(p, true) }
+
+// LaplacianGram returns the trace of d²y/dx² (y.shape): HessianDiagGram
+// summed over x.
+func LaplacianGram(p *ir.Program) (*ir.Program, error) {
+	d, err := HessianDiagGram(p)
+	if err != nil {
+		return nil, err
+	}
+	b, args := inputsLike(d)
+	v := b.Inline(d, args)[0]
+	ry, rx := p.Out[0].Rank(), p.In[0].Rank()
+	axes := make([]int, rx)
+	for i := range axes {
+		axes[i] = ry + i
+	}
+	q, err := b.Build(b.Emit(op.ReduceSum{Axes: axes}, v))
+	if err != nil {
+		return nil, err
+	}
+	return Simplify(q)
+}
+
+// gram builds HessianGram's program, or only its diagonal.
+func gram(p *ir.Program, diag bool) (*ir.Program, error) {
 	if len(p.Out) != 1 {
 		return nil, fmt.Errorf("hessian: program has %d outputs, want 1", len(p.Out))
 	}
@@ -40,6 +71,10 @@ func HessianGram(p *ir.Program) (*ir.Program, error) {
 	}
 	xv, yv := p.In[0], p.Out[0]
 	n, ny := xv.Size(), yv.Size()
+	outShape := slices.Concat(yv.Shape, xv.Shape, xv.Shape)
+	if diag {
+		outShape = slices.Concat(yv.Shape, xv.Shape)
+	}
 
 	// The equations with a second derivative in x, and the values whose
 	// Jacobians they need.
@@ -76,8 +111,7 @@ func HessianGram(p *ir.Program) (*ir.Program, error) {
 
 	b, args := inputsLike(p)
 	if len(sites) == 0 { // y is affine in x
-		h := op.Zeros(b, yv.DType, slices.Concat(yv.Shape, xv.Shape, xv.Shape))
-		return b.Build(h)
+		return b.Build(op.Zeros(b, yv.DType, outShape))
 	}
 	jac, err := forwardJacobians(b, p, args, wantJ)
 	if err != nil {
@@ -89,7 +123,7 @@ func HessianGram(p *ir.Program) (*ir.Program, error) {
 	}
 
 	// D sums the symmetric terms, S those that are added with their
-	// transposes: H = D + S + Sᵀ.
+	// transposes: H = D + S + Sᵀ, and its diagonal D + 2·S.
 	var d, s *ir.Var
 	for k, st := range sites {
 		e := st.e
@@ -105,7 +139,13 @@ func HessianGram(p *ir.Program) (*ir.Program, error) {
 					if coef == nil {
 						continue
 					}
-					m := gramProduct(b, jac[e.In[a]], jac[e.In[c]], weighted(b, adj[k], coef), n, ny)
+					w := weighted(b, adj[k], coef)
+					var m *ir.Var
+					if diag {
+						m = gramDiagonal(b, jac[e.In[a]], jac[e.In[c]], w, n)
+					} else {
+						m = gramProduct(b, jac[e.In[a]], jac[e.In[c]], w, n, ny)
+					}
 					if a == c {
 						d = op.AddZ(b, d, m)
 					} else {
@@ -114,7 +154,7 @@ func HessianGram(p *ir.Program) (*ir.Program, error) {
 				}
 			}
 		case gramBilinear:
-			m, err := bilinearGram(b, e.Prim, in, adj[k], jac[e.In[0]], jac[e.In[1]], n, ny)
+			m, err := bilinearGram(b, e.Prim, in, adj[k], jac[e.In[0]], jac[e.In[1]], n, ny, diag)
 			if err != nil {
 				return nil, err
 			}
@@ -123,12 +163,16 @@ func HessianGram(p *ir.Program) (*ir.Program, error) {
 	}
 	h := d
 	if s != nil {
-		h = op.AddZ(b, h, b.Emit(op.Add{}, s, op.SwapLast(b, s)))
+		if diag {
+			h = op.AddZ(b, h, op.Scale(b, 2, s))
+		} else {
+			h = op.AddZ(b, h, b.Emit(op.Add{}, s, op.SwapLast(b, s)))
+		}
 	}
 	if h == nil {
-		h = op.Zeros(b, yv.DType, []int{ny, n, n})
+		h = op.Zeros(b, yv.DType, outShape)
 	}
-	h = op.ReshapeTo(b, h, slices.Concat(yv.Shape, xv.Shape, xv.Shape))
+	h = op.ReshapeTo(b, h, outShape)
 	q, err := b.Build(h)
 	if err != nil {
 		return nil, err
@@ -342,11 +386,20 @@ func gramProduct(b *ir.Builder, ja, jc, w *ir.Var, n, ny int) *ir.Var {
 	return op.ReshapeTo(b, m, []int{ny, n, n})
 }
 
+// gramDiagonal emits the diagonal of gramProduct, D[o, i] = Σ_k ja[i, k]
+// w[o, k] jc[i, k] (ny, n): the Jacobians' product weighted by w.
+func gramDiagonal(b *ir.Builder, ja, jc, w *ir.Var, n int) *ir.Var {
+	size := w.Shape[1]
+	ja = op.ReshapeTo(b, ja, []int{n, size})
+	jc = op.ReshapeTo(b, jc, []int{n, size})
+	return b.Emit(op.MatMul{}, w, b.Emit(op.Transpose{Perm: []int{1, 0}}, b.Emit(op.Mul{}, ja, jc)))
+}
+
 // bilinearGram emits M (ny, n, n) of a product e = A ∘ B of two values
 // that depend on x: M[o, i, j] = ⟨J_A[i], G[o, j]⟩ with G[o, j] = ȳ_e[o]
 // ∘ᵀ J_B[j], the product's transpose in A at B = J_B[j]; the Hessian gets
-// M + Mᵀ.
-func bilinearGram(b *ir.Builder, prim ir.Primitive, in []*ir.Var, adj, ja, jb *ir.Var, n, ny int) (*ir.Var, error) {
+// M + Mᵀ. With diag, only M's diagonal (ny, n).
+func bilinearGram(b *ir.Builder, prim ir.Primitive, in []*ir.Var, adj, ja, jb *ir.Var, n, ny int, diag bool) (*ir.Var, error) {
 	lin, ok := prim.(op.Linear)
 	if !ok {
 		return nil, fmt.Errorf("hessian by Gram matrices: %s is not linear in each input (internal error)", prim.Name())
@@ -357,6 +410,9 @@ func bilinearGram(b *ir.Builder, prim ir.Primitive, in []*ir.Var, adj, ja, jb *i
 	bv := gb.InputLike(in[1])
 	res := lin.Transpose(gb, ct, []*ir.Var{nil, bv}, [][]int{in[0].Shape, in[1].Shape}, []bool{true, false})
 	if res[0] == nil {
+		if diag {
+			return op.Zeros(b, adj.DType, []int{ny, n}), nil
+		}
 		return op.Zeros(b, adj.DType, []int{ny, n, n}), nil
 	}
 	g, err := gb.Build(res[0])
@@ -373,8 +429,13 @@ func bilinearGram(b *ir.Builder, prim ir.Primitive, in []*ir.Var, adj, ja, jb *i
 	}
 	gv := b.Inline(g, []*ir.Var{adj, jb})[0] // (ny, n, A)
 	size := in[0].Size()
-	gv = op.ReshapeTo(b, gv, []int{ny * n, size})
 	ja = op.ReshapeTo(b, ja, []int{n, size})
+	if diag {
+		gv = op.ReshapeTo(b, gv, []int{ny, n, size})
+		jab := b.Emit(op.Broadcast{Shape: []int{ny, n, size}, Dims: []int{1, 2}}, ja)
+		return b.Emit(op.ReduceSum{Axes: []int{2}}, b.Emit(op.Mul{}, gv, jab)), nil
+	}
+	gv = op.ReshapeTo(b, gv, []int{ny * n, size})
 	// (ny·n_j, A)·(A, n_i): Mᵀ per o, which serves as well, M + Mᵀ being
 	// what counts.
 	m := b.Emit(op.MatMul{}, gv, b.Emit(op.Transpose{Perm: []int{1, 0}}, ja))

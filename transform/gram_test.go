@@ -1,7 +1,7 @@
 package transform_test
 
 import (
-	"fmt"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -36,6 +36,29 @@ func TestHessianGram(t *testing.T) {
 				t.Fatalf("shape %v, nested %v", got.Shape(), want.Shape())
 			}
 			fdcheck.Compare(t, "gram against nested", got.Data(), want.Data(), want.Shape(), fdcheck.Tight)
+
+			// The diagonal and the trace alone.
+			ny, nx := p.Out[0].Size(), p.In[0].Size()
+			diag, trace := make([]float64, ny*nx), make([]float64, ny)
+			for o := range ny {
+				for i := range nx {
+					v := want.Data()[o*nx*nx+i*nx+i]
+					diag[o*nx+i] = v
+					trace[o] += v
+				}
+			}
+			dq := fdcheck.Valid(t, "gram diagonal", fdcheck.Must(t, "gram diagonal")(transform.HessianDiagGram(p)), nil)
+			d := fdcheck.Run(t, dq, xs...)[0]
+			if ds := slices.Concat(p.Out[0].Shape, p.In[0].Shape); !tensor.SameShape(d.Shape(), ds) {
+				t.Fatalf("diagonal shape %v, want %v", d.Shape(), ds)
+			}
+			fdcheck.Compare(t, "gram diagonal against nested", d.Data(), diag, nil, fdcheck.Tight)
+			lq := fdcheck.Valid(t, "gram laplacian", fdcheck.Must(t, "gram laplacian")(transform.LaplacianGram(p)), nil)
+			l := fdcheck.Run(t, lq, xs...)[0]
+			if !tensor.SameShape(l.Shape(), p.Out[0].Shape) {
+				t.Fatalf("laplacian shape %v, want %v", l.Shape(), p.Out[0].Shape)
+			}
+			fdcheck.Compare(t, "gram laplacian against nested", l.Data(), trace, nil, fdcheck.Tight)
 		})
 	}
 
@@ -74,5 +97,4 @@ func TestHessianGramPrograms(t *testing.T) {
 	if _, err := transform.HessianGram(&ir.Program{In: p.In, Out: []*ir.Var{p.Out[0], p.Out[0]}, Eqns: p.Eqns}); err == nil {
 		t.Error("two outputs accepted")
 	}
-	_ = fmt.Sprint
 }

@@ -305,14 +305,16 @@ func checkVmapFn(t *testing.T, c Case, rng *rand.Rand, outShape []int) {
 			lap = append(lap, tr)
 		}
 	}
-	bd, err := jacobi.BatchHessianDiag(vf, X)
-	if err != nil {
-		t.Fatalf("batch hessian diagonal: %v", err)
+	for _, m := range []jacobi.Method{jacobi.MethodAuto, jacobi.MethodTaylor, jacobi.MethodNested, jacobi.MethodGram} {
+		bd, err := jacobi.BatchHessianDiag(vf, X, jacobi.WithMethod(m))
+		if err != nil {
+			t.Fatalf("batch hessian diagonal, method %v: %v", m, err)
+		}
+		Compare(t, fmt.Sprintf("batch hessian diagonal (method %v)", m), bd.Data(), diag, concatShapes(append([]int{b}, outShape...), c.Shape), Tol{Rel: 1e-9, Abs: 1e-11})
+		bl, err := jacobi.BatchLaplacian(vf, X, jacobi.WithMethod(m))
+		if err != nil {
+			t.Fatalf("batch laplacian, method %v: %v", m, err)
+		}
+		Compare(t, fmt.Sprintf("batch laplacian (method %v)", m), bl.Data(), lap, append([]int{b}, outShape...), Tol{Rel: 1e-9, Abs: 1e-11})
 	}
-	Compare(t, "batch hessian diagonal", bd.Data(), diag, concatShapes(append([]int{b}, outShape...), c.Shape), Tol{Rel: 1e-9, Abs: 1e-11})
-	bl, err := jacobi.BatchLaplacian(vf, X)
-	if err != nil {
-		t.Fatalf("batch laplacian: %v", err)
-	}
-	Compare(t, "batch laplacian", bl.Data(), lap, append([]int{b}, outShape...), Tol{Rel: 1e-9, Abs: 1e-11})
 }
