@@ -21,9 +21,11 @@
 //
 // First derivatives use forward or reverse mode by the cost model (ModeAuto,
 // see JacobianMode); Laplacians and operators use collapsed second-order
-// Taylor mode, Hessians forward-over-reverse or, when the cost model finds
-// it cheaper (few inputs, wide layers), as a sum of Gram matrices of
-// forward Jacobians, one per nonlinear operation (MethodGram).
+// Taylor mode. Hessians use forward-over-reverse or, where the cost model
+// finds it cheaper (few inputs, wide layers), a sum of Gram matrices of
+// forward Jacobians, one per nonlinear operation (MethodGram); Hessian
+// diagonals the cheapest of Taylor mode, nested differentiation and the
+// Gram matrices' diagonals.
 //
 // # API at a glance
 //

@@ -463,8 +463,16 @@ var derivatives = []derivative{
 	{"jacobian_reverse", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node {
 		return jacobi.BatchJacobianOf(f, x, jacobi.WithMode(jacobi.ModeReverse))
 	}, false},
-	{"hessian", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianOf(f, x) }, false},
+	{"hessian_nested", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node {
+		return jacobi.BatchHessianOf(f, x, jacobi.WithMethod(jacobi.MethodNested))
+	}, false},
+	{"hessian_gram", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node {
+		return jacobi.BatchHessianOf(f, x, jacobi.WithMethod(jacobi.MethodGram))
+	}, false},
 	{"hessian_diag", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.BatchHessianDiagOf(f, x) }, true},
+	{"hessian_diag_gram", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node {
+		return jacobi.BatchHessianDiagOf(f, x, jacobi.WithMethod(jacobi.MethodGram))
+	}, true},
 	{"laplacian", func(f jacobi.Fn, x *jacobi.Node) *jacobi.Node { return jacobi.BatchLaplacianOf(f, x) }, true},
 }
 
