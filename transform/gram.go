@@ -123,8 +123,16 @@ func gram(p *ir.Program, diag bool) (*ir.Program, error) {
 	}
 
 	// D sums the symmetric terms, S those that are added with their
-	// transposes: H = D + S + Sᵀ, and its diagonal D + 2·S.
+	// transposes: H = D + S + Sᵀ, and its diagonal D + 2·S. Each term is
+	// in its operation's dtype and is summed in y's (a float32 part of a
+	// float64 program contributes in float64, as forward over reverse).
 	var d, s *ir.Var
+	inY := func(v *ir.Var) *ir.Var {
+		if v.DType == yv.DType {
+			return v
+		}
+		return b.Emit(op.Convert{From: v.DType, To: yv.DType}, v)
+	}
 	for k, st := range sites {
 		e := st.e
 		in := vals[k]
@@ -147,9 +155,9 @@ func gram(p *ir.Program, diag bool) (*ir.Program, error) {
 						m = gramProduct(b, jac[e.In[a]], jac[e.In[c]], w, n, ny)
 					}
 					if a == c {
-						d = op.AddZ(b, d, m)
+						d = op.AddZ(b, d, inY(m))
 					} else {
-						s = op.AddZ(b, s, m)
+						s = op.AddZ(b, s, inY(m))
 					}
 				}
 			}
@@ -158,7 +166,7 @@ func gram(p *ir.Program, diag bool) (*ir.Program, error) {
 			if err != nil {
 				return nil, err
 			}
-			s = op.AddZ(b, s, m)
+			s = op.AddZ(b, s, inY(m))
 		}
 	}
 	h := d

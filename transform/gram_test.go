@@ -97,4 +97,28 @@ func TestHessianGramPrograms(t *testing.T) {
 	if _, err := transform.HessianGram(&ir.Program{In: p.In, Out: []*ir.Var{p.Out[0], p.Out[0]}, Eqns: p.Eqns}); err == nil {
 		t.Error("two outputs accepted")
 	}
+
+	// A float32 part inside a float64 program: its terms are computed in
+	// float32 and summed in float64, as forward over reverse does.
+	b = ir.NewBuilder(nil)
+	x = b.Input([]int{3})
+	h32 := b.Emit(op.Tanh{}, b.Emit(op.Convert{From: tensor.Float64, To: tensor.Float32}, b.Emit(op.Sin{}, x)))
+	y := b.Emit(op.ReduceSum{Axes: []int{0}}, b.Emit(op.Mul{}, x, b.Emit(op.Convert{From: tensor.Float32, To: tensor.Float64}, h32)))
+	mixed, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := tensor.Randn(rng, 3)
+	want := fdcheck.Run(t, fdcheck.Must(t, "nested")(transform.Hessian(mixed)), xs)[0]
+	for name, build := range map[string]func(*ir.Program) (*ir.Program, error){"hessian": transform.HessianGram, "diagonal": transform.HessianDiagGram} {
+		got := fdcheck.Run(t, fdcheck.Valid(t, "mixed "+name, fdcheck.Must(t, "mixed "+name)(build(mixed)), nil), xs)[0]
+		if got.DType() != tensor.Float64 {
+			t.Errorf("mixed %s: dtype %v, want float64", name, got.DType())
+		}
+		w := want.Data()
+		if name == "diagonal" {
+			w = []float64{w[0], w[4], w[8]}
+		}
+		fdcheck.Compare(t, "mixed "+name+" against nested", got.Data(), w, nil, fdcheck.Tol{Rel: 1e-6, Abs: 1e-6})
+	}
 }
