@@ -88,10 +88,12 @@ func jacobianBoth(p *ir.Program) (fwd, rev *ir.Program, err error) {
 	return fwd, rev, err
 }
 
-// cheaper is ModeAuto's rule: the mode whose program has fewer FLOPs
-// (forward on a tie).
+// cheaper is ModeAuto's rule: the mode whose program has fewer FLOPs; on
+// a tie, the one that moves fewer bytes (forward mode's columns must be
+// transposed into the Jacobian's rows), then forward.
 func cheaper(fwd, rev *ir.Program) Mode {
-	if transform.CostOf(rev).FLOPs < transform.CostOf(fwd).FLOPs {
+	cf, cr := transform.CostOf(fwd), transform.CostOf(rev)
+	if cr.FLOPs < cf.FLOPs || (cr.FLOPs == cf.FLOPs && cr.Bytes < cf.Bytes) {
 		return ModeReverse
 	}
 	return ModeForward

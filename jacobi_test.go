@@ -516,7 +516,7 @@ func TestAutoModeByCost(t *testing.T) {
 		{[]int{100, 64, 64, 2}, jacobi.ModeReverse},
 		{[]int{2, 64, 64, 64, 64, 1}, jacobi.ModeReverse},
 		{[]int{784, 256, 10}, jacobi.ModeReverse},
-		{[]int{32, 256, 256, 32}, jacobi.ModeForward}, // equal FLOPs: forward wins ties
+		{[]int{32, 256, 256, 32}, jacobi.ModeReverse}, // equal FLOPs: reverse moves fewer bytes
 		{[]int{5, 2, 10}, jacobi.ModeForward},         // the seed network
 	}
 	for _, c := range cases {
