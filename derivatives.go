@@ -61,7 +61,7 @@ func batchJacobianOf(what string, f Fn, x *Node, d derivConfig, err error) *Node
 }
 
 // jacobian builds the Jacobian program in mode m, resolving ModeAuto by
-// the cost model: both programs are built and the one with fewer FLOPs wins.
+// the cost model: both programs are built and the cheaper wins (see cheaper).
 func jacobian(p *ir.Program, m Mode) (*ir.Program, error) {
 	switch m {
 	case ModeForward:

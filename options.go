@@ -20,7 +20,7 @@ type Mode int
 
 const (
 	// ModeAuto picks forward or reverse mode by the cost model (fewer
-	// FLOPs; see JacobianMode).
+	// FLOPs, then fewer bytes moved; see JacobianMode).
 	ModeAuto Mode = iota
 	// ModeForward pushes one tangent per input through the program (cheap
 	// when there are few inputs).
