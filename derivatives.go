@@ -174,11 +174,24 @@ func hessian(p *ir.Program, m Method) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	gram, err := transform.HessianGram(p)
-	if err != nil || transform.CostOf(nested).FLOPs <= transform.CostOf(gram).FLOPs {
-		return nested, nil
+	gram, _ := transform.HessianGram(p) // nil where Gram matrices do not apply
+	return cheapest(nested, gram), nil
+}
+
+// cheapest returns the program of fewest FLOPs among ps, skipping nil
+// ones; the first on a tie.
+func cheapest(ps ...*ir.Program) *ir.Program {
+	var best *ir.Program
+	var bestFLOPs float64
+	for _, q := range ps {
+		if q == nil {
+			continue
+		}
+		if f := transform.CostOf(q).FLOPs; best == nil || f < bestFLOPs {
+			best, bestFLOPs = q, f
+		}
 	}
-	return gram, nil
+	return best
 }
 
 // BatchHessianDiagOf returns the diagonal of every per-sample Hessian,
@@ -217,14 +230,8 @@ func hessianDiag(p *ir.Program, m Method) (*ir.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	best := taylor
-	if transform.CostOf(nested).FLOPs < transform.CostOf(best).FLOPs {
-		best = nested
-	}
-	if gram, err := transform.HessianDiagGram(p); err == nil && transform.CostOf(gram).FLOPs < transform.CostOf(best).FLOPs {
-		best = gram
-	}
-	return best, nil
+	gram, _ := transform.HessianDiagGram(p) // nil where Gram matrices do not apply
+	return cheapest(taylor, nested, gram), nil
 }
 
 // BatchLaplacianOf returns the per-sample Laplacian (trace of the Hessian)

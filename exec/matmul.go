@@ -79,12 +79,6 @@ func matmul[T tensor.Float](c *compiler, e *ir.Eqn, x, y layout) (layout, error)
 		// arithmetic: dot products in place instead.
 		xr, xc := x.strides[rx-2], x.strides[rx-1]
 		yr, yc := y.strides[ry-2], y.strides[ry-1]
-		if !okx {
-			xr, xc = k, 1
-		}
-		if !oky {
-			yr, yc = n, 1
-		}
 		c.steps = append(c.steps, func(s *state) {
 			bufs := tableOf[T](s).bufs
 			xs, ys, out := bufs[x.buf][x.off:], bufs[y.buf][y.off:], bufs[bi]

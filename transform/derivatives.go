@@ -321,13 +321,16 @@ func identity(b *ir.Builder, n int, shape []int, dt tensor.DType) *ir.Var {
 }
 
 // inputsLike starts a builder with inputs shaped as p's.
-func inputsLike(p *ir.Program) (*ir.Builder, []*ir.Var) {
+func inputsLike(p *ir.Program) (*ir.Builder, []*ir.Var) { return inputsLikeVars(p.In) }
+
+// inputsLikeVars starts a builder with inputs shaped as vs.
+func inputsLikeVars(vs []*ir.Var) (*ir.Builder, []*ir.Var) {
 	b := ir.NewBuilder(nil)
-	args := make([]*ir.Var, len(p.In))
-	for i, v := range p.In {
-		args[i] = b.InputLike(v)
+	in := make([]*ir.Var, len(vs))
+	for i, v := range vs {
+		in[i] = b.InputLike(v)
 	}
-	return b, args
+	return b, in
 }
 
 // sampleVector checks that a per-sample program takes a vector.

@@ -367,12 +367,7 @@ func secondPartial(b *ir.Builder, prim ir.Primitive, in []*ir.Var, a, c int) (*i
 func weighted(b *ir.Builder, adj, coef *ir.Var) *ir.Var {
 	ny, size := adj.Shape[0], coef.Size()
 	a := op.ReshapeTo(b, adj, []int{ny, size})
-	c := op.ReshapeTo(b, coef, []int{size})
-	if ny > 1 {
-		c = b.Emit(op.Broadcast{Shape: []int{ny, size}, Dims: []int{1}}, c)
-	} else {
-		c = op.ReshapeTo(b, c, []int{1, size})
-	}
+	c := b.Emit(op.Broadcast{Shape: []int{ny, size}, Dims: []int{1}}, op.ReshapeTo(b, coef, []int{size}))
 	return b.Emit(op.Mul{}, a, c)
 }
 
@@ -448,14 +443,4 @@ func bilinearGram(b *ir.Builder, prim ir.Primitive, in []*ir.Var, adj, ja, jb *i
 	// what counts.
 	m := b.Emit(op.MatMul{}, gv, b.Emit(op.Transpose{Perm: []int{1, 0}}, ja))
 	return op.ReshapeTo(b, m, []int{ny, n, n}), nil
-}
-
-// inputsLikeVars starts a builder with inputs shaped as vs.
-func inputsLikeVars(vs []*ir.Var) (*ir.Builder, []*ir.Var) {
-	b := ir.NewBuilder(nil)
-	in := make([]*ir.Var, len(vs))
-	for i, v := range vs {
-		in[i] = b.InputLike(v)
-	}
-	return b, in
 }
