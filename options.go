@@ -310,8 +310,8 @@ func configure[O any](opts []O) (derivConfig, runConfig, error) {
 			return d, r, fmt.Errorf("option %d is of type %T, which jacobi does not know", i, o)
 		}
 	}
-	if d.estimator != nil && d.method == MethodNested {
-		return d, r, fmt.Errorf("WithEstimator and WithMethod(MethodNested) do not go together: estimators use Taylor mode")
+	if d.estimator != nil && (d.method == MethodNested || d.method == MethodGram) {
+		return d, r, fmt.Errorf("WithEstimator and WithMethod(%v) do not go together: estimators use Taylor mode", d.method)
 	}
 	return d, r, nil
 }

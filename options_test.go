@@ -119,6 +119,10 @@ func TestInvalidOptions(t *testing.T) {
 			_, err := jacobi.BatchLaplacian(f, x, jacobi.WithEstimator(jacobi.Hutchinson(3, 1)), jacobi.WithMethod(jacobi.MethodNested))
 			return err
 		}, "do not go together"},
+		{"BatchLaplacian estimator and Gram", func() error {
+			_, err := jacobi.BatchLaplacian(f, x, jacobi.WithEstimator(jacobi.Hutchinson(3, 1)), jacobi.WithMethod(jacobi.MethodGram))
+			return err
+		}, "WithMethod(gram) do not go together"},
 		{"BatchHessianDiagOf method -2", func() error {
 			return inTrace(func(x *jacobi.Node) *jacobi.Node {
 				return jacobi.BatchHessianDiagOf(f, x, jacobi.WithMethod(jacobi.Method(-2)))
