@@ -175,3 +175,28 @@ func (k *gemmKernel[T]) setBlocking(mc, kc, nc int) {
 func (k *gemmKernel[T]) describe() string {
 	return fmt.Sprintf("%s micro-kernel, blocks mc=%d kc=%d nc=%d", k.name, k.mc, k.kc, k.nc)
 }
+
+// amdLegacyCaches decodes the cache descriptions of AMD's CPUID leaves
+// 0x80000005 (ECX: L1 data cache) and 0x80000006 (ECX: L2, EDX: L3), in
+// the layout of AMD's CPUID specification: L1 size in KiB in bits 31:24
+// and ways in 23:16; L2 size in KiB in bits 31:16; L3 size in 512 KiB
+// units in bits 31:18; L2 and L3 ways coded in bits 15:12.
+func amdLegacyCaches(l1ecx, l2ecx, l3edx uint32) cacheLevels {
+	l1Ways := int(l1ecx >> 16 & 0xff)
+	if l1Ways == 0xff { // fully associative
+		l1Ways = 0
+	}
+	return cacheLevels{
+		l1d:    cacheInfo{int(l1ecx>>24) << 10, l1Ways},
+		l2:     cacheInfo{int(l2ecx>>16) << 10, amdWays(l2ecx >> 12 & 0xf)},
+		l3:     cacheInfo{int(l3edx>>18) << 19, amdWays(l3edx >> 12 & 0xf)},
+		source: "cpuid",
+	}
+}
+
+// amdWays decodes the associativity field of AMD's leaf 0x80000006; 0 for
+// fully associative, for a disabled cache and for codes that defer to
+// leaf 0x8000001D.
+func amdWays(code uint32) int {
+	return [16]int{0, 1, 2, 3, 4, 6, 8, 0, 16, 0, 32, 48, 64, 96, 128, 0}[code]
+}

@@ -133,6 +133,28 @@ func TestSysfsCaches(t *testing.T) {
 	}
 }
 
+func TestAMDLegacyCaches(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		l1, l2, l3 uint32
+		want       cacheLevels
+	}{
+		// Read off a Zen 5 VM whose leaf 0x8000001D is all zeros (its
+		// L3 is the whole socket's, and its L3 ways defer to that leaf).
+		{"zen5-vm", 0x300c0140, 0x04006140, 0x0fe09140,
+			cacheLevels{l1d: cacheInfo{48 << 10, 12}, l2: cacheInfo{1 << 20, 8}, l3: cacheInfo{508 << 20, 0}, source: "cpuid"}},
+		// Zen 3 (EPYC 7003), per AMD's documentation of the leaves.
+		{"zen3", 0x20080140, 0x02006140, 0x0100b140,
+			cacheLevels{l1d: cacheInfo{32 << 10, 8}, l2: cacheInfo{512 << 10, 8}, l3: cacheInfo{32 << 20, 48}, source: "cpuid"}},
+		{"no-l3", 0x400401ff, 0x01008140, 0,
+			cacheLevels{l1d: cacheInfo{64 << 10, 4}, l2: cacheInfo{256 << 10, 16}, source: "cpuid"}},
+	} {
+		if got := amdLegacyCaches(c.l1, c.l2, c.l3); got != c.want {
+			t.Errorf("%s: amdLegacyCaches = %v %+v, want %v %+v", c.name, got, got, c.want, c.want)
+		}
+	}
+}
+
 // The CPU's own description of its caches (CPUID) agrees with the OS's.
 func TestDetectCaches(t *testing.T) {
 	if !caches.plausible() {
