@@ -12,6 +12,11 @@ rounds=${2:-3}
 cases32=${CASES32:-bench/cases_float32.json}
 cases64=${CASES64:-../shared/bench/cases.json}
 anchor=${ANCHOR:-../shared/bench/torch_anchor.py}
+# PyTorch gets OpenBLAS's best kernels for the machine unless ANCHOR_ENV says
+# otherwise (as env(1) arguments): for the AVX2 path on an AVX-512 machine,
+# ANCHOR_ENV="OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2" with
+# JACOBI_KERNEL=avx2.
+anchor_env=${ANCHOR_ENV:--u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE}
 mkdir -p "$out"
 go build -o "$out/benchall" ./bench/cmd/benchall
 : > "$out/torch32.jsonl"
@@ -21,7 +26,7 @@ names=$(/usr/bin/python3 -c 'import json,sys; print(" ".join(c["name"] for c in 
 for r in $(seq "$rounds"); do
 	for c in $names; do
 		echo "round $r: $c" >&2
-		env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$anchor" --cases "$cases32" --only "${c}_f32" >> "$out/torch32.jsonl"
+		env $anchor_env /usr/bin/python3 "$anchor" --cases "$cases32" --only "${c}_f32" >> "$out/torch32.jsonl"
 		"$out/benchall" -cases "$cases32" -only "${c}_f32" -json "$out/one.jsonl" > /dev/null
 		cat "$out/one.jsonl" >> "$out/jacobi32.jsonl"
 		"$out/benchall" -cases "$cases64" -only "$c" -methods none -json "$out/one.jsonl" > /dev/null
