@@ -1465,44 +1465,51 @@ sinNEON_loop:
 	FMOVQ 960(R9), F10
 	WORD $0x6eea8ca7 // cmeq v7.2d, v5.2d, v10.2d
 	WORD $0x4ea71cc6 // orr v6.16b, v6.16b, v7.16b
-	WORD $0x6e77dc87 // fmul v7.2d, v4.2d, v23.2d
-	WORD $0x4ee7d425 // fsub v5.2d, v1.2d, v7.2d
-	WORD $0x6e76dc87 // fmul v7.2d, v4.2d, v22.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
-	WORD $0x6e75dc87 // fmul v7.2d, v4.2d, v21.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
+	WORD $0x4ea11c25 // mov v5.16b, v1.16b
+	WORD $0x4ef7cc85 // fmls v5.2d, v4.2d, v23.2d
+	WORD $0x4ef6cc85 // fmls v5.2d, v4.2d, v22.2d
+	WORD $0x4ef5cc85 // fmls v5.2d, v4.2d, v21.2d
 	WORD $0x6e65dca4 // fmul v4.2d, v5.2d, v5.2d
 	FMOVQ 752(R9), F7
 	FMOVQ 848(R9), F2
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e74d4e7 // fadd v7.2d, v7.2d, v20.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6fd442 // fadd v2.2d, v2.2d, v15.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e73d4e7 // fadd v7.2d, v7.2d, v19.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6ed442 // fadd v2.2d, v2.2d, v14.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e72d4e7 // fadd v7.2d, v7.2d, v18.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6dd442 // fadd v2.2d, v2.2d, v13.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e71d4e7 // fadd v7.2d, v7.2d, v17.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6cd442 // fadd v2.2d, v2.2d, v12.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e70d4e7 // fadd v7.2d, v7.2d, v16.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6bd442 // fadd v2.2d, v2.2d, v11.2d
-	WORD $0x6e7ddc88 // fmul v8.2d, v4.2d, v29.2d
-	WORD $0x4ebe1fc9 // mov v9.16b, v30.16b
-	WORD $0x4ee8d528 // fsub v8.2d, v9.2d, v8.2d
+	WORD $0x4eb41e88 // mov v8.16b, v20.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eaf1de9 // mov v9.16b, v15.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb31e68 // mov v8.16b, v19.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eae1dc9 // mov v9.16b, v14.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb21e48 // mov v8.16b, v18.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4ead1da9 // mov v9.16b, v13.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb11e28 // mov v8.16b, v17.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eac1d89 // mov v9.16b, v12.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb01e08 // mov v8.16b, v16.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eab1d69 // mov v9.16b, v11.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4ebe1fc8 // mov v8.16b, v30.16b
+	WORD $0x4efdcc88 // fmls v8.2d, v4.2d, v29.2d
 	WORD $0x6e64dc89 // fmul v9.2d, v4.2d, v4.2d
-	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
-	WORD $0x4e69d508 // fadd v8.2d, v8.2d, v9.2d
+	WORD $0x4e67cd28 // fmla v8.2d, v9.2d, v7.2d
 	WORD $0x6e64dca9 // fmul v9.2d, v5.2d, v4.2d
-	WORD $0x6e62dd29 // fmul v9.2d, v9.2d, v2.2d
-	WORD $0x4e69d4a9 // fadd v9.2d, v5.2d, v9.2d
+	WORD $0x4ea51ca4 // mov v4.16b, v5.16b
+	WORD $0x4e62cd24 // fmla v4.2d, v9.2d, v2.2d
+	WORD $0x4ea41c89 // mov v9.16b, v4.16b
 	WORD $0x6ea61d09 // bit v9.16b, v8.16b, v6.16b
 	WORD $0x6e231d20 // eor v0.16b, v9.16b, v3.16b
 	VST1.P [V0.D2], 16(R0)
@@ -1538,44 +1545,51 @@ sinNEON_tail:
 	FMOVQ 960(R9), F10
 	WORD $0x6eea8ca7 // cmeq v7.2d, v5.2d, v10.2d
 	WORD $0x4ea71cc6 // orr v6.16b, v6.16b, v7.16b
-	WORD $0x6e77dc87 // fmul v7.2d, v4.2d, v23.2d
-	WORD $0x4ee7d425 // fsub v5.2d, v1.2d, v7.2d
-	WORD $0x6e76dc87 // fmul v7.2d, v4.2d, v22.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
-	WORD $0x6e75dc87 // fmul v7.2d, v4.2d, v21.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
+	WORD $0x4ea11c25 // mov v5.16b, v1.16b
+	WORD $0x4ef7cc85 // fmls v5.2d, v4.2d, v23.2d
+	WORD $0x4ef6cc85 // fmls v5.2d, v4.2d, v22.2d
+	WORD $0x4ef5cc85 // fmls v5.2d, v4.2d, v21.2d
 	WORD $0x6e65dca4 // fmul v4.2d, v5.2d, v5.2d
 	FMOVQ 752(R9), F7
 	FMOVQ 848(R9), F2
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e74d4e7 // fadd v7.2d, v7.2d, v20.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6fd442 // fadd v2.2d, v2.2d, v15.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e73d4e7 // fadd v7.2d, v7.2d, v19.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6ed442 // fadd v2.2d, v2.2d, v14.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e72d4e7 // fadd v7.2d, v7.2d, v18.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6dd442 // fadd v2.2d, v2.2d, v13.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e71d4e7 // fadd v7.2d, v7.2d, v17.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6cd442 // fadd v2.2d, v2.2d, v12.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e70d4e7 // fadd v7.2d, v7.2d, v16.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6bd442 // fadd v2.2d, v2.2d, v11.2d
-	WORD $0x6e7ddc88 // fmul v8.2d, v4.2d, v29.2d
-	WORD $0x4ebe1fc9 // mov v9.16b, v30.16b
-	WORD $0x4ee8d528 // fsub v8.2d, v9.2d, v8.2d
+	WORD $0x4eb41e88 // mov v8.16b, v20.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eaf1de9 // mov v9.16b, v15.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb31e68 // mov v8.16b, v19.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eae1dc9 // mov v9.16b, v14.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb21e48 // mov v8.16b, v18.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4ead1da9 // mov v9.16b, v13.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb11e28 // mov v8.16b, v17.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eac1d89 // mov v9.16b, v12.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb01e08 // mov v8.16b, v16.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eab1d69 // mov v9.16b, v11.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4ebe1fc8 // mov v8.16b, v30.16b
+	WORD $0x4efdcc88 // fmls v8.2d, v4.2d, v29.2d
 	WORD $0x6e64dc89 // fmul v9.2d, v4.2d, v4.2d
-	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
-	WORD $0x4e69d508 // fadd v8.2d, v8.2d, v9.2d
+	WORD $0x4e67cd28 // fmla v8.2d, v9.2d, v7.2d
 	WORD $0x6e64dca9 // fmul v9.2d, v5.2d, v4.2d
-	WORD $0x6e62dd29 // fmul v9.2d, v9.2d, v2.2d
-	WORD $0x4e69d4a9 // fadd v9.2d, v5.2d, v9.2d
+	WORD $0x4ea51ca4 // mov v4.16b, v5.16b
+	WORD $0x4e62cd24 // fmla v4.2d, v9.2d, v2.2d
+	WORD $0x4ea41c89 // mov v9.16b, v4.16b
 	WORD $0x6ea61d09 // bit v9.16b, v8.16b, v6.16b
 	WORD $0x6e231d20 // eor v0.16b, v9.16b, v3.16b
 	FMOVD F0, (R0)
@@ -1646,44 +1660,51 @@ cosNEON_loop:
 	FMOVQ 960(R9), F10
 	WORD $0x6eea8ca7 // cmeq v7.2d, v5.2d, v10.2d
 	WORD $0x4ea71cc6 // orr v6.16b, v6.16b, v7.16b
-	WORD $0x6e77dc87 // fmul v7.2d, v4.2d, v23.2d
-	WORD $0x4ee7d425 // fsub v5.2d, v1.2d, v7.2d
-	WORD $0x6e76dc87 // fmul v7.2d, v4.2d, v22.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
-	WORD $0x6e75dc87 // fmul v7.2d, v4.2d, v21.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
+	WORD $0x4ea11c25 // mov v5.16b, v1.16b
+	WORD $0x4ef7cc85 // fmls v5.2d, v4.2d, v23.2d
+	WORD $0x4ef6cc85 // fmls v5.2d, v4.2d, v22.2d
+	WORD $0x4ef5cc85 // fmls v5.2d, v4.2d, v21.2d
 	WORD $0x6e65dca4 // fmul v4.2d, v5.2d, v5.2d
 	FMOVQ 752(R9), F7
 	FMOVQ 848(R9), F2
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e74d4e7 // fadd v7.2d, v7.2d, v20.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6fd442 // fadd v2.2d, v2.2d, v15.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e73d4e7 // fadd v7.2d, v7.2d, v19.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6ed442 // fadd v2.2d, v2.2d, v14.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e72d4e7 // fadd v7.2d, v7.2d, v18.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6dd442 // fadd v2.2d, v2.2d, v13.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e71d4e7 // fadd v7.2d, v7.2d, v17.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6cd442 // fadd v2.2d, v2.2d, v12.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e70d4e7 // fadd v7.2d, v7.2d, v16.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6bd442 // fadd v2.2d, v2.2d, v11.2d
-	WORD $0x6e7ddc88 // fmul v8.2d, v4.2d, v29.2d
-	WORD $0x4ebe1fc9 // mov v9.16b, v30.16b
-	WORD $0x4ee8d528 // fsub v8.2d, v9.2d, v8.2d
+	WORD $0x4eb41e88 // mov v8.16b, v20.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eaf1de9 // mov v9.16b, v15.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb31e68 // mov v8.16b, v19.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eae1dc9 // mov v9.16b, v14.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb21e48 // mov v8.16b, v18.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4ead1da9 // mov v9.16b, v13.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb11e28 // mov v8.16b, v17.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eac1d89 // mov v9.16b, v12.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb01e08 // mov v8.16b, v16.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eab1d69 // mov v9.16b, v11.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4ebe1fc8 // mov v8.16b, v30.16b
+	WORD $0x4efdcc88 // fmls v8.2d, v4.2d, v29.2d
 	WORD $0x6e64dc89 // fmul v9.2d, v4.2d, v4.2d
-	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
-	WORD $0x4e69d508 // fadd v8.2d, v8.2d, v9.2d
+	WORD $0x4e67cd28 // fmla v8.2d, v9.2d, v7.2d
 	WORD $0x6e64dca9 // fmul v9.2d, v5.2d, v4.2d
-	WORD $0x6e62dd29 // fmul v9.2d, v9.2d, v2.2d
-	WORD $0x4e69d4a9 // fadd v9.2d, v5.2d, v9.2d
+	WORD $0x4ea51ca4 // mov v4.16b, v5.16b
+	WORD $0x4e62cd24 // fmla v4.2d, v9.2d, v2.2d
+	WORD $0x4ea41c89 // mov v9.16b, v4.16b
 	WORD $0x6ea61d28 // bit v8.16b, v9.16b, v6.16b
 	WORD $0x6e231d00 // eor v0.16b, v8.16b, v3.16b
 	VST1.P [V0.D2], 16(R0)
@@ -1722,44 +1743,51 @@ cosNEON_tail:
 	FMOVQ 960(R9), F10
 	WORD $0x6eea8ca7 // cmeq v7.2d, v5.2d, v10.2d
 	WORD $0x4ea71cc6 // orr v6.16b, v6.16b, v7.16b
-	WORD $0x6e77dc87 // fmul v7.2d, v4.2d, v23.2d
-	WORD $0x4ee7d425 // fsub v5.2d, v1.2d, v7.2d
-	WORD $0x6e76dc87 // fmul v7.2d, v4.2d, v22.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
-	WORD $0x6e75dc87 // fmul v7.2d, v4.2d, v21.2d
-	WORD $0x4ee7d4a5 // fsub v5.2d, v5.2d, v7.2d
+	WORD $0x4ea11c25 // mov v5.16b, v1.16b
+	WORD $0x4ef7cc85 // fmls v5.2d, v4.2d, v23.2d
+	WORD $0x4ef6cc85 // fmls v5.2d, v4.2d, v22.2d
+	WORD $0x4ef5cc85 // fmls v5.2d, v4.2d, v21.2d
 	WORD $0x6e65dca4 // fmul v4.2d, v5.2d, v5.2d
 	FMOVQ 752(R9), F7
 	FMOVQ 848(R9), F2
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e74d4e7 // fadd v7.2d, v7.2d, v20.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6fd442 // fadd v2.2d, v2.2d, v15.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e73d4e7 // fadd v7.2d, v7.2d, v19.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6ed442 // fadd v2.2d, v2.2d, v14.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e72d4e7 // fadd v7.2d, v7.2d, v18.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6dd442 // fadd v2.2d, v2.2d, v13.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e71d4e7 // fadd v7.2d, v7.2d, v17.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6cd442 // fadd v2.2d, v2.2d, v12.2d
-	WORD $0x6e64dce7 // fmul v7.2d, v7.2d, v4.2d
-	WORD $0x4e70d4e7 // fadd v7.2d, v7.2d, v16.2d
-	WORD $0x6e64dc42 // fmul v2.2d, v2.2d, v4.2d
-	WORD $0x4e6bd442 // fadd v2.2d, v2.2d, v11.2d
-	WORD $0x6e7ddc88 // fmul v8.2d, v4.2d, v29.2d
-	WORD $0x4ebe1fc9 // mov v9.16b, v30.16b
-	WORD $0x4ee8d528 // fsub v8.2d, v9.2d, v8.2d
+	WORD $0x4eb41e88 // mov v8.16b, v20.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eaf1de9 // mov v9.16b, v15.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb31e68 // mov v8.16b, v19.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eae1dc9 // mov v9.16b, v14.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb21e48 // mov v8.16b, v18.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4ead1da9 // mov v9.16b, v13.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb11e28 // mov v8.16b, v17.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eac1d89 // mov v9.16b, v12.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4eb01e08 // mov v8.16b, v16.16b
+	WORD $0x4e64cce8 // fmla v8.2d, v7.2d, v4.2d
+	WORD $0x4ea81d07 // mov v7.16b, v8.16b
+	WORD $0x4eab1d69 // mov v9.16b, v11.16b
+	WORD $0x4e64cc49 // fmla v9.2d, v2.2d, v4.2d
+	WORD $0x4ea91d22 // mov v2.16b, v9.16b
+	WORD $0x4ebe1fc8 // mov v8.16b, v30.16b
+	WORD $0x4efdcc88 // fmls v8.2d, v4.2d, v29.2d
 	WORD $0x6e64dc89 // fmul v9.2d, v4.2d, v4.2d
-	WORD $0x6e67dd29 // fmul v9.2d, v9.2d, v7.2d
-	WORD $0x4e69d508 // fadd v8.2d, v8.2d, v9.2d
+	WORD $0x4e67cd28 // fmla v8.2d, v9.2d, v7.2d
 	WORD $0x6e64dca9 // fmul v9.2d, v5.2d, v4.2d
-	WORD $0x6e62dd29 // fmul v9.2d, v9.2d, v2.2d
-	WORD $0x4e69d4a9 // fadd v9.2d, v5.2d, v9.2d
+	WORD $0x4ea51ca4 // mov v4.16b, v5.16b
+	WORD $0x4e62cd24 // fmla v4.2d, v9.2d, v2.2d
+	WORD $0x4ea41c89 // mov v9.16b, v4.16b
 	WORD $0x6ea61d28 // bit v8.16b, v9.16b, v6.16b
 	WORD $0x6e231d00 // eor v0.16b, v8.16b, v3.16b
 	FMOVD F0, (R0)

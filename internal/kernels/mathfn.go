@@ -180,17 +180,19 @@ func sincosCore(x float64) (sin, cos float64) {
 	if j > 1 {
 		cosSign = !cosSign
 	}
-	// float64() conversions forbid fused multiply-adds (see tanh).
-	z := float64(float64(x-float64(y*pi4A))-float64(y*pi4B)) - float64(y*pi4C)
+	// Fused multiply-adds where the vector routines fuse them (every
+	// path gives the same bits), and nowhere else: float64() conversions
+	// forbid the compiler's own fusing (see tanh).
+	z := math.FMA(-y, pi4C, math.FMA(-y, pi4B, math.FMA(-y, pi4A, x)))
 	zz := z * z
 	pc := cosCoef[0]
 	ps := sinCoef[0]
 	for i := 1; i < 6; i++ {
-		pc = float64(pc*zz) + cosCoef[i]
-		ps = float64(ps*zz) + sinCoef[i]
+		pc = math.FMA(pc, zz, cosCoef[i])
+		ps = math.FMA(ps, zz, sinCoef[i])
 	}
-	c := float64(1.0-float64(0.5*zz)) + float64(float64(zz*zz)*pc)
-	s := z + float64(float64(z*zz)*ps)
+	c := math.FMA(float64(zz*zz), pc, math.FMA(-0.5, zz, 1))
+	s := math.FMA(float64(z*zz), ps, z)
 	if j == 1 || j == 2 {
 		s, c = c, s
 	}

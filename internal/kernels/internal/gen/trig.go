@@ -94,39 +94,32 @@ func trigBody(name string, isCos bool) {
 	p("VPBROADCASTQ %s, Z13", tref("i2"))
 	p("VPCMPQ $0, Z13, Z6, K5") // j == 2
 	p("KORW K2, K5, K5")        // swap
-	// z = ((a - y*pi4a) - y*pi4b) - y*pi4c
-	p("VMULPD Z18, Z5, Z7")
-	p("VSUBPD Z7, Z4, Z8")
-	p("VMULPD Z19, Z5, Z7")
-	p("VSUBPD Z7, Z8, Z8")
-	p("VMULPD Z20, Z5, Z7")
-	p("VSUBPD Z7, Z8, Z8")
+	// z = ((a - y*pi4a) - y*pi4b) - y*pi4c, each step fused
+	p("VMOVAPD Z4, Z8")
+	p("VFNMADD231PD Z18, Z5, Z8")
+	p("VFNMADD231PD Z19, Z5, Z8")
+	p("VFNMADD231PD Z20, Z5, Z8")
 	p("VMULPD Z8, Z8, Z9") // zz
 	p("VMOVAPD Z21, Z10")
 	p("VMOVAPD Z27, Z11")
 	for i := 1; i < 6; i++ {
-		p("VMULPD Z9, Z10, Z10")
-		p("VADDPD Z%d, Z10, Z10", 21+i)
-		p("VMULPD Z9, Z11, Z11")
+		p("VFMADD213PD Z%d, Z9, Z10", 21+i)
 		if i < 5 {
-			p("VADDPD Z%d, Z11, Z11", 27+i)
+			p("VFMADD213PD Z%d, Z9, Z11", 27+i)
 		} else {
 			p("VBROADCASTSD %s, Z13", tref("sc5"))
-			p("VADDPD Z13, Z11, Z11")
+			p("VFMADD213PD Z13, Z9, Z11")
 		}
 	}
 	// c = (1 - 0.5*zz) + (zz*zz)*pc
+	p("VBROADCASTSD %s, Z1", tref("one"))
 	p("VBROADCASTSD %s, Z13", tref("half"))
-	p("VMULPD Z13, Z9, Z1")
-	p("VBROADCASTSD %s, Z13", tref("one"))
-	p("VSUBPD Z1, Z13, Z1")
+	p("VFNMADD231PD Z13, Z9, Z1")
 	p("VMULPD Z9, Z9, Z2")
-	p("VMULPD Z10, Z2, Z2")
-	p("VADDPD Z2, Z1, Z1") // c
+	p("VFMADD231PD Z10, Z2, Z1") // c
 	// s = z + (z*zz)*ps
 	p("VMULPD Z9, Z8, Z2")
-	p("VMULPD Z11, Z2, Z2")
-	p("VADDPD Z2, Z8, Z2") // s
+	p("VFMADD213PD Z8, Z11, Z2") // s
 	if !isCos {
 		p("VMOVAPD Z2, Z0")
 		p("VMOVAPD Z1, K5, Z0")

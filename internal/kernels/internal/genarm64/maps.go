@@ -306,30 +306,30 @@ func trigV0(bail string, isCos bool) {
 	cmeq(6, 5, k("i1"))
 	cmeq(7, 5, k("i2"))
 	orr(6, 6, 7) // swap sin and cos
-	fmul(7, 4, k("pi4a"))
-	fsub(5, 1, 7)
-	fmul(7, 4, k("pi4b"))
-	fsub(5, 5, 7)
-	fmul(7, 4, k("pi4c"))
-	fsub(5, 5, 7) // z
-	fmul(4, 5, 5) // zz
+	// Fused where sincosCore calls math.FMA.
+	mov(5, 1)
+	fmls(5, 4, k("pi4a"))
+	fmls(5, 4, k("pi4b"))
+	fmls(5, 4, k("pi4c")) // z
+	fmul(4, 5, 5)         // zz
 	kTo(7, "cc0")
 	kTo(2, "sc0")
 	for i := 1; i < 6; i++ {
-		fmul(7, 7, 4)
-		fadd(7, 7, k(fmt.Sprintf("cc%d", i)))
-		fmul(2, 2, 4)
-		fadd(2, 2, k(fmt.Sprintf("sc%d", i)))
+		kTo(8, fmt.Sprintf("cc%d", i))
+		fmla(8, 7, 4)
+		mov(7, 8)
+		kTo(9, fmt.Sprintf("sc%d", i))
+		fmla(9, 2, 4)
+		mov(2, 9)
 	}
-	fmul(8, 4, k("half"))
-	kTo(9, "one")
-	fsub(8, 9, 8)
+	kTo(8, "one")
+	fmls(8, 4, k("half"))
 	fmul(9, 4, 4)
-	fmul(9, 9, 7)
-	fadd(8, 8, 9) // c
+	fmla(8, 9, 7) // c
 	fmul(9, 5, 4)
-	fmul(9, 9, 2)
-	fadd(9, 5, 9) // s
+	mov(4, 5)
+	fmla(4, 9, 2) // s
+	mov(9, 4)
 	if isCos {
 		bit(8, 9, 6) // swap ? s : c
 		eor(0, 8, 3)
