@@ -6,8 +6,9 @@ package kernels
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 
 // archCaches reads the data caches from CPUID's deterministic cache
-// parameters: leaf 4 on Intel, leaf 0x8000001D on AMD (with TOPOEXT), or on
-// AMD without it AMD's older leaves 0x80000005 and 0x80000006.
+// parameters: leaf 4 on Intel, leaf 0x8000001D on AMD (with TOPOEXT); on
+// AMD where that leaf is missing or empty, from the older leaves 0x80000005
+// and 0x80000006.
 func archCaches() (cacheLevels, bool) {
 	maxLeaf, vb, vc, vd := cpuid(0, 0)
 	amd := vb == 0x68747541 && vd == 0x69746e65 && vc == 0x444d4163 // "AuthenticAMD"

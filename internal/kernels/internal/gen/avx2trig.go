@@ -6,8 +6,8 @@ import (
 )
 
 // AVX2 log, sin and cos: the AVX-512 routines' operations with vector
-// masks and blends instead of mask registers (sin and cos with fused
-// multiply-adds: a fifth faster, within the same 1 ulp of math.Sin). Like them they stop at the
+// masks and blends instead of mask registers (sin and cos fused where
+// sincosCore calls math.FMA, as there). Like them they stop at the
 // first vector (of 4) with an argument that needs the math package and
 // return how many elements they did. Y13 holds the active-lane mask.
 
