@@ -143,7 +143,8 @@ func TestAMDLegacyCaches(t *testing.T) {
 		// L3 is the whole socket's, and its L3 ways defer to that leaf).
 		{"zen5-vm", 0x300c0140, 0x04006140, 0x0fe09140,
 			cacheLevels{l1d: cacheInfo{48 << 10, 12}, l2: cacheInfo{1 << 20, 8}, l3: cacheInfo{508 << 20, 0}, source: "cpuid"}},
-		// Zen 3 (EPYC 7003), per AMD's documentation of the leaves.
+		// Zen 3's sizes, encoded in the layout of AMD's documentation,
+		// with an L3 ways code (0xB: 48) to exercise the table.
 		{"zen3", 0x20080140, 0x02006140, 0x0100b140,
 			cacheLevels{l1d: cacheInfo{32 << 10, 8}, l2: cacheInfo{512 << 10, 8}, l3: cacheInfo{32 << 20, 48}, source: "cpuid"}},
 		{"no-l3", 0x400401ff, 0x01008140, 0,
